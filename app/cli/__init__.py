@@ -1,0 +1,70 @@
+"""``hearth``: the same core as the desktop app, driven from a terminal.
+
+Each command lives in its own module with a ``register(subparsers)`` function that
+adds its parser and sets ``func`` (called with the parsed arguments, returns the
+exit status). Commands that print a table take ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from app import __version__
+from app.core.errors import HearthError
+
+# Command modules, in the order `hearth --help` lists them.
+COMMAND_MODULES = (
+    "app.cli.chat",
+    "app.cli.info",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hearth",
+        description="Hearth: a private AI assistant that runs on your own computer.",
+    )
+    parser.add_argument("--version", action="version", version=f"hearth {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log llama.cpp's messages")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``hearth`` command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if args.command is None:
+        return start_desktop()
+    try:
+        return int(args.func(args))
+    except HearthError as error:
+        print(f"hearth: {error.describe()}", file=sys.stderr)
+        return 1
+
+
+def start_desktop() -> int:
+    """Start the desktop app, or say why it cannot start."""
+    try:
+        from app.ui.application import run  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as error:
+        if "app.ui" not in str(error) and "PySide6" not in str(error):
+            raise
+        print(
+            "hearth: the desktop app is not part of this version yet.\n"
+            "Use `hearth chat --model PATH` to chat from the terminal, "
+            "or `hearth --help` for every command.",
+            file=sys.stderr,
+        )
+        return 2
+    return int(run())

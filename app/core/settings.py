@@ -1,0 +1,204 @@
+"""Hearth's settings: one typed, documented, validated model in one JSON file.
+
+Every setting is a field of :class:`Settings` with a default, a one-line explanation
+and its allowed values. The file carries a ``version`` so later releases can migrate
+it; unknown keys are kept out, bad values are refused with a message that says which
+values are allowed. Writes go to a temporary file that is moved into place, so a crash
+never leaves half a settings file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import HearthError
+
+SETTINGS_VERSION = 1
+
+QUANT_CHOICES = ("auto", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ4_XS", "Q3_K_M", "Q2_K")
+KV_CACHE_CHOICES = ("f16", "q8_0", "q4_0")
+THEME_CHOICES = ("system", "light", "dark")
+
+
+class SettingsError(HearthError):
+    hint = "Run `hearth config list` to see every setting and its allowed values."
+
+
+def _setting(default: Any, help: str, *, choices: tuple[Any, ...] = (), lo: Any = None,
+             hi: Any = None) -> Any:
+    return field(default=default, metadata={"help": help, "choices": choices, "lo": lo, "hi": hi})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every user setting, with its default."""
+
+    quantization: str = _setting(
+        "auto", "Which quantization to download: auto picks the best quality that fits.",
+        choices=QUANT_CHOICES)
+    gpu_layers: int = _setting(
+        -1, "Layers to offload to the GPU: -1 lets Hearth decide, 0 keeps the model on the CPU.",
+        lo=-1, hi=1000)
+    context_length: int = _setting(
+        4096, "Tokens the model can see at once; longer contexts need more memory.",
+        lo=256, hi=1_048_576)
+    threads: int = _setting(
+        0, "CPU threads for generation: 0 uses the physical cores.", lo=0, hi=512)
+    batch_size: int = _setting(
+        512, "Tokens evaluated per step while reading the prompt.", lo=1, hi=8192)
+    flash_attention: bool = _setting(
+        False, "Use flash attention (faster and smaller on most GPUs).")
+    kv_cache_type: str = _setting(
+        "f16", "Precision of the context memory: q8_0 halves it at a small quality cost.",
+        choices=KV_CACHE_CHOICES)
+    temperature: float = _setting(
+        0.7, "Randomness of replies: 0 always picks the likeliest word.", lo=0.0, hi=5.0)
+    top_p: float = _setting(
+        0.95, "Sample only from the words making up this much probability.", lo=0.0, hi=1.0)
+    top_k: int = _setting(40, "Sample only from this many likeliest words (0: all).", lo=0,
+                          hi=100_000)
+    min_p: float = _setting(
+        0.05, "Drop words less likely than this fraction of the likeliest one.", lo=0.0, hi=1.0)
+    repeat_penalty: float = _setting(
+        1.1, "Discourage repeating recent words (1.0: off).", lo=0.0, hi=5.0)
+    max_tokens: int = _setting(
+        2048, "Longest reply, in tokens.", lo=1, hi=1_048_576)
+    seed: int = _setting(
+        -1, "Random seed for sampling: -1 picks a new one each time.", lo=-1, hi=2**31 - 1)
+    system_prompt: str = _setting(
+        "You are a helpful assistant.", "The instruction every new conversation starts with.")
+    theme: str = _setting("system", "Light, dark, or follow the system.", choices=THEME_CHOICES)
+    models_dir: str = _setting(
+        "", "Folder for downloaded models (empty: Hearth's data folder).")
+    offline: bool = _setting(
+        False, "Make no network call at all; downloads and Claude are then unavailable.")
+    version: int = field(default=SETTINGS_VERSION, metadata={"help": "Settings file format."})
+
+    # -- access by name (the settings panel and `hearth config` use these) ------------
+
+    @classmethod
+    def keys(cls) -> list[str]:
+        return [f.name for f in fields(cls) if f.name != "version"]
+
+    @classmethod
+    def describe(cls, key: str) -> str:
+        return str(_field(key).metadata["help"])
+
+    @classmethod
+    def choices(cls, key: str) -> tuple[Any, ...]:
+        return tuple(_field(key).metadata["choices"])
+
+    def get(self, key: str) -> Any:
+        _field(key)
+        return getattr(self, key)
+
+    def with_value(self, key: str, value: Any) -> Settings:
+        """A copy with ``key`` set to ``value`` (text is parsed), validated."""
+        return replace(self, **{key: _coerce(_field(key), value)})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _field(key: str) -> Any:
+    for f in fields(Settings):
+        if f.name == key and key != "version":
+            return f
+    raise SettingsError(f"There is no setting called {key!r}.")
+
+
+def _coerce(f: Any, value: Any) -> Any:
+    kind = type(f.default)
+    name = f.name
+    try:
+        if kind is bool:
+            if isinstance(value, str):
+                lowered = value.strip().lower()
+                if lowered not in ("true", "false", "on", "off", "yes", "no", "1", "0"):
+                    raise ValueError(value)
+                value = lowered in ("true", "on", "yes", "1")
+            elif not isinstance(value, bool):
+                raise ValueError(value)
+        elif kind is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError(value)
+            value = int(value)
+        elif kind is float:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            value = float(value)
+        elif kind is str:
+            if not isinstance(value, str):
+                raise ValueError(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"{name} must be {kind.__name__}, not {value!r}.") from None
+    meta = f.metadata
+    if meta["choices"] and value not in meta["choices"]:
+        allowed = ", ".join(str(c) for c in meta["choices"])
+        raise SettingsError(f"{name} must be one of {allowed}; {value!r} is not.")
+    if meta["lo"] is not None and value < meta["lo"]:
+        raise SettingsError(f"{name} must be at least {meta['lo']}; {value!r} is too small.")
+    if meta["hi"] is not None and value > meta["hi"]:
+        raise SettingsError(f"{name} must be at most {meta['hi']}; {value!r} is too large.")
+    return value
+
+
+def _migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """Bring an older file's keys up to SETTINGS_VERSION (version 1 is the first)."""
+    version = data.get("version", 1)
+    if not isinstance(version, int) or version > SETTINGS_VERSION:
+        raise SettingsError(
+            f"The settings file is from a newer Hearth (format {version!r}).",
+            hint="Update Hearth, or move the settings file away to start from defaults.",
+        )
+    data["version"] = SETTINGS_VERSION
+    return data
+
+
+def load_settings(path: str | os.PathLike[str]) -> Settings:
+    """Settings from ``path``; defaults when the file does not exist yet.
+
+    A damaged file or a bad value raises SettingsError naming it; the file is left
+    as it is so nothing the user set is lost.
+    """
+    file = Path(path)
+    if not file.exists():
+        return Settings()
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SettingsError(
+            f"The settings file {file} cannot be read: {error}.",
+            hint="Fix or delete the file; Hearth then starts from its defaults.",
+        ) from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"The settings file {file} does not hold settings.")
+    data = _migrate(data)
+    settings = Settings()
+    for key, value in data.items():
+        if key == "version" or key not in Settings.keys():
+            continue
+        settings = settings.with_value(key, value)
+    return settings
+
+
+def save_settings(settings: Settings, path: str | os.PathLike[str]) -> None:
+    """Write ``settings`` to ``path`` atomically."""
+    file = Path(path)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(settings.to_dict(), indent=2, sort_keys=True) + "\n"
+    handle, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=file.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, file)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
