@@ -1,0 +1,426 @@
+"""Hugging Face Hub: search GGUF repositories, list their files, and the user's token.
+
+Everything here goes through the real ``huggingface_hub`` client (``HfApi`` and its
+HTTP session), pointed at ``endpoint`` (default: ``HF_ENDPOINT`` or huggingface.co).
+Its exceptions become Hearth's typed errors below, each with a hint; callers never
+see an ``httpx`` or ``huggingface_hub`` exception.
+
+File names from a listing are not trusted: :func:`check_repo_path` refuses absolute
+paths, ``..``, backslashes and drive letters before a name can become a local path.
+
+With ``offline=True`` a :class:`Hub` makes no network call at all: every method
+raises :class:`OfflineError` naming the action that needs the network.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+from app.core.errors import HearthError
+
+KEYRING_SERVICE = "Hearth"
+KEYRING_USER = "huggingface-token"
+DEFAULT_TIMEOUT_S = 20.0
+
+# ------------------------------------------------------------------------------------
+# Errors
+
+
+class HubError(HearthError):
+    """Something about the Hugging Face Hub went wrong."""
+
+    hint = "Check your internet connection and try again."
+
+
+class OfflineError(HubError):
+    hint = "Turn offline mode off (`hearth config set offline false`, or in Settings) to use it."
+
+
+class RepoNotFoundError(HubError):
+    hint = (
+        "Check the name (owner/name) on huggingface.co. A private repository also needs "
+        "a Hugging Face token that can read it."
+    )
+
+
+class GatedRepoError(HubError):
+    hint = (
+        "Open the model's page on huggingface.co, accept its licence, then give Hearth "
+        "a Hugging Face token (stored in your system keychain)."
+    )
+
+
+class RemoteFileNotFoundError(HubError):
+    hint = "List the repository's files with `hearth pull REPO --list`, then pick one."
+
+
+class HubUnavailableError(HubError):
+    hint = "Check your internet connection; if it works, Hugging Face may be down. Try later."
+
+
+class UnsafeFileNameError(HubError):
+    hint = "The repository lists a file name that could write outside Hearth's models folder."
+
+
+class TokenStoreError(HubError):
+    hint = (
+        "Hearth keeps the token only in the system keychain and found none it can use. "
+        "Install or unlock a keychain (GNOME Keyring, KWallet, macOS Keychain, Windows "
+        "Credential Manager)."
+    )
+
+
+# ------------------------------------------------------------------------------------
+# File names
+
+_QUANT = re.compile(
+    r"(?<![A-Za-z0-9])("
+    r"IQ[1-4]_(?:XXS|XS|S|M|NL)|"
+    r"Q[2-8]_K(?:_XL|_[SML])?|"
+    r"Q[4-8]_[01](?:_\d_\d)?|"
+    r"TQ[12]_0|MXFP4|BF16|F16|F32|FP16|FP32"
+    r")(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+_SPLIT = re.compile(r"^(?P<base>.+)-(?P<index>\d{5})-of-(?P<total>\d{5})\.gguf$", re.IGNORECASE)
+_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+
+
+def parse_quant(filename: str) -> str | None:
+    """The quantization named in a GGUF file name (``Q4_K_M``, ``IQ4_XS``, ``F16``), if any."""
+    stem = PurePosixPath(filename).name
+    split = _SPLIT.match(stem)
+    stem = split.group("base") if split else stem.removesuffix(".gguf").removesuffix(".GGUF")
+    found = _QUANT.findall(stem)
+    if not found:
+        return None
+    quant = found[-1].upper()
+    return {"FP16": "F16", "FP32": "F32"}.get(quant, quant)
+
+
+def split_part(filename: str) -> tuple[str, int, int] | None:
+    """``(base, index, total)`` for a split GGUF shard (``x-00001-of-00003.gguf``), else None."""
+    match = _SPLIT.match(filename)
+    if match is None:
+        return None
+    return match.group("base"), int(match.group("index")), int(match.group("total"))
+
+
+def check_repo_id(repo_id: str) -> str:
+    """``repo_id`` if it is a well-formed ``owner/name``; else :class:`RepoNotFoundError`."""
+    if not _REPO_ID.match(repo_id) or ".." in repo_id:
+        raise RepoNotFoundError(
+            f"{repo_id!r} is not a Hugging Face repository name.",
+            hint="A repository is named owner/name, e.g. bartowski/Llama-3.2-1B-Instruct-GGUF.",
+        )
+    return repo_id
+
+
+def check_repo_path(name: str) -> PurePosixPath:
+    """A repository file name as a safe relative path, or :class:`UnsafeFileNameError`.
+
+    Refuses empty names, absolute paths, ``.``/``..`` parts, backslashes, drive letters
+    and control characters, so the name cannot reach outside the folder it is joined to.
+    """
+    bad = (
+        not name
+        or name.startswith(("/", "\\"))
+        or "\\" in name
+        or re.match(r"^[A-Za-z]:", name) is not None
+        or any(ord(ch) < 32 or ch == "\x7f" for ch in name)
+    )
+    parts = name.split("/")
+    if bad or any(part in ("", ".", "..") for part in parts) or ":" in name:
+        raise UnsafeFileNameError(f"Refusing the file name {name!r} from the repository.")
+    return PurePosixPath(*parts)
+
+
+# ------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True, slots=True)
+class RepoSummary:
+    """One search result."""
+
+    repo_id: str
+    downloads: int
+    likes: int
+    gated: bool
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HubFile:
+    """One file of a repository, as the Hub lists it."""
+
+    path: str
+    size: int
+    sha256: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class GGUFVariant:
+    """One downloadable model: a single ``.gguf`` file or every shard of a split one."""
+
+    name: str
+    quant: str | None
+    files: tuple[HubFile, ...]
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.files)
+
+    @property
+    def is_split(self) -> bool:
+        return len(self.files) > 1
+
+
+@dataclass(frozen=True, slots=True)
+class RepoListing:
+    """A repository's GGUF models, and the names Hearth refused or could not group."""
+
+    repo_id: str
+    commit: str | None
+    gated: bool
+    variants: tuple[GGUFVariant, ...]
+    rejected: tuple[str, ...] = ()
+    incomplete: tuple[str, ...] = field(default=())
+
+    def find(self, *, quant: str | None = None, filename: str | None = None) -> GGUFVariant:
+        """The variant with this quantization or containing this file name."""
+        for variant in self.variants:
+            if filename is not None and any(f.path == filename for f in variant.files):
+                return variant
+            if filename is None and quant is not None and variant.quant == quant.upper():
+                return variant
+        offered = ", ".join(v.quant or v.name for v in self.variants) or "none"
+        wanted = f"the file {filename}" if filename else f"a {quant} file"
+        raise RemoteFileNotFoundError(
+            f"{self.repo_id} has no {wanted}. GGUF files offered: {offered}.",
+            hint="Pick one of the files listed, e.g. `hearth pull REPO --quant Q4_K_M`.",
+        )
+
+
+def group_gguf_files(files: list[HubFile]) -> tuple[list[GGUFVariant], list[str]]:
+    """Group ``.gguf`` files into variants (split shards together); also the names of
+    split models missing a shard."""
+    singles: list[GGUFVariant] = []
+    shards: dict[tuple[str, int], dict[int, HubFile]] = {}
+    for item in files:
+        if not item.path.lower().endswith(".gguf"):
+            continue
+        part = split_part(item.path)
+        if part is None:
+            name = PurePosixPath(item.path).name.removesuffix(".gguf")
+            singles.append(GGUFVariant(name, parse_quant(item.path), (item,)))
+        else:
+            base, index, total = part
+            shards.setdefault((base, total), {})[index] = item
+    incomplete: list[str] = []
+    for (base, total), parts in shards.items():
+        name = PurePosixPath(base).name
+        if sorted(parts) != list(range(1, total + 1)):
+            incomplete.append(name)
+            continue
+        ordered = tuple(parts[i] for i in range(1, total + 1))
+        singles.append(GGUFVariant(name, parse_quant(base + ".gguf"), ordered))
+    singles.sort(key=lambda v: (v.size, v.name))
+    return singles, incomplete
+
+
+# ------------------------------------------------------------------------------------
+# The client
+
+
+class Hub:
+    """The Hugging Face Hub, through ``huggingface_hub``.
+
+    ``token`` is sent with every request when given (see :func:`load_token`);
+    ``offline`` forbids every network call.
+    """
+
+    def __init__(
+        self,
+        *,
+        endpoint: str | None = None,
+        token: str | None = None,
+        offline: bool = False,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        self.offline = offline
+        self.token = token
+        self.timeout_s = timeout_s
+        self._endpoint = endpoint.rstrip("/") if endpoint else None
+
+    @property
+    def endpoint(self) -> str:
+        if self._endpoint is not None:
+            return self._endpoint
+        from huggingface_hub import constants
+
+        return str(constants.ENDPOINT)
+
+    def require_online(self, action: str) -> None:
+        """Raise :class:`OfflineError` naming ``action`` when in offline mode."""
+        if self.offline:
+            raise OfflineError(f"{action} needs the network, and Hearth is in offline mode.")
+
+    def _api(self) -> Any:
+        from huggingface_hub import HfApi
+
+        return HfApi(endpoint=self.endpoint, token=self.token or False)
+
+    def search(self, text: str, *, limit: int = 20) -> list[RepoSummary]:
+        """GGUF repositories whose name matches ``text``, most downloaded first."""
+        self.require_online("Searching Hugging Face")
+        with translate_errors("Searching Hugging Face"):
+            models = list(
+                self._api().list_models(search=text, filter="gguf", sort="downloads", limit=limit)
+            )
+        return [
+            RepoSummary(
+                repo_id=str(m.id),
+                downloads=int(m.downloads or 0),
+                likes=int(m.likes or 0),
+                gated=bool(m.gated),
+                last_modified=m.last_modified.isoformat() if m.last_modified else None,
+            )
+            for m in models
+        ]
+
+    def list_gguf(self, repo_id: str, *, revision: str | None = None) -> RepoListing:
+        """The GGUF models in ``repo_id`` with sizes, SHA-256 and quantizations.
+
+        Unsafe names are left out and reported in ``rejected``.
+        """
+        check_repo_id(repo_id)
+        self.require_online(f"Listing the files of {repo_id}")
+        with translate_errors(f"Listing the files of {repo_id}", repo_id=repo_id):
+            info = self._api().model_info(
+                repo_id, revision=revision, files_metadata=True, timeout=self.timeout_s
+            )
+        files: list[HubFile] = []
+        rejected: list[str] = []
+        for sibling in info.siblings or []:
+            name = str(sibling.rfilename)
+            try:
+                check_repo_path(name)
+            except UnsafeFileNameError:
+                rejected.append(name)
+                continue
+            lfs = sibling.lfs
+            sha = str(lfs.sha256) if lfs is not None else None
+            size = int(sibling.size if sibling.size is not None else (lfs.size if lfs else 0))
+            files.append(HubFile(path=name, size=size, sha256=sha))
+        variants, incomplete = group_gguf_files(files)
+        return RepoListing(
+            repo_id=repo_id,
+            commit=info.sha,
+            gated=bool(info.gated),
+            variants=tuple(variants),
+            rejected=tuple(rejected),
+            incomplete=tuple(incomplete),
+        )
+
+    def file_url(self, repo_id: str, filename: str, *, revision: str | None = None) -> str:
+        """The ``resolve`` URL of a file (no network call)."""
+        from huggingface_hub import hf_hub_url
+
+        check_repo_id(repo_id)
+        check_repo_path(filename)
+        return str(hf_hub_url(repo_id, filename, revision=revision, endpoint=self.endpoint))
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers for a download: the library's user agent and the token, if any."""
+        from huggingface_hub.utils import build_hf_headers
+
+        return dict(build_hf_headers(token=self.token or False, library_name="hearth"))
+
+
+@contextmanager
+def translate_errors(
+    action: str, *, repo_id: str | None = None, filename: str | None = None
+) -> Iterator[None]:
+    """Turn ``huggingface_hub`` and ``httpx`` errors raised inside into :class:`HubError`s."""
+    import httpx2
+    from huggingface_hub import errors as hf
+
+    what = f"{repo_id}/{filename}" if repo_id and filename else repo_id or "the Hub"
+    try:
+        yield
+    except hf.GatedRepoError:
+        raise GatedRepoError(
+            f"{repo_id or 'This repository'} is gated: Hugging Face lets only accounts "
+            "that accepted its licence download it."
+        ) from None
+    except hf.RepositoryNotFoundError:
+        raise RepoNotFoundError(
+            f"Hugging Face has no repository {repo_id or ''} (or it is private)."
+        ) from None
+    except hf.RevisionNotFoundError:
+        raise RepoNotFoundError(f"{repo_id} has no such revision.") from None
+    except hf.RemoteEntryNotFoundError:
+        raise RemoteFileNotFoundError(f"{what} does not exist on Hugging Face.") from None
+    except hf.HfHubHTTPError as error:
+        status = error.response.status_code if error.response is not None else "?"
+        raise HubUnavailableError(
+            f"{action} failed: the server answered {status} for {what}."
+        ) from None
+    except httpx2.TimeoutException:
+        raise HubUnavailableError(f"{action} stalled: the server stopped answering.") from None
+    except httpx2.TransportError as error:
+        raise HubUnavailableError(f"{action} failed: {error or type(error).__name__}.") from None
+
+
+# ------------------------------------------------------------------------------------
+# The token, in the OS keychain
+
+
+def load_token() -> str | None:
+    """The Hugging Face token kept in the system keychain, or None.
+
+    None also when there is no usable keychain: a token can then never have been
+    stored, since :func:`store_token` refuses to store it anywhere else.
+    """
+    import keyring
+    from keyring.errors import KeyringError
+
+    try:
+        value = keyring.get_password(KEYRING_SERVICE, KEYRING_USER)
+    except KeyringError:
+        return None
+    return value or None
+
+
+def store_token(token: str) -> None:
+    """Keep ``token`` in the system keychain; :class:`TokenStoreError` if there is none."""
+    import keyring
+    from keyring.errors import KeyringError
+
+    token = token.strip()
+    if not token:
+        raise TokenStoreError("The token is empty.", hint="Paste the token from huggingface.co.")
+    try:
+        keyring.set_password(KEYRING_SERVICE, KEYRING_USER, token)
+    except KeyringError as error:
+        raise TokenStoreError(f"The token could not be stored: {error}.") from None
+
+
+def forget_token() -> bool:
+    """Remove the stored token; True if there was one."""
+    import keyring
+    from keyring.errors import KeyringError, PasswordDeleteError
+
+    try:
+        keyring.delete_password(KEYRING_SERVICE, KEYRING_USER)
+    except PasswordDeleteError:
+        return False
+    except KeyringError as error:
+        raise TokenStoreError(f"The token could not be removed: {error}.") from None
+    return True
