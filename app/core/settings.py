@@ -29,8 +29,9 @@ class SettingsError(HearthError):
     hint = "Run `hearth config list` to see every setting and its allowed values."
 
 
-def _setting(default: Any, help: str, *, choices: tuple[Any, ...] = (), lo: Any = None,
-             hi: Any = None) -> Any:
+def _setting(
+    default: Any, help: str, *, choices: tuple[Any, ...] = (), lo: Any = None, hi: Any = None
+) -> Any:
     return field(default=default, metadata={"help": help, "choices": choices, "lo": lo, "hi": hi})
 
 
@@ -39,44 +40,63 @@ class Settings:
     """Every user setting, with its default."""
 
     quantization: str = _setting(
-        "auto", "Which quantization to download: auto picks the best quality that fits.",
-        choices=QUANT_CHOICES)
+        "auto",
+        "Which quantization to download: auto picks the best quality that fits.",
+        choices=QUANT_CHOICES,
+    )
     gpu_layers: int = _setting(
-        -1, "Layers to offload to the GPU: -1 lets Hearth decide, 0 keeps the model on the CPU.",
-        lo=-1, hi=1000)
+        -1,
+        "Layers to offload to the GPU: -1 lets Hearth decide, 0 keeps the model on the CPU.",
+        lo=-1,
+        hi=1000,
+    )
     context_length: int = _setting(
-        4096, "Tokens the model can see at once; longer contexts need more memory.",
-        lo=256, hi=1_048_576)
+        4096,
+        "Tokens the model can see at once; longer contexts need more memory.",
+        lo=256,
+        hi=1_048_576,
+    )
     threads: int = _setting(
-        0, "CPU threads for generation: 0 uses the physical cores.", lo=0, hi=512)
+        0, "CPU threads for generation: 0 uses the physical cores.", lo=0, hi=512
+    )
     batch_size: int = _setting(
-        512, "Tokens evaluated per step while reading the prompt.", lo=1, hi=8192)
+        512, "Tokens evaluated per step while reading the prompt.", lo=1, hi=8192
+    )
     flash_attention: bool = _setting(
-        False, "Use flash attention (faster and smaller on most GPUs).")
+        False, "Use flash attention (faster and smaller on most GPUs)."
+    )
     kv_cache_type: str = _setting(
-        "f16", "Precision of the context memory: q8_0 halves it at a small quality cost.",
-        choices=KV_CACHE_CHOICES)
+        "f16",
+        "Precision of the context memory: q8_0 halves it at a small quality cost.",
+        choices=KV_CACHE_CHOICES,
+    )
     temperature: float = _setting(
-        0.7, "Randomness of replies: 0 always picks the likeliest word.", lo=0.0, hi=5.0)
+        0.7, "Randomness of replies: 0 always picks the likeliest word.", lo=0.0, hi=5.0
+    )
     top_p: float = _setting(
-        0.95, "Sample only from the words making up this much probability.", lo=0.0, hi=1.0)
-    top_k: int = _setting(40, "Sample only from this many likeliest words (0: all).", lo=0,
-                          hi=100_000)
+        0.95, "Sample only from the words making up this much probability.", lo=0.0, hi=1.0
+    )
+    top_k: int = _setting(
+        40, "Sample only from this many likeliest words (0: all).", lo=0, hi=100_000
+    )
     min_p: float = _setting(
-        0.05, "Drop words less likely than this fraction of the likeliest one.", lo=0.0, hi=1.0)
+        0.05, "Drop words less likely than this fraction of the likeliest one.", lo=0.0, hi=1.0
+    )
     repeat_penalty: float = _setting(
-        1.1, "Discourage repeating recent words (1.0: off).", lo=0.0, hi=5.0)
-    max_tokens: int = _setting(
-        2048, "Longest reply, in tokens.", lo=1, hi=1_048_576)
+        1.1, "Discourage repeating recent words (1.0: off).", lo=0.0, hi=5.0
+    )
+    max_tokens: int = _setting(2048, "Longest reply, in tokens.", lo=1, hi=1_048_576)
     seed: int = _setting(
-        -1, "Random seed for sampling: -1 picks a new one each time.", lo=-1, hi=2**31 - 1)
+        -1, "Random seed for sampling: -1 picks a new one each time.", lo=-1, hi=2**31 - 1
+    )
     system_prompt: str = _setting(
-        "You are a helpful assistant.", "The instruction every new conversation starts with.")
+        "You are a helpful assistant.", "The instruction every new conversation starts with."
+    )
     theme: str = _setting("system", "Light, dark, or follow the system.", choices=THEME_CHOICES)
-    models_dir: str = _setting(
-        "", "Folder for downloaded models (empty: Hearth's data folder).")
+    models_dir: str = _setting("", "Folder for downloaded models (empty: Hearth's data folder).")
     offline: bool = _setting(
-        False, "Make no network call at all; downloads and Claude are then unavailable.")
+        False, "Make no network call at all; downloads and Claude are then unavailable."
+    )
     version: int = field(default=SETTINGS_VERSION, metadata={"help": "Settings file format."})
 
     # -- access by name (the settings panel and `hearth config` use these) ------------
@@ -132,9 +152,8 @@ def _coerce(f: Any, value: Any) -> Any:
             if isinstance(value, bool):
                 raise ValueError(value)
             value = float(value)
-        elif kind is str:
-            if not isinstance(value, str):
-                raise ValueError(value)
+        elif kind is str and not isinstance(value, str):
+            raise ValueError(value)
     except (TypeError, ValueError):
         raise SettingsError(f"{name} must be {kind.__name__}, not {value!r}.") from None
     meta = f.metadata
@@ -180,8 +199,9 @@ def load_settings(path: str | os.PathLike[str]) -> Settings:
         raise SettingsError(f"The settings file {file} does not hold settings.")
     data = _migrate(data)
     settings = Settings()
+    known = Settings.keys()
     for key, value in data.items():
-        if key == "version" or key not in Settings.keys():
+        if key == "version" or key not in known:
             continue
         settings = settings.with_value(key, value)
     return settings
