@@ -10,6 +10,7 @@ never leaves half a settings file.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -152,6 +153,8 @@ def _coerce(f: Any, value: Any) -> Any:
             if isinstance(value, bool):
                 raise ValueError(value)
             value = float(value)
+            if not math.isfinite(value):  # nan would slip past every bound below
+                raise ValueError(value)
         elif kind is str and not isinstance(value, str):
             raise ValueError(value)
     except (TypeError, ValueError):
@@ -170,7 +173,12 @@ def _coerce(f: Any, value: Any) -> Any:
 def _migrate(data: dict[str, Any]) -> dict[str, Any]:
     """Bring an older file's keys up to SETTINGS_VERSION (version 1 is the first)."""
     version = data.get("version", 1)
-    if not isinstance(version, int) or version > SETTINGS_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise SettingsError(
+            f"The settings file does not say which format it is in (version {version!r}).",
+            hint="Fix the version line, or move the settings file away to start from defaults.",
+        )
+    if version > SETTINGS_VERSION:
         raise SettingsError(
             f"The settings file is from a newer Hearth (format {version!r}).",
             hint="Update Hearth, or move the settings file away to start from defaults.",
@@ -203,7 +211,13 @@ def load_settings(path: str | os.PathLike[str]) -> Settings:
     for key, value in data.items():
         if key == "version" or key not in known:
             continue
-        settings = settings.with_value(key, value)
+        try:
+            settings = settings.with_value(key, value)
+        except SettingsError as error:
+            raise SettingsError(
+                f"The settings file {file} has a bad value: {error}",
+                hint="Correct that value in the file, or delete the file to start from defaults.",
+            ) from None
     return settings
 
 
