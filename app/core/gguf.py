@@ -295,9 +295,10 @@ class _Cursor:
             raise CorruptModelError(f"The header claims {count:,} items for {what}.")
         remaining = self.remaining()
         if remaining is not None and count * item_size > remaining:
-            raise CorruptModelError(
-                f"The header claims {count:,} items for {what}, "
-                f"more than the file's remaining {remaining:,} bytes could hold."
+            # Within the limits but past the end: most likely a partial download.
+            raise TruncatedModelError(
+                f"The file ends inside its header: {what} needs at least "
+                f"{count * item_size:,} bytes, and only {remaining:,} remain."
             )
 
 
@@ -389,9 +390,7 @@ def parse_header(source: ByteSource, *, first_fetch: int = 1 << 20) -> GGUFHeade
         n_elements = 1
         for dim in shape:
             n_elements *= dim
-        tensors.append(
-            TensorInfo(name, shape, type_name, offset, n_elements // block * type_size)
-        )
+        tensors.append(TensorInfo(name, shape, type_name, offset, n_elements // block * type_size))
 
     alignment = metadata.get("general.alignment", DEFAULT_ALIGNMENT)
     if not isinstance(alignment, int) or alignment <= 0 or alignment & (alignment - 1):

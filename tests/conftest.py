@@ -1,0 +1,45 @@
+"""Shared fixtures: an isolated HEARTH_HOME for every test, and real model files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.gguf_factory import (
+    CHATML_TEMPLATE,
+    ModelShape,
+    test_model_path,
+    write_llama_gguf,
+)
+
+
+@pytest.fixture(autouse=True)
+def hearth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own Hearth folders; no test touches the user's real files."""
+    home = tmp_path / "hearth-home"
+    monkeypatch.setenv("HEARTH_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def stories_model() -> Path:
+    """The real tiny pretrained model (stories260K), read from ../shared/models."""
+    path = test_model_path()
+    assert path.is_file(), f"the test model is missing: {path} (see ../shared/models/README.md)"
+    return path
+
+
+@pytest.fixture(scope="session")
+def chatml_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small random-weight llama with ChatML control tokens and template."""
+    path = tmp_path_factory.mktemp("models") / "chatml-tiny.gguf"
+    return write_llama_gguf(path, chat_template=CHATML_TEMPLATE, chatml_tokens=True)
+
+
+@pytest.fixture(scope="session")
+def slow_chatml_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A wider random-weight ChatML model: slow enough to interrupt mid-reply."""
+    path = tmp_path_factory.mktemp("models") / "chatml-wide.gguf"
+    shape = ModelShape(n_layer=4, n_embd=512, n_head=8, n_head_kv=4, n_ff=1024)
+    return write_llama_gguf(path, shape=shape, chat_template=CHATML_TEMPLATE, chatml_tokens=True)
