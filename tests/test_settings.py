@@ -1,0 +1,258 @@
+"""Settings: defaults, validation a person can act on, and a file that is never half-written."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import pytest
+
+from app.core.settings import (
+    KV_CACHE_CHOICES,
+    QUANT_CHOICES,
+    SETTINGS_VERSION,
+    THEME_CHOICES,
+    Settings,
+    SettingsError,
+    load_settings,
+    save_settings,
+)
+
+
+@pytest.fixture
+def settings_file(tmp_path: Path) -> Path:
+    return tmp_path / "config" / "settings.json"
+
+
+# -- defaults and descriptions ------------------------------------------------------------
+
+
+def test_a_missing_file_gives_the_defaults(settings_file: Path) -> None:
+    settings = load_settings(settings_file)
+    assert settings == Settings()
+    assert not settings_file.exists()  # reading never creates the file
+
+
+def test_defaults_are_sensible() -> None:
+    settings = Settings()
+    assert settings.quantization == "auto"
+    assert settings.gpu_layers == -1
+    assert settings.context_length == 4096
+    assert settings.theme == "system"
+    assert settings.offline is False
+    assert settings.version == SETTINGS_VERSION
+
+
+def test_every_setting_explains_itself_in_one_line() -> None:
+    keys = Settings.keys()
+    assert "version" not in keys
+    for key in keys:
+        help_text = Settings.describe(key)
+        assert help_text.strip(), key
+        assert "\n" not in help_text, key
+        # Every default passes its own validation.
+        default = Settings().get(key)
+        assert Settings().with_value(key, default).get(key) == default
+
+
+def test_choices_are_listed_for_settings_that_have_them() -> None:
+    assert Settings.choices("quantization") == QUANT_CHOICES
+    assert Settings.choices("kv_cache_type") == KV_CACHE_CHOICES
+    assert Settings.choices("theme") == THEME_CHOICES
+    assert Settings.choices("temperature") == ()
+
+
+@pytest.mark.parametrize("method", ["describe", "choices", "get"])
+def test_an_unknown_key_is_a_typed_error(method: str) -> None:
+    target = Settings() if method == "get" else Settings
+    with pytest.raises(SettingsError, match="no setting called 'colour'"):
+        getattr(target, method)("colour")
+
+
+def test_version_is_not_a_setting_a_person_can_change() -> None:
+    with pytest.raises(SettingsError):
+        Settings().with_value("version", 99)
+
+
+# -- parsing and validation ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "expected"),
+    [
+        ("temperature", "0.2", 0.2),
+        ("temperature", " 1 ", 1.0),
+        ("context_length", "8192", 8192),
+        ("gpu_layers", "-1", -1),
+        ("flash_attention", "on", True),
+        ("flash_attention", "TRUE", True),
+        ("flash_attention", "no", False),
+        ("flash_attention", "0", False),
+        ("quantization", "Q5_K_M", "Q5_K_M"),
+        ("system_prompt", "Answer in French.", "Answer in French."),
+        ("models_dir", "", ""),
+    ],
+)
+def test_text_from_a_terminal_or_a_field_is_parsed(key: str, text: str, expected: object) -> None:
+    assert Settings().with_value(key, text).get(key) == expected
+
+
+def test_with_value_returns_a_copy_and_leaves_the_original() -> None:
+    original = Settings()
+    changed = original.with_value("theme", "dark")
+    assert changed.theme == "dark"
+    assert original.theme == "system"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("theme", "blue", "theme must be one of system, light, dark; 'blue' is not."),
+        ("quantization", "q4_k_m", "must be one of auto, Q8_0,"),
+        ("temperature", "9", "temperature must be at most 5.0; 9.0 is too large."),
+        ("context_length", "16", "context_length must be at least 256; 16 is too small."),
+        ("context_length", "4k", "context_length must be int, not '4k'."),
+        ("top_k", "1.5", "top_k must be int"),
+        ("top_k", True, "top_k must be int"),
+        ("flash_attention", "maybe", "flash_attention must be bool, not 'maybe'."),
+        ("system_prompt", 3, "system_prompt must be str, not 3."),
+        ("temperature", "nan", "temperature must be float"),
+        ("temperature", float("nan"), "temperature must be float"),
+        ("top_p", "inf", "top_p must be float"),
+    ],
+)
+def test_bad_values_say_what_is_allowed(key: str, value: object, message: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings().with_value(key, value)
+    assert message in str(caught.value)
+    assert "hearth config list" in caught.value.hint
+
+
+# -- the file -----------------------------------------------------------------------------
+
+
+def test_saved_settings_round_trip(settings_file: Path) -> None:
+    settings = (
+        Settings()
+        .with_value("theme", "dark")
+        .with_value("temperature", "0.3")
+        .with_value("flash_attention", "yes")
+        .with_value("system_prompt", 'Quotes " and \\ and unicode 🔥\nand a newline')
+        .with_value("seed", "42")
+    )
+    save_settings(settings, settings_file)
+    assert load_settings(settings_file) == settings
+    data = json.loads(settings_file.read_text(encoding="utf-8"))
+    assert data["version"] == SETTINGS_VERSION
+    assert data["theme"] == "dark"
+
+
+def test_save_leaves_no_temporary_files(settings_file: Path) -> None:
+    save_settings(Settings(), settings_file)
+    save_settings(Settings().with_value("theme", "light"), settings_file)
+    assert [p.name for p in settings_file.parent.iterdir()] == ["settings.json"]
+
+
+def test_a_failed_write_leaves_the_old_file_intact(
+    settings_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    save_settings(Settings().with_value("theme", "dark"), settings_file)
+    before = settings_file.read_bytes()
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        save_settings(Settings().with_value("theme", "light"), settings_file)
+    assert settings_file.read_bytes() == before
+    assert [p.name for p in settings_file.parent.iterdir()] == ["settings.json"]
+    monkeypatch.undo()
+    assert load_settings(settings_file).theme == "dark"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"theme": "dark",',  # cut short
+        b"\xff\xfe garbage",  # not text
+        b"[1, 2, 3]",  # JSON, but not settings
+        b"",
+    ],
+)
+def test_a_damaged_file_is_an_error_and_is_left_untouched(
+    settings_file: Path, content: bytes
+) -> None:
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_bytes(content)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(settings_file)
+    assert str(settings_file) in str(caught.value)
+    assert settings_file.read_bytes() == content
+
+
+def test_a_bad_value_in_the_file_names_the_file_and_the_value(settings_file: Path) -> None:
+    settings_file.parent.mkdir(parents=True)
+    content = json.dumps({"version": 1, "theme": "dark", "temperature": 99})
+    settings_file.write_text(content, encoding="utf-8")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(settings_file)
+    assert str(settings_file) in str(caught.value)
+    assert "temperature must be at most 5.0" in str(caught.value)
+    assert settings_file.read_text(encoding="utf-8") == content
+
+
+def test_a_nan_in_the_file_is_refused(settings_file: Path) -> None:
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_text('{"version": 1, "temperature": NaN}', encoding="utf-8")
+    with pytest.raises(SettingsError, match="temperature"):
+        load_settings(settings_file)
+
+
+def test_a_file_from_a_newer_hearth_is_a_clear_error(settings_file: Path) -> None:
+    settings_file.parent.mkdir(parents=True)
+    content = json.dumps({"version": SETTINGS_VERSION + 1, "theme": "dark", "new_thing": 1})
+    settings_file.write_text(content, encoding="utf-8")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(settings_file)
+    assert "newer Hearth" in str(caught.value)
+    assert "Update Hearth" in caught.value.hint
+    assert settings_file.read_text(encoding="utf-8") == content
+
+
+@pytest.mark.parametrize("version", ["2", None, True, 0, 1.5])
+def test_a_file_with_an_odd_version_is_not_called_newer(
+    settings_file: Path, version: object
+) -> None:
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_text(json.dumps({"version": version}), encoding="utf-8")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(settings_file)
+    assert "newer" not in str(caught.value)
+
+
+def test_a_file_without_a_version_is_read_as_the_first_format(settings_file: Path) -> None:
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_text(json.dumps({"theme": "light"}), encoding="utf-8")
+    assert load_settings(settings_file).theme == "light"
+
+
+def test_unknown_keys_in_the_file_are_ignored(settings_file: Path) -> None:
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_text(
+        json.dumps({"version": 1, "theme": "light", "retired_setting": 1}), encoding="utf-8"
+    )
+    settings = load_settings(settings_file)
+    assert settings.theme == "light"
+    assert "retired_setting" not in settings.to_dict()
+
+
+def test_integral_floats_in_the_file_are_accepted_for_int_settings(settings_file: Path) -> None:
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_text(json.dumps({"context_length": 8192.0}), encoding="utf-8")
+    loaded = load_settings(settings_file)
+    assert loaded.context_length == 8192
+    assert isinstance(loaded.context_length, int)
+    assert not math.isnan(loaded.temperature)
