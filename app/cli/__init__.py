@@ -20,6 +20,8 @@ from app.core.errors import HearthError
 COMMAND_MODULES = (
     "app.cli.chat",
     "app.cli.info",
+    "app.cli.config",
+    "app.cli.history",
 )
 
 
