@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
         help="read or change settings",
         description="Read or change Hearth's settings (the same file the desktop app uses).",
     )
-    actions = parser.add_subparsers(dest="config_action", metavar="ACTION", required=True)
+    actions = parser.add_subparsers(dest="config_action", required=True)
     listing = actions.add_parser("list", help="every setting, its value, default and help")
     listing.add_argument("--json", action="store_true", help="print JSON for scripts")
     get = actions.add_parser("get", help="print one setting's value")

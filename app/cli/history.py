@@ -26,7 +26,7 @@ def register(subparsers: Any) -> None:
         help="list, search and export saved conversations",
         description="List, search and export the conversations the desktop app saved.",
     )
-    actions = parser.add_subparsers(dest="history_action", metavar="ACTION", required=True)
+    actions = parser.add_subparsers(dest="history_action", required=True)
     listing = actions.add_parser("list", help="saved conversations, most recent first")
     listing.add_argument("--json", action="store_true", help="print JSON for scripts")
     listing.add_argument("--deleted", action="store_true", help="list the deleted ones instead")
