@@ -673,3 +673,41 @@ def test_a_failing_migration_changes_nothing(db_path: Path) -> None:
     assert "pinned" not in columns
     assert conn.execute("SELECT count(*) FROM messages").fetchone() == (2,)
     conn.close()
+
+
+# -- hearth history (the CLI over the same file) ------------------------------------------
+
+
+def test_cli_lists_searches_and_exports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.cli import main
+
+    monkeypatch.setenv("HEARTH_HOME", str(tmp_path))
+    with HistoryStore.open() as store:
+        conversation_id, _ids = chat(store)
+        store.rename(conversation_id, "Capitals")
+    assert main(["history", "list", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["id"], row["title"]) == (conversation_id, "Capitals")
+
+    assert main(["history", "search", "rome", "--json"]) == 0
+    (hit,) = json.loads(capsys.readouterr().out)
+    assert hit["conversation_id"] == conversation_id
+
+    out_file = tmp_path / "capitals.md"
+    assert main(["history", "export", str(conversation_id), "-o", str(out_file)]) == 0
+    assert out_file.read_text(encoding="utf-8").startswith("# Capitals\n")
+    assert main(["history", "export", str(conversation_id), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["title"] == "Capitals"
+
+
+def test_cli_export_of_a_missing_conversation_fails_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.cli import main
+
+    monkeypatch.setenv("HEARTH_HOME", str(tmp_path))
+    assert main(["history", "export", "42"]) == 1
+    assert "no conversation 42" in capsys.readouterr().err
+    assert main(["history", "export", "42", "--all-branches"]) == 2
