@@ -711,3 +711,74 @@ def test_cli_export_of_a_missing_conversation_fails_cleanly(
     assert main(["history", "export", "42"]) == 1
     assert "no conversation 42" in capsys.readouterr().err
     assert main(["history", "export", "42", "--all-branches"]) == 2
+
+
+# -- the observable Conversation model over the store -------------------------------------
+
+
+def test_conversation_model_announces_streamed_pieces_and_persists(db_path: Path) -> None:
+    from app.core.conversation import Conversation, ConversationEvent
+
+    events: list[ConversationEvent] = []
+    with HistoryStore.open(db_path) as store:
+        conversation = Conversation.create(store, system_prompt="Be brief.")
+        unsubscribe = conversation.subscribe(events.append)
+        conversation.set_draft("What is 2+2?")
+        question = conversation.send("What is 2+2?")
+        assert conversation.draft == ""
+        reply = conversation.start_reply(model="stories260K")
+        reply.append("4")
+        reply.append(".")
+        done = reply.finish(stop_reason="eos", completion_tokens=2)
+        unsubscribe()
+        conversation.rename("ignored by the unsubscribed listener")
+
+    kinds = [(e.kind, e.message_id, e.text) for e in events]
+    assert ("appended", question.id, "") in kinds
+    assert [e.text for e in events if e.kind == "streamed"] == ["4", "."]
+    assert kinds[-1] == ("updated", done.id, "")
+    assert [m.text for m in conversation.messages] == ["What is 2+2?", "4."]
+    assert conversation.messages[-1].status == "complete"
+    with HistoryStore.open(db_path) as reopened:
+        again = Conversation(reopened, conversation.id)
+        assert [m.text for m in again.messages] == ["What is 2+2?", "4."]
+        assert again.record.title == "ignored by the unsubscribed listener"
+
+
+def test_conversation_model_edit_regenerate_and_versions(store: HistoryStore) -> None:
+    from app.core.conversation import Conversation
+
+    conversation = Conversation.create(store)
+    events: list[str] = []
+    conversation.subscribe(lambda e: events.append(e.kind))
+    first = conversation.send("Name a colour")
+    reply = conversation.start_reply()
+    reply.append("Red")
+    old_reply = reply.finish()
+
+    again = conversation.start_reply(regenerate=True)
+    again.append("Blue")
+    again.finish()
+    assert [m.text for m in conversation.messages] == ["Name a colour", "Blue"]
+    assert conversation.versions(again.message_id) == (2, 2)
+    assert conversation.versions(old_reply.id) == (1, 2)
+
+    edited = conversation.edit(first.id, "Name a fruit")
+    assert [m.text for m in conversation.messages] == ["Name a fruit"]
+    assert "reset" in events
+    conversation.switch_branch(first.id)
+    assert [m.text for m in conversation.messages] == ["Name a colour", "Blue"]
+    assert conversation.versions(edited.id) == (2, 2)
+
+
+def test_a_failed_send_keeps_the_draft(store: HistoryStore) -> None:
+    from app.core.conversation import Conversation
+
+    conversation = Conversation.create(store)
+    conversation.set_draft("precious words")
+    store.close()  # the next write fails
+    with pytest.raises(HistoryError):
+        conversation.send("precious words")
+    with HistoryStore.open(store.path) as reopened:
+        assert reopened.draft(conversation.id) == "precious words"
+        assert reopened.active_path(conversation.id) == []
