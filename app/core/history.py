@@ -281,7 +281,14 @@ class HistoryStore:
         except sqlite3.DatabaseError as error:
             conn.close()
             if _is_corruption(error):
-                moved = _move_aside(file)
+                try:
+                    moved = _move_aside(file)
+                except OSError as move_error:
+                    raise HistoryError(
+                        f"The history file {file} is damaged ({error}), and Hearth could not "
+                        f"move it aside: {move_error}.",
+                        hint="Move the file away yourself; Hearth then starts a new history.",
+                    ) from None
                 raise HistoryCorruptError(
                     f"The history file {file} is damaged or is not a Hearth history "
                     f"({error}). It was kept as {moved}.",
