@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import logging.handlers
 import sys
 from collections.abc import Sequence
 
 from app import __version__
 from app.core.errors import HearthError
+from app.core.paths import app_paths
 
 # Command modules, in the order `hearth --help` lists them.
 COMMAND_MODULES = (
@@ -42,10 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``hearth`` command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(verbose=args.verbose)
     if args.command is None:
         return start_desktop()
     try:
@@ -53,6 +52,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HearthError as error:
         print(f"hearth: {error.describe()}", file=sys.stderr)
         return 1
+
+
+def configure_logging(*, verbose: bool) -> None:
+    """Everything to Hearth's log file; to the terminal, warnings (all with -v).
+
+    llama.cpp's own messages reach the terminal only with ``--verbose``.
+    """
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    console = logging.StreamHandler()
+    console.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if not verbose:
+        console.addFilter(lambda record: not record.name.startswith("hearth.llama"))
+    root.addHandler(console)
+    try:
+        logs = app_paths().logs
+        logs.mkdir(parents=True, exist_ok=True)
+        file = logging.handlers.RotatingFileHandler(
+            logs / "hearth.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+        )
+    except OSError as error:
+        print(
+            f"hearth: cannot write the log file ({error}); logging to the terminal only",
+            file=sys.stderr,
+        )
+        return
+    file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(file)
 
 
 def start_desktop() -> int:

@@ -35,7 +35,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ from app.core.errors import (
     UnsupportedArchitectureError,
 )
 from app.core.gguf import GGUFHeader, read_header
+from app.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,18 @@ class LoadOptions:
     flash_attention: bool = False
     kv_cache_type: str = "f16"
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LoadOptions:
+        """The load options a user chose in settings (GPU layers ``-1``: all)."""
+        return cls(
+            context_length=settings.context_length,
+            gpu_layers=settings.gpu_layers,
+            threads=settings.threads or None,
+            batch_size=settings.batch_size,
+            flash_attention=settings.flash_attention,
+            kv_cache_type=settings.kv_cache_type,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class SamplingOptions:
@@ -96,6 +109,18 @@ class SamplingOptions:
     repeat_penalty: float = 1.1
     max_tokens: int = 2048
     seed: int = -1
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SamplingOptions:
+        return cls(
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            top_k=settings.top_k,
+            min_p=settings.min_p,
+            repeat_penalty=settings.repeat_penalty,
+            max_tokens=settings.max_tokens,
+            seed=settings.seed,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +245,14 @@ class Engine:
         options = options or LoadOptions()
         file = Path(path)
         header = read_header(file)  # missing / not GGUF / truncated / corrupt
+        notices: list[str] = []
+        trained = header.context_length
+        if trained and options.context_length > trained:
+            notices.append(
+                f"The model was trained for {trained:,} tokens of context; Hearth uses "
+                f"{trained:,} instead of the {options.context_length:,} asked for."
+            )
+            options = replace(options, context_length=trained)
         self._check_options(options)
         self._check_memory(header, options)
         self.close()
@@ -249,7 +282,10 @@ class Engine:
         self._llm = llm
         self._vocab = llama_runtime.vocab_of(llm)
         self._detok = llama_runtime.Detokenizer(self._vocab)
-        prompt_format, notice = self._prepare_template(header)
+        prompt_format, template_notice = self._prepare_template(header)
+        if template_notice:
+            notices.append(template_notice)
+        notice = " ".join(notices) or None
         self._model = LoadedModel(
             path=file,
             header=header,
@@ -261,7 +297,7 @@ class Engine:
             log_lines=llama_runtime.recent_log(mark),
         )
         if notice:
-            log.warning("%s", notice)
+            log.info("%s", notice)
         return self._model
 
     def close(self) -> None:
