@@ -61,11 +61,15 @@ def configure_logging(*, verbose: bool) -> None:
     """
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for handler in [h for h in root.handlers if getattr(h, "hearth", False)]:
+        root.removeHandler(handler)  # main() may run more than once in one process
+        handler.close()
     console = logging.StreamHandler()
     console.setLevel(logging.DEBUG if verbose else logging.WARNING)
     console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     if not verbose:
         console.addFilter(lambda record: not record.name.startswith("hearth.llama"))
+    console.hearth = True  # type: ignore[attr-defined]
     root.addHandler(console)
     try:
         logs = app_paths().logs
@@ -80,6 +84,7 @@ def configure_logging(*, verbose: bool) -> None:
         )
         return
     file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    file.hearth = True  # type: ignore[attr-defined]
     root.addHandler(file)
 
 
