@@ -361,8 +361,9 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 if match is None or int(match.group(1)) >= len(data):
                     return self._send(416, b"", {"Content-Range": f"bytes */{len(data)}"})
                 start = int(match.group(1))
-            with hub._lock:
-                hub.ranges.append((name, start))
+            if self.command == "GET":
+                with hub._lock:
+                    hub.ranges.append((name, start))
             body = data[start:]
             if name in hub.faults.corrupt and body:
                 middle = len(data) // 2 - start
