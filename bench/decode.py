@@ -1,0 +1,186 @@
+"""Decode speed of Hearth's streaming path against raw llama-cpp-python, and TTFT.
+
+For each model, the same ``Llama`` context decodes the same prompt with the same
+sampling settings, alternately through the raw library (``Llama.generate``, tokens
+only: the tightest loop the library offers) and through ``Engine.complete`` (text
+pieces, stop checks, figures). End of text is ignored so every run makes exactly the
+same number of tokens. Tokens per second count from the first token to the last, so
+prompt evaluation does not blur the decode figure; the ratio is of medians.
+
+Time to first token is measured at turn 1 and turn 10 of a chat whose turns each add
+a message and a reply of similar length, with Hearth's prefix reuse, and for turn 10
+once more with the cache cleared (what it would cost without reuse).
+
+Models: stories260K (where per-token overhead shows most) and a ~110 MB Q4_K_M
+random-weight llama (16 layers x 1024 wide) that the bench builds once under
+``bench/out/``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from app.core.engine import Engine, LoadOptions, Message, SamplingOptions
+from tests.support.gguf_factory import (
+    CHATML_TEMPLATE,
+    ModelShape,
+    quantize,
+    test_model_path,
+    write_llama_gguf,
+)
+
+OUT = Path(__file__).resolve().parent / "out"
+SAMPLING = SamplingOptions(
+    temperature=0.7, top_p=0.95, top_k=40, min_p=0.05, repeat_penalty=1.1, max_tokens=256, seed=42
+)
+PROMPT = "Once upon a time, in a small village by the sea,"
+
+
+def q4_model() -> Path:
+    """The bench's ~110 MB Q4_K_M model, built on first use."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    target = OUT / "bench-16x1024-Q4_K_M.gguf"
+    if not target.exists():
+        source = OUT / "bench-16x1024-F16.gguf"
+        shape = ModelShape(
+            n_layer=16, n_embd=1024, n_head=16, n_head_kv=8, n_ff=2816, n_ctx_train=8192
+        )
+        import numpy as np
+
+        write_llama_gguf(
+            source, shape=shape, chat_template=CHATML_TEMPLATE, chatml_tokens=True, dtype=np.float16
+        )
+        quantize(source, target, "Q4_K_M")
+        source.unlink()
+    return target
+
+
+def _raw_decode(llm: Any, tokens: list[int], n: int) -> float:
+    llm.set_seed(SAMPLING.seed)
+    first = last = 0.0
+    stream = llm.generate(
+        tokens,
+        temp=SAMPLING.temperature,
+        top_p=SAMPLING.top_p,
+        top_k=SAMPLING.top_k,
+        min_p=SAMPLING.min_p,
+        repeat_penalty=SAMPLING.repeat_penalty,
+    )
+    for count, _token in enumerate(stream, start=1):
+        if count == 1:
+            first = time.perf_counter()
+        if count == n:
+            last = time.perf_counter()
+            break
+    return (n - 1) / (last - first)
+
+
+def _engine_decode(engine: Engine, n: int) -> float:
+    reply = engine.complete(
+        PROMPT, SamplingOptions(**{**_as_dict(SAMPLING), "max_tokens": n}), ignore_eos=True
+    )
+    for _ in reply:
+        pass
+    assert reply.stats is not None and reply.stats.completion_tokens == n
+    assert reply.stats.tokens_per_second is not None
+    return reply.stats.tokens_per_second
+
+
+def _as_dict(options: SamplingOptions) -> dict[str, Any]:
+    return {name: getattr(options, name) for name in options.__dataclass_fields__}
+
+
+def decode_ratio(path: Path, *, tokens: int, repeats: int) -> dict[str, Any]:
+    engine = Engine()
+    engine.load(path, LoadOptions(context_length=2048))
+    llm = engine._llm  # the same context for both paths
+    prompt_tokens = llm.tokenize(PROMPT.encode(), add_bos=True, special=False)
+    raw, ours = [], []
+    _raw_decode(llm, prompt_tokens, tokens)  # warm-up
+    for _ in range(repeats):
+        raw.append(_raw_decode(llm, prompt_tokens, tokens))
+        ours.append(_engine_decode(engine, tokens))
+    engine.close()
+    raw_median, ours_median = statistics.median(raw), statistics.median(ours)
+    return {
+        "model": path.name,
+        "tokens": tokens,
+        "repeats": repeats,
+        "raw_tok_s": round(raw_median, 1),
+        "hearth_tok_s": round(ours_median, 1),
+        "ratio": round(ours_median / raw_median, 3),
+    }
+
+
+def ttft_turns(path: Path, *, turns: int = 10) -> dict[str, Any]:
+    engine = Engine()
+    engine.load(path, LoadOptions(context_length=4096))
+    history = [Message("system", "You are a helpful assistant.")]
+    sampling = SamplingOptions(**{**_as_dict(SAMPLING), "max_tokens": 48})
+    ttft: list[float] = []
+    prompt_sizes: list[int] = []
+    evaluated: list[int] = []
+    for turn in range(1, turns + 1):
+        history.append(
+            Message(
+                "user",
+                f"Question {turn}: tell me about the sea, the boats "
+                "and the people who live by the harbour, please.",
+            )
+        )
+        reply = engine.chat(history, sampling, ignore_eos=True)
+        history.append(Message("assistant", reply.read()))
+        assert reply.stats is not None and reply.stats.time_to_first_token is not None
+        ttft.append(reply.stats.time_to_first_token)
+        prompt_sizes.append(reply.stats.prompt_tokens)
+        evaluated.append(reply.stats.prompt_tokens - reply.stats.cached_tokens)
+    # Turn 10 again from an empty cache: what every turn would cost without reuse.
+    engine._llm.reset()
+    engine._llm._ctx.kv_cache_clear()
+    cold = engine.chat(history[:-1], sampling, ignore_eos=True)
+    cold.read()
+    assert cold.stats is not None and cold.stats.time_to_first_token is not None
+    engine.close()
+    return {
+        "model": path.name,
+        "turn1_ttft_ms": round(ttft[0] * 1000, 1),
+        "turn10_ttft_ms": round(ttft[-1] * 1000, 1),
+        "turn1_prompt_tokens": prompt_sizes[0],
+        "turn10_prompt_tokens": prompt_sizes[-1],
+        "turn10_evaluated_tokens": evaluated[-1],
+        "turn10_without_reuse_ms": round(cold.stats.time_to_first_token * 1000, 1),
+    }
+
+
+def run(*, repeats: int = 7) -> dict[str, Any]:
+    stories = test_model_path()
+    q4 = q4_model()
+    results = {
+        "decode": [
+            decode_ratio(stories, tokens=512, repeats=repeats),
+            decode_ratio(q4, tokens=128, repeats=repeats),
+        ],
+        "ttft": [ttft_turns(stories), ttft_turns(q4)],
+    }
+    print("\nDecode speed, Hearth's streaming path vs raw llama-cpp-python (medians)")
+    print(f"{'model':36} {'tokens':>6} {'raw tok/s':>10} {'Hearth tok/s':>13} {'ratio':>6}")
+    for row in results["decode"]:
+        print(
+            f"{row['model']:36} {row['tokens']:>6} {row['raw_tok_s']:>10} "
+            f"{row['hearth_tok_s']:>13} {row['ratio']:>6}"
+        )
+    print("\nTime to first token, with prefix reuse")
+    print(f"{'model':36} {'turn 1':>9} {'turn 10':>9} {'(prompt)':>9} {'no reuse':>9}")
+    for row in results["ttft"]:
+        print(
+            f"{row['model']:36} {row['turn1_ttft_ms']:>7}ms {row['turn10_ttft_ms']:>7}ms "
+            f"{row['turn10_prompt_tokens']:>9} {row['turn10_without_reuse_ms']:>7}ms"
+        )
+    return results
+
+
+if __name__ == "__main__":
+    run()
