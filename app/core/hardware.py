@@ -45,6 +45,8 @@ class GPUInfo:
     """This llama.cpp build can offload to it."""
     source: str = ""
     """Which probe found it: ``llama.cpp``, ``nvml``, ``nvidia-smi``, ``sysfs``, ``apple``."""
+    bandwidth: float | None = None
+    """Memory bandwidth in bytes/s when known (speed estimates fall back to a table)."""
 
     @property
     def budget_bytes(self) -> int:
