@@ -1,0 +1,110 @@
+"""A loopback HTTP file server for range-request tests, misbehaving on request.
+
+``GET /files/NAME`` serves a file and honours ``Range`` (206 with ``Content-Range``)
+unless ``ignore_ranges`` is set, in which case it answers 200 with the whole body, like
+some proxies do. ``GET /redirect/NAME`` answers 302 to ``/files/NAME``. The server
+counts the body bytes it actually wrote per file (a client that hangs up early is
+counted only for what it took) and records every ``Range`` header.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+_RANGE = re.compile(r"bytes=(\d+)-(\d*)")
+CHUNK = 64 * 1024
+
+
+@dataclass
+class RangeServer:
+    """Serves ``files`` on 127.0.0.1 until stopped."""
+
+    files: dict[str, bytes]
+    ignore_ranges: bool = False
+    sent: dict[str, int] = field(default_factory=dict)
+    ranges: list[str] = field(default_factory=list)
+    _server: ThreadingHTTPServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def url(self, name: str, *, redirect: bool = False) -> str:
+        return f"{self.base_url}/{'redirect' if redirect else 'files'}/{name}"
+
+    def start(self) -> RangeServer:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        server.daemon_threads = True
+        self._server = server
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> RangeServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _handler(state: RangeServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            kind, _, name = self.path.lstrip("/").partition("/")
+            if kind == "redirect":
+                self.send_response(302)
+                self.send_header("Location", f"/files/{name}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            body = state.files.get(name)
+            if kind != "files" or body is None:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            requested = self.headers.get("Range")
+            if requested:
+                state.ranges.append(requested)
+            match = _RANGE.fullmatch(requested or "")
+            if match and not state.ignore_ranges:
+                start = int(match[1])
+                end = min(int(match[2]) if match[2] else len(body) - 1, len(body) - 1)
+                if start >= len(body):
+                    self.send_response(416)
+                    self.send_header("Content-Range", f"bytes */{len(body)}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(206)
+                self.send_header("Content-Range", f"bytes {start}-{end}/{len(body)}")
+                payload = body[start : end + 1]
+            else:
+                self.send_response(200)
+                payload = body
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            try:
+                for offset in range(0, len(payload), CHUNK):
+                    chunk = payload[offset : offset + CHUNK]
+                    self.wfile.write(chunk)
+                    state.sent[name] = state.sent.get(name, 0) + len(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+    return Handler
