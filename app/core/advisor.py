@@ -20,6 +20,7 @@ with a sentence saying what was changed, for the engine.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -536,3 +537,156 @@ def plan_backoff(
             )
         )
     return attempts
+
+
+# ------------------------------------------------------------------------------------
+# Reference models: real hyper-parameters and real file sizes, for `hearth doctor`'s
+# "what this means" lines and for tests. Headers are synthesised (no weights): each
+# tensor gets its share of the real file size in proportion to its element count.
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceModel:
+    """A well-known model's shape and the sizes of its published GGUF files."""
+
+    label: str
+    architecture: str
+    n_layer: int
+    n_embd: int
+    n_head: int
+    n_head_kv: int
+    n_ff: int
+    n_vocab: int
+    tied_embeddings: bool
+    context_length: int
+    file_sizes: dict[str, int]
+
+
+GB = 10**9
+REFERENCE_MODELS = (
+    ReferenceModel(
+        "Llama 3.2 3B",
+        "llama",
+        28,
+        3072,
+        24,
+        8,
+        8192,
+        128256,
+        True,
+        131072,
+        {"Q4_K_M": int(2.02 * GB), "Q8_0": int(3.42 * GB)},
+    ),
+    ReferenceModel(
+        "Llama 3.1 8B",
+        "llama",
+        32,
+        4096,
+        32,
+        8,
+        14336,
+        128256,
+        False,
+        131072,
+        {"Q4_K_M": int(4.92 * GB), "Q8_0": int(8.54 * GB)},
+    ),
+    ReferenceModel(
+        "Qwen2.5 14B",
+        "qwen2",
+        48,
+        5120,
+        40,
+        8,
+        13824,
+        152064,
+        False,
+        131072,
+        {"Q4_K_M": int(8.99 * GB), "Q8_0": int(15.70 * GB)},
+    ),
+    ReferenceModel(
+        "Llama 3.3 70B",
+        "llama",
+        80,
+        8192,
+        64,
+        8,
+        28672,
+        128256,
+        False,
+        131072,
+        {"Q4_K_M": int(42.52 * GB), "Q8_0": int(74.98 * GB)},
+    ),
+)
+
+
+def synthetic_header(model: ReferenceModel, quant: str) -> GGUFHeader:
+    """A header with ``model``'s metadata and a tensor table sized like its real file."""
+    from app.core.gguf import GGUFArray, TensorInfo
+
+    head_dim = model.n_embd // model.n_head
+    n_kv = model.n_head_kv * head_dim
+    shapes: list[tuple[str, tuple[int, ...]]] = [
+        ("token_embd.weight", (model.n_embd, model.n_vocab))
+    ]
+    for i in range(model.n_layer):
+        shapes += [
+            (f"blk.{i}.attn_norm.weight", (model.n_embd,)),
+            (f"blk.{i}.attn_q.weight", (model.n_embd, model.n_embd)),
+            (f"blk.{i}.attn_k.weight", (model.n_embd, n_kv)),
+            (f"blk.{i}.attn_v.weight", (model.n_embd, n_kv)),
+            (f"blk.{i}.attn_output.weight", (model.n_embd, model.n_embd)),
+            (f"blk.{i}.ffn_norm.weight", (model.n_embd,)),
+            (f"blk.{i}.ffn_gate.weight", (model.n_embd, model.n_ff)),
+            (f"blk.{i}.ffn_up.weight", (model.n_embd, model.n_ff)),
+            (f"blk.{i}.ffn_down.weight", (model.n_ff, model.n_embd)),
+        ]
+    shapes.append(("output_norm.weight", (model.n_embd,)))
+    if not model.tied_embeddings:
+        shapes.append(("output.weight", (model.n_embd, model.n_vocab)))
+    elements = [math.prod(shape) for _, shape in shapes]
+    file_size = model.file_sizes[quant]
+    per_element = file_size / sum(elements)
+    ggml_type = {"Q4_K_M": "Q4_K", "Q8_0": "Q8_0"}.get(quant, quant)
+    tensors = [
+        TensorInfo(name, shape, ggml_type if len(shape) > 1 else "F32", 0, int(n * per_element))
+        for (name, shape), n in zip(shapes, elements, strict=True)
+    ]
+    arch = model.architecture
+    metadata = {
+        "general.architecture": arch,
+        "general.name": model.label,
+        f"{arch}.block_count": model.n_layer,
+        f"{arch}.embedding_length": model.n_embd,
+        f"{arch}.attention.head_count": model.n_head,
+        f"{arch}.attention.head_count_kv": model.n_head_kv,
+        f"{arch}.feed_forward_length": model.n_ff,
+        f"{arch}.context_length": model.context_length,
+        "tokenizer.ggml.tokens": GGUFArray("string", model.n_vocab),
+    }
+    return GGUFHeader(
+        version=3,
+        metadata=metadata,
+        tensors=tensors,
+        alignment=32,
+        data_offset=0,
+        file_size=file_size,
+    )
+
+
+def reference_files() -> list[tuple[str, list[ModelFile]]]:
+    """Each reference model's files, ready for :func:`advise`."""
+    return [
+        (
+            model.label,
+            [
+                ModelFile(
+                    name=f"{model.label} {quant}",
+                    quant=quant,
+                    size_bytes=size,
+                    header=synthetic_header(model, quant),
+                )
+                for quant, size in model.file_sizes.items()
+            ],
+        )
+        for model in REFERENCE_MODELS
+    ]
