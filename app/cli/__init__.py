@@ -24,6 +24,8 @@ COMMAND_MODULES = (
     "app.cli.info",
     "app.cli.config",
     "app.cli.history",
+    "app.cli.doctor",
+    "app.cli.recommend",
 )
 
 

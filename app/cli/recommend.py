@@ -1,0 +1,130 @@
+"""``hearth recommend REPO_OR_PATH [--context N] [--json]``: which file to use here.
+
+A local GGUF file or a folder of them works offline; a Hub repository id is read with
+range requests (headers only, nothing downloaded), honouring ``HF_ENDPOINT``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from app.core.advisor import ModelFile, Recommendation, advise
+from app.core.errors import ModelNotFoundError
+from app.core.gguf import read_header
+from app.core.hardware import detect_hardware
+from app.core.memory import format_bytes
+from app.core.remote_gguf import group_split_files, merge_split_headers, read_hub_models
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "recommend", help="say which quantization of a model to use on this computer"
+    )
+    parser.add_argument(
+        "source", metavar="REPO_OR_PATH", help="a Hub repo id, a .gguf file or a folder"
+    )
+    parser.add_argument("--context", type=int, default=4096, help="wanted context length (tokens)")
+    parser.add_argument("--quant", default="auto", help="preferred quantization (default: auto)")
+    parser.add_argument("--revision", default="main", help="Hub revision (branch, tag or commit)")
+    parser.add_argument("--json", action="store_true", help="print the table as JSON")
+    parser.set_defaults(func=run)
+
+
+def local_files(source: Path) -> list[ModelFile]:
+    """Model files at a local path: one file, or every GGUF model in a folder."""
+    names = [source] if source.is_file() else sorted(source.glob("*.gguf"))
+    files: list[ModelFile] = []
+    for group in group_split_files(str(p) for p in names):
+        headers = [read_header(part) for part in group.parts]
+        header = merge_split_headers(headers)
+        files.append(
+            ModelFile(
+                name=Path(group.name).name,
+                quant=header.quantization,
+                size_bytes=header.file_size or 0,
+                header=header,
+            )
+        )
+    return files
+
+
+def remote_files(repo_id: str, *, revision: str) -> list[ModelFile]:
+    """Model files of a Hub repository, headers read by range requests."""
+    return [
+        ModelFile(name=m.name, quant=m.header.quantization, size_bytes=m.size, header=m.header)
+        for m in read_hub_models(repo_id, revision=revision)
+    ]
+
+
+def to_dict(result: Recommendation) -> dict[str, Any]:
+    """The recommendation as JSON-ready data."""
+    return {
+        "context_length": result.context_length,
+        "preference": result.preference,
+        "headroom": {"ram": result.headroom.ram, "gpu": result.headroom.gpu},
+        "note": result.note,
+        "files": [
+            {
+                "name": a.file.name,
+                "quant": a.file.quant,
+                "size": a.file.size_bytes,
+                "verdict": a.verdict.value,
+                "gpu_layers": a.gpu_layers,
+                "total_layers": a.total_layers,
+                "max_context": a.max_context,
+                "gpu_bytes": a.estimate.gpu_bytes,
+                "ram_bytes": a.estimate.ram_required_bytes,
+                "quality_loss_ppl": a.quality.ppl_increase if a.quality else None,
+                "quality_loss_label": a.quality.label if a.quality else None,
+                "tokens_per_second": a.tokens_per_second,
+                "recommended": a.recommended,
+                "approximate": a.approximate,
+                "sentence": a.sentence,
+            }
+            for a in result.advice
+        ],
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    source = Path(args.source).expanduser()
+    if source.exists():
+        files = local_files(source)
+    elif "/" in args.source and not args.source.startswith((".", "/", "~")):
+        files = remote_files(args.source, revision=args.revision)
+    else:
+        raise ModelNotFoundError(f"{args.source} is neither a file, a folder nor a Hub repo id.")
+    if not files:
+        raise ModelNotFoundError(f"No GGUF model files at {args.source}.")
+    result = advise(files, detect_hardware(), context_length=args.context, preference=args.quant)
+    if args.json:
+        print(json.dumps(to_dict(result), indent=2))
+        return 0
+    print(
+        f"{'':2}{'file':<44}{'size':>9}  {'runs':<18}{'max ctx':>9}  "
+        f"{'quality loss':<13}{'speed':>9}"
+    )
+    for a in result.advice:
+        mark = "* " if a.recommended else "  "
+        runs = {
+            "full_gpu": "fully on GPU",
+            "partial": f"GPU {a.gpu_layers}/{a.total_layers} layers",
+            "cpu_only": "CPU only",
+            "no_fit": "does not fit",
+        }[a.verdict.value]
+        quality = a.quality.label if a.quality else "unknown"
+        speed = f"~{a.tokens_per_second:.0f} tok/s" if a.tokens_per_second else ""
+        print(
+            f"{mark}{a.file.name[:43]:<44}{format_bytes(a.file.size_bytes):>9}  {runs:<18}"
+            f"{a.max_context:>9,}  {quality:<13}{speed:>9}"
+        )
+    print()
+    for a in result.advice:
+        print(f"{'* ' if a.recommended else '  '}{a.file.name}: {a.sentence}")
+    if result.note:
+        print(result.note)
+    print(f"Speeds are rough. {result.headroom.describe()}.")
+    return 0
