@@ -27,7 +27,7 @@ from app.core.errors import (
     TruncatedModelError,
     UnsupportedArchitectureError,
 )
-from tests.support.gguf_factory import CHATML_TEMPLATE, write_llama_gguf
+from tests.support.gguf_factory import CHATML_TEMPLATE, ModelShape, write_llama_gguf
 
 GREEDY = SamplingOptions(temperature=0.0, repeat_penalty=1.0, max_tokens=60)
 
@@ -345,8 +345,19 @@ def test_unknown_architecture(tmp_path: Path, stories_model: Path) -> None:
     _assert_still_usable(engine, stories_model)
 
 
-def test_context_too_big_for_this_computer(stories_model: Path) -> None:
+def test_context_too_big_for_this_computer(tmp_path: Path, stories_model: Path) -> None:
+    # A model trained for two billion tokens of context: its cache cannot fit here.
+    path = write_llama_gguf(tmp_path / "long.gguf", shape=ModelShape(n_ctx_train=2_000_000_000))
     engine = Engine()
-    with pytest.raises(NotEnoughMemoryError, match="GiB"):
-        engine.load(stories_model, LoadOptions(context_length=2_000_000_000))
+    with pytest.raises(NotEnoughMemoryError, match="GiB") as info:
+        engine.load(path, LoadOptions(context_length=2_000_000_000))
+    assert "smaller context" in info.value.hint
     _assert_still_usable(engine, stories_model)
+
+
+def test_context_beyond_the_trained_length_is_lowered_with_a_notice(stories_model: Path) -> None:
+    engine = Engine()
+    model = engine.load(stories_model, LoadOptions(context_length=8192))
+    assert model.context_length == 2048
+    assert model.notice and "trained for 2,048 tokens" in model.notice
+    engine.close()
