@@ -400,7 +400,8 @@ def advise(
 
     ``preference`` is ``auto`` (best quality that fits: the highest file of the Auto
     ladder that runs fully on the GPU, else the highest that fits and runs at least
-    3 tokens/s, else the fastest that fits) or a quantization name from settings.
+    3 tokens/s and half as fast as the fastest file, else the fastest that fits) or a
+    quantization name from settings.
     """
     headroom = headroom_for(profile)
     results = [
@@ -455,11 +456,15 @@ def _auto_choice(
     for advice in candidates:
         if advice.verdict is best_place:
             return advice
-    for advice in candidates:
-        speed = advice.tokens_per_second
-        if advice.verdict is not Verdict.NO_FIT and (speed is None or speed >= MIN_USABLE_SPEED):
-            return advice
     fitting = [a for a in candidates if a.verdict is not Verdict.NO_FIT]
+    fastest = max((a.tokens_per_second or 0.0 for a in fitting), default=0.0)
+    # Partial offload: a better quantization is worth it only while it keeps at least
+    # half the speed of the fastest file and stays usable.
+    floor = max(MIN_USABLE_SPEED, fastest / 2)
+    for advice in fitting:
+        speed = advice.tokens_per_second
+        if speed is None or speed >= floor:
+            return advice
     return max(fitting, key=lambda a: a.tokens_per_second or 0.0, default=None)
 
 
