@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -333,3 +333,125 @@ def _apply_refresh(catalog: Catalog, cache: Path) -> Catalog:
             )
         models.append(replace(model, files=files))
     return Catalog(models=tuple(models), refreshed_at=fetched_at)
+
+
+# ------------------------------------------------------------------------------------
+# Which quantization to download
+
+
+DEFAULT_QUANT = "Q4_K_M"
+# Without advice: the usual best trade-off first, then bigger, then smaller files.
+FALLBACK_ORDER = ("Q4_K_M", "Q5_K_M", "IQ4_XS", "Q6_K", "Q8_0", "Q3_K_M", "Q4_0", "Q2_K")
+
+
+class NothingFitsError(CatalogError):
+    hint = (
+        "Pick a smaller model, or name a file with --quant to download it anyway "
+        "(it will not run well here)."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class QuantChoice:
+    """The quantization to download and why, in a sentence for the user."""
+
+    quant: str
+    reason: str
+    advised: bool
+
+
+def choose_quant(
+    offered: list[str],
+    *,
+    model: CatalogModel | None = None,
+    preference: str = "auto",
+    context_length: int = 4096,
+    advise_fn: Callable[[CatalogModel, list[str], str, int], tuple[str | None, str]] | None = None,
+) -> QuantChoice:
+    """Pick one of ``offered`` for this computer.
+
+    For a catalog ``model`` the hardware advisor decides (:func:`advise_catalog_model`,
+    or ``advise_fn`` in tests). Otherwise, or when the advisor cannot run, the
+    ``preference`` setting decides if it is offered, else Q4_K_M (Hearth's default:
+    the usual best balance of size and quality), else the next of ``FALLBACK_ORDER``.
+    The reason always says which of these happened.
+    """
+    upper = {q.upper(): q for q in offered}
+    if not upper:
+        raise UnknownModelError("The repository offers no GGUF file.")
+    note = ""
+    if model is not None:
+        advise = advise_fn or advise_catalog_model
+        try:
+            quant, sentence = advise(model, offered, preference, context_length)
+        except ImportError as error:
+            quant, sentence = None, ""
+            note = f" (the hardware advisor is not available: {error})"
+        else:
+            if quant is None:
+                raise NothingFitsError(sentence or f"No file of {model.name} fits here.")
+            if quant.upper() in upper:
+                return QuantChoice(
+                    upper[quant.upper()], f"advised for this computer: {sentence}", True
+                )
+            note = f" (the advisor chose {quant}, which the repository does not offer)"
+    wanted = preference.upper()
+    if wanted != "AUTO" and wanted in upper:
+        return QuantChoice(upper[wanted], f"your quantization setting{note}", False)
+    for quant in FALLBACK_ORDER:
+        if quant in upper:
+            why = (
+                "Hearth's default" if quant == DEFAULT_QUANT else f"{DEFAULT_QUANT} is not offered"
+            )
+            return QuantChoice(upper[quant], f"{why}{note}", False)
+    first = sorted(upper)[0]
+    return QuantChoice(upper[first], f"the only kind of file offered{note}", False)
+
+
+def advise_catalog_model(
+    model: CatalogModel, offered: list[str], preference: str, context_length: int
+) -> tuple[str | None, str]:
+    """The advisor's quantization for ``model`` on this computer, and its sentence.
+
+    Built from the catalog's header figures and file sizes alone (no download, no
+    network). Raises ImportError if the advisor is not part of this build.
+    """
+    from app.core.advisor import ModelFile, ReferenceModel, advise, synthetic_header
+    from app.core.hardware import detect_hardware
+
+    arch = model.arch
+    usable = [q for q in offered if q in model.files]
+    reference = ReferenceModel(
+        model.name,
+        model.architecture,
+        arch.n_layer,
+        arch.n_embd,
+        arch.n_head,
+        arch.n_head_kv,
+        arch.n_ff or 4 * arch.n_embd,
+        arch.n_vocab or 32000,
+        False,  # untied output: counts the output matrix, the cautious choice
+        arch.n_ctx_train,
+        {q: model.files[q].size for q in usable},
+    )
+    files = []
+    for quant in usable:
+        header = synthetic_header(reference, quant)
+        prefix = model.architecture
+        if arch.head_dim is not None:
+            header.metadata[f"{prefix}.attention.key_length"] = arch.head_dim
+            header.metadata[f"{prefix}.attention.value_length"] = arch.head_dim
+        if arch.sliding_window is not None:
+            header.metadata[f"{prefix}.attention.sliding_window"] = arch.sliding_window
+        files.append(ModelFile(f"{model.name} {quant}", quant, model.files[quant].size, header))
+    result = advise(
+        files,
+        detect_hardware(),
+        context_length=context_length,
+        preference=preference,
+        parameter_count=float(model.parameters),
+    )
+    chosen = result.recommended
+    if chosen is None:
+        return None, result.note
+    return chosen.file.quant, chosen.sentence

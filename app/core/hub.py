@@ -14,6 +14,7 @@ raises :class:`OfflineError` naming the action that needs the network.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -262,6 +263,10 @@ class Hub:
     def endpoint(self) -> str:
         if self._endpoint is not None:
             return self._endpoint
+        # Read at call time (huggingface_hub reads HF_ENDPOINT once, at import).
+        from_env = os.environ.get("HF_ENDPOINT", "").strip()
+        if from_env:
+            return from_env.rstrip("/")
         from huggingface_hub import constants
 
         return str(constants.ENDPOINT)
