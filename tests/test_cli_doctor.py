@@ -1,0 +1,61 @@
+"""`hearth doctor` and `hearth recommend` as a person runs them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from tests.support.gguf_factory import test_model_path as stories_path
+from tests.support.hf_server import FakeHub
+
+
+def test_doctor_json_has_the_profile_and_what_it_means(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["doctor", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["ram_total"] > 0
+    assert data["headroom"]["ram"] > 0
+    assert any(
+        line.startswith("Llama 3.1 8B models at Q4_K_M with 8k context")
+        for line in data["implications"]
+    )
+
+
+def test_doctor_prints_plain_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "RAM" in out and "kept free for the system" in out
+    assert "Llama 3.2 3B models at Q4_K_M with 8k context" in out
+
+
+def test_recommend_a_local_folder_offline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(stories_path(), tmp_path / "stories-F32.gguf")
+    assert main(["recommend", str(tmp_path), "--context", "1024", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    (entry,) = data["files"]
+    assert entry["verdict"] == "cpu_only" and entry["recommended"]
+    assert entry["max_context"] >= 1024
+    assert entry["sentence"].startswith("Runs on the CPU with 1,024 tokens of context")
+
+
+def test_recommend_a_hub_repo_reads_headers_only(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stories = stories_path().read_bytes() + bytes(8 * 1024 * 1024)
+    with FakeHub() as hub:
+        hub.add_repo("test/stories-GGUF", {"stories-F32.gguf": stories})
+        monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+        assert main(["recommend", "test/stories-GGUF"]) == 0
+        assert hub.served("stories-F32.gguf") < 4 * 1024 * 1024
+    out = capsys.readouterr().out
+    assert "* stories-F32.gguf" in out and "CPU only" in out
+
+
+def test_recommend_unknown_source_is_a_typed_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["recommend", "no-such-thing"]) == 1
+    assert "neither a file, a folder nor a Hub repo id" in capsys.readouterr().err
