@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "app.cli.history",
     "app.cli.doctor",
     "app.cli.recommend",
+    "app.cli.models",
 )
 
 
