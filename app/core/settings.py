@@ -24,6 +24,16 @@ SETTINGS_VERSION = 1
 QUANT_CHOICES = ("auto", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ4_XS", "Q3_K_M", "Q2_K")
 KV_CACHE_CHOICES = ("f16", "q8_0", "q4_0")
 THEME_CHOICES = ("system", "light", "dark")
+# Claude models Hearth offers (ids the Messages API accepts); app.core.routing holds
+# their published prices, and a test checks every choice has one.
+CLAUDE_MODEL_CHOICES = (
+    "claude-sonnet-4-6",
+    "claude-opus-4-6",
+    "claude-haiku-4-5",
+    "claude-opus-4-5",
+    "claude-sonnet-4-5",
+)
+ROUTING_CHOICES = ("local", "ask")
 
 
 class SettingsError(HearthError):
@@ -97,6 +107,21 @@ class Settings:
     models_dir: str = _setting("", "Folder for downloaded models (empty: Hearth's data folder).")
     offline: bool = _setting(
         False, "Make no network call at all; downloads and Claude are then unavailable."
+    )
+    claude_enabled: bool = _setting(
+        False,
+        "Allow sending a conversation's messages and system prompt to Anthropic's Claude "
+        "API, only when you ask and after a preview. Off: nothing is ever sent.",
+    )
+    claude_model: str = _setting(
+        "claude-sonnet-4-6",
+        "The Claude model used when you send to Claude.",
+        choices=CLAUDE_MODEL_CHOICES,
+    )
+    routing: str = _setting(
+        "local",
+        "Where replies come from: local only, or ask each time whether to use Claude.",
+        choices=ROUTING_CHOICES,
     )
     version: int = field(default=SETTINGS_VERSION, metadata={"help": "Settings file format."})
 
