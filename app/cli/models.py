@@ -219,22 +219,25 @@ class ProgressBar:
     def __call__(self, p: DownloadProgress) -> None:
         if p.state is DownloadState.RUNNING:
             tenth = int(p.fraction * 10)
-            if not self.tty and tenth == self._last_tenth:
-                return
-            self._last_tenth = tenth
-            filled = int(p.fraction * self.width)
-            bar = "#" * filled + "." * (self.width - filled)
-            speed = f"{human_size(p.speed_bps)}/s" if p.speed_bps else "…"
-            line = (
-                f"{p.fraction:4.0%} [{bar}] {human_size(p.done_bytes)} / "
-                f"{human_size(p.total_bytes)}  {speed}  {_duration(p.eta_s)} left"
-            )
-            self.out.write(("\r" + line + "  ") if self.tty else line + "\n")
+            if self.tty or tenth != self._last_tenth:
+                self._last_tenth = tenth
+                self._draw(p)
         elif p.state is DownloadState.VERIFYING:
+            self._draw(p)  # the bar at 100%, however fast the last bytes came
             self.out.write(
-                ("\r" if self.tty else "") + "Checking the SHA-256 and the GGUF header…\n"
+                ("\n" if self.tty else "") + "Checking the SHA-256 and the GGUF header…\n"
             )
         self.out.flush()
+
+    def _draw(self, p: DownloadProgress) -> None:
+        filled = int(p.fraction * self.width)
+        bar = "#" * filled + "." * (self.width - filled)
+        speed = f"{human_size(p.speed_bps)}/s" if p.speed_bps else "…"
+        line = (
+            f"{p.fraction:4.0%} [{bar}] {human_size(p.done_bytes)} / "
+            f"{human_size(p.total_bytes)}  {speed}  {_duration(p.eta_s)} left"
+        )
+        self.out.write(("\r" + line + "  ") if self.tty else line + "\n")
 
 
 def run_pull(args: argparse.Namespace) -> int:

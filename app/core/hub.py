@@ -201,7 +201,7 @@ class RepoListing:
             if filename is None and quant is not None and variant.quant == quant.upper():
                 return variant
         offered = ", ".join(v.quant or v.name for v in self.variants) or "none"
-        wanted = f"the file {filename}" if filename else f"a {quant} file"
+        wanted = f"file named {filename}" if filename else f"{quant} file"
         raise RemoteFileNotFoundError(
             f"{self.repo_id} has no {wanted}. GGUF files offered: {offered}.",
             hint="Pick one of the files listed, e.g. `hearth pull REPO --quant Q4_K_M`.",
