@@ -282,12 +282,40 @@ class Hub:
         return HfApi(endpoint=self.endpoint, token=self.token or False)
 
     def search(self, text: str, *, limit: int = 20) -> list[RepoSummary]:
-        """GGUF repositories whose name matches ``text``, most downloaded first."""
+        """GGUF repositories whose name matches ``text``, most downloaded first.
+
+        One request to ``/api/models`` (what ``HfApi.list_models`` sends), made through
+        the library's session but without its retry loop, which waits some 23 s
+        before it reports that the Hub cannot be reached.
+        """
+        from huggingface_hub.hf_api import ModelInfo
+        from huggingface_hub.utils import get_session, hf_raise_for_status
+
         self.require_online("Searching Hugging Face")
+        params: dict[str, str | int] = {
+            "search": text,
+            "filter": "gguf",
+            "sort": "downloads",
+            "direction": -1,
+            "limit": limit,
+        }
         with translate_errors("Searching Hugging Face"):
-            models = list(
-                self._api().list_models(search=text, filter="gguf", sort="downloads", limit=limit)
+            response = get_session().get(
+                f"{self.endpoint}/api/models",
+                params=params,
+                headers=self.headers(),
+                timeout=self.timeout_s,
             )
+            hf_raise_for_status(response)
+            items = response.json()
+        if not isinstance(items, list):
+            raise HubUnavailableError("Searching Hugging Face failed: the answer was not a list.")
+        try:
+            models = [ModelInfo(**item) for item in items[:limit]]
+        except (KeyError, TypeError, ValueError) as error:
+            raise HubUnavailableError(
+                f"Searching Hugging Face failed: an answer was malformed ({error!r})."
+            ) from None
         return [
             RepoSummary(
                 repo_id=str(m.id),
