@@ -586,7 +586,7 @@ class ClaudeClient:
                 )
             return RequestTimeoutError(f"Claude ({host}) did not answer within {self.timeout:g} s.")
         if isinstance(error, anthropic.APIStatusError):
-            return self._translate_status(error)
+            return self._translate_status(error, received=received)
         if isinstance(error, anthropic.APIConnectionError):
             cause = error.__cause__ or error.__context__
             detail = f" ({self._scrub(str(cause))})" if cause is not None and str(cause) else ""
@@ -597,11 +597,13 @@ class ClaudeClient:
             return NoNetworkError(f"Hearth could not reach {host} ({self._scrub(str(error))}).")
         return CloudError(f"Claude ({host}) failed: {self._scrub(type(error).__name__)}.")
 
-    def _translate_status(self, error: anthropic.APIStatusError) -> CloudError:
+    def _translate_status(self, error: anthropic.APIStatusError, *, received: int) -> CloudError:
         host = self.host
         status = error.status_code
         kind, text = _error_body(error.body)
-        said = f": {self._scrub(text)}" if text else ""
+        said = f": {self._scrub(text).rstrip('.')}" if text else ""
+        if received:  # an error event in the middle of the stream
+            said += f", after {received} characters (kept, marked incomplete)"
         if status == 401 or kind == "authentication_error":
             return InvalidKeyError(f"Anthropic ({host}) did not accept the API key (401){said}.")
         if status == 403 or kind == "permission_error":
