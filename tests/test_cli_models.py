@@ -62,6 +62,10 @@ def test_pull_with_quant_then_models_then_rm(
     assert f"Installed {path} (SHA-256 verified)" in out
     assert "100% [" in err  # the progress bar reached the end
     assert path.exists()
+    served = fake.served("Llama-3.2-1B-Instruct-Q4_K_M.gguf")
+    code, out, _ = run(capsys, "pull", CATALOG_ID, "--quant", "Q4_K_M")
+    assert code == 0 and f"already installed: {path}" in out
+    assert fake.served("Llama-3.2-1B-Instruct-Q4_K_M.gguf") == served
 
     code, out, _ = run(capsys, "models", "--json")
     [entry] = json.loads(out)

@@ -233,6 +233,46 @@ def test_a_file_that_is_not_gguf_is_not_installed(tmp_path: Path, fake: FakeHub)
     assert find_partials(models) == []
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs RLIMIT_FSIZE (POSIX)")
+def test_a_real_write_error_stops_cleanly_and_keeps_the_bytes(
+    tmp_path: Path, fake: FakeHub, model: bytes
+) -> None:
+    # The OS refuses writes past 200,000 bytes in the child, as a FAT32 disk refuses
+    # files over 4 GB: a real EFBIG from write(), not a simulated one.
+    models = tmp_path / "models"
+    script = textwrap.dedent(
+        f"""
+        import resource, signal, sys
+        from pathlib import Path
+        from app.core.downloads import DownloadManager, FileTooLargeError
+        from app.core.hub import Hub
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+        hub = Hub(endpoint={fake.endpoint!r})
+        manager = DownloadManager(models_dir=Path({str(models)!r}), hub=hub)
+        try:
+            manager.download({REPO!r}, hub.list_gguf({REPO!r}).find(filename={NAME!r}))
+        except FileTooLargeError as error:
+            print(error.describe())
+            sys.exit(3)
+        """
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert child.returncode == 3, child.stderr
+    assert "cannot hold a file as large as" in child.stdout and "FAT32" in child.stdout
+    [partial] = find_partials(models)
+    assert partial.have_bytes == 200_000
+    assert looks_like_models(models) == []
+
+    wait_for(lambda: fake.active == 0)
+    fake.reset_counts()
+    manager = manager_for(fake, models)  # on a disk without the limit, it continues
+    assert manager.download(REPO, variant(manager)).path.read_bytes() == model
+    assert fake.ranges == [(NAME, 200_000)]
+
+
 # -- split models ------------------------------------------------------------------------
 
 
@@ -464,3 +504,19 @@ def test_partials_from_another_file_version_are_not_mixed(
     result = manager.download(REPO, variant(manager))
     assert result.path.read_bytes() == newer
     assert fake.ranges == [(NAME, 0)]
+
+
+def test_a_new_commit_with_the_same_file_keeps_the_partial(
+    tmp_path: Path, fake: FakeHub, model: bytes
+) -> None:
+    models = tmp_path / "models"
+    fake.faults.cut_after[NAME] = 5000
+    with pytest.raises(HubUnavailableError):
+        manager_for(fake, models, max_retries=0).download(
+            REPO, variant(manager_for(fake, models))
+        )
+    fake.repos[REPO].commit = "f" * 40  # someone edited the README meanwhile
+    fake.reset_counts()
+    manager = manager_for(fake, models)
+    assert manager.download(REPO, variant(manager)).path.read_bytes() == model
+    assert fake.ranges == [(NAME, 5000)]

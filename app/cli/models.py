@@ -273,6 +273,10 @@ def run_pull(args: argparse.Namespace) -> int:
         print(f"Choosing {choice.quant}: {choice.reason}")
         variant = listing.find(quant=choice.quant)
     manager = DownloadManager(models_dir=_models_dir(settings), hub=hub)
+    existing = manager.installed_path(repo, variant)
+    if existing is not None:
+        print(f"{variant.name} is already installed: {existing}")
+        return 0
     print(f"Downloading {variant.name} ({human_size(variant.size)}) from {repo}")
     task = manager.start(repo, variant, revision=listing.commit)
     task.subscribe(ProgressBar(sys.stderr))

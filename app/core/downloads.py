@@ -75,6 +75,13 @@ class NotEnoughDiskSpaceError(DownloadError):
     hint = "Free some space, or choose another models folder in Settings, then try again."
 
 
+class FileTooLargeError(DownloadError):
+    hint = (
+        "The disk's file system limits file sizes (FAT32 stops at 4 GB). Choose a models "
+        "folder on a disk formatted NTFS, exFAT, APFS or ext4 in Settings."
+    )
+
+
 class ChecksumMismatchError(DownloadError):
     hint = (
         "Hearth deleted the damaged file, so nothing broken was installed. "
@@ -436,10 +443,19 @@ class DownloadTask:
                 url, token=hub.token or False, timeout=self._manager.connect_timeout_s
             )
         announced = meta.etag if meta.etag and len(meta.etag) == 64 else None
-        sha = item.sha256 or announced
+        # The HEAD answer is fresher than a listing (or a cached catalog) and speaks
+        # for the very bytes about to come.
+        sha = announced or item.sha256
         size = int(meta.size) if meta.size is not None else item.size
         record: dict[str, Any] = {"sha256": sha, "size": size, "commit": meta.commit_hash}
-        if _read_json(sidecar) != record:
+        kept = _read_json(sidecar)
+        same_file = (
+            isinstance(kept, dict)
+            and kept.get("size") == size
+            and kept.get("sha256") == sha
+            and sha is not None
+        )
+        if not same_file:
             # A different file (or none) was being fetched here: start it afresh.
             self._done_bytes -= _size_or_zero(partial)
             partial.unlink(missing_ok=True)
@@ -582,13 +598,20 @@ def _truncate(partial: Path, hasher: _Digest) -> None:
 def _write(out: IO[bytes], chunk: bytes, partial: Path) -> None:
     try:
         out.write(chunk)
+        out.flush()  # so a full disk shows here, not when the file closes
     except OSError as error:
+        shown = partial.name.removesuffix(PARTIAL_SUFFIX)
         if error.errno in (errno.ENOSPC, errno.EDQUOT):
             raise NotEnoughDiskSpaceError(
-                f"The disk filled up while writing {partial.name}. The bytes fetched so far "
+                f"The disk filled up while writing {shown}. The bytes fetched so far "
                 "are kept: the download continues from there once there is room."
             ) from None
-        raise
+        if error.errno == errno.EFBIG:
+            raise FileTooLargeError(
+                f"The models folder's disk cannot hold a file as large as {shown} "
+                f"(writing stopped at {partial.stat().st_size:,} bytes)."
+            ) from None
+        raise DownloadError(f"Writing {shown} failed: {error.strerror or error}.") from None
 
 
 # ------------------------------------------------------------------------------------
@@ -686,6 +709,13 @@ class DownloadManager:
             task.subscribe(listener)
         return task.wait()
 
+    def installed_path(self, repo_id: str, variant: GGUFVariant) -> Path | None:
+        """The file to load if ``variant`` is already downloaded (every shard in place)."""
+        destinations = self.destinations(repo_id, variant.files)
+        if all(d.is_file() for d in destinations):
+            return destinations[0]
+        return None
+
     def check_space(self, variant: GGUFVariant, destinations: tuple[Path, ...]) -> None:
         """Raise :class:`NotEnoughDiskSpaceError` unless what is left to fetch fits."""
         have = sum(
@@ -746,6 +776,7 @@ __all__ = [
     "DownloadResult",
     "DownloadState",
     "DownloadTask",
+    "FileTooLargeError",
     "NotEnoughDiskSpaceError",
     "PartialDownload",
     "default_free_space",
