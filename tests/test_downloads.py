@@ -512,9 +512,7 @@ def test_a_new_commit_with_the_same_file_keeps_the_partial(
     models = tmp_path / "models"
     fake.faults.cut_after[NAME] = 5000
     with pytest.raises(HubUnavailableError):
-        manager_for(fake, models, max_retries=0).download(
-            REPO, variant(manager_for(fake, models))
-        )
+        manager_for(fake, models, max_retries=0).download(REPO, variant(manager_for(fake, models)))
     fake.repos[REPO].commit = "f" * 40  # someone edited the README meanwhile
     fake.reset_counts()
     manager = manager_for(fake, models)
