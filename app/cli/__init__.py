@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "app.cli.doctor",
     "app.cli.recommend",
     "app.cli.models",
+    "app.cli.key",
 )
 
 
