@@ -175,3 +175,40 @@ def test_import_copy_and_reference(
     junk.write_text("junk")
     code, _, err = run(capsys, "import", str(junk))
     assert code == 1 and "junk.gguf cannot be imported" in err
+
+
+def test_token_set_status_clear(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    import keyring
+
+    from tests.test_hub import MemoryKeyring
+
+    before = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    try:
+        monkeypatch.setattr("sys.stdin", io.StringIO("hf_secret\n"))
+        code, out, _ = run(capsys, "token", "set")
+        assert code == 0 and "system keychain" in out and "hf_secret" not in out
+        assert run(capsys, "token", "status")[1].strip() == "A token is stored."
+        assert "Removed" in run(capsys, "token", "clear")[1]
+        assert run(capsys, "token", "status")[1].strip() == "No token is stored."
+    finally:
+        keyring.set_keyring(before)
+
+
+def test_catalog_refresh_from_the_cli(
+    home: Path, fake: FakeHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "models", "--catalog", "--refresh", "--json")
+    assert code == 0
+    rows = {row["id"]: row for row in json.loads(out)}
+    assert rows[CATALOG_ID]["sizes_exact"] is True
+    assert rows["llama-3.1-8b-instruct"]["sizes_exact"] is False
+    assert "kept the catalog's sizes for bartowski/Meta-Llama-3.1-8B-Instruct-GGUF" in err
+    # Cached: the next, offline, listing still has the exact figures.
+    save_settings(Settings().with_value("offline", True), app_paths().settings_file)
+    code, out, _ = run(capsys, "models", "--catalog", "--json")
+    assert {r["id"]: r for r in json.loads(out)}[CATALOG_ID]["sizes_exact"] is True

@@ -81,7 +81,7 @@ def looks_like_models(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.name.lower().endswith(".gguf")]
 
 
-def wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+def wait_for(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:

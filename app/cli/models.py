@@ -9,7 +9,10 @@
   another repository gets the ``quantization`` setting, else Q4_K_M. Ctrl-C pauses:
   the bytes so far are kept and the same command continues;
 - ``hearth rm NAME``: delete an installed model (a referenced one is only forgotten);
-- ``hearth import PATH [--reference]``: add a ``.gguf`` you already have.
+- ``hearth import PATH [--reference]``: add a ``.gguf`` you already have;
+- ``hearth token set|clear|status``: the Hugging Face token for gated models, kept
+  only in the system keychain;
+- ``hearth models --catalog --refresh``: exact sizes and hashes from the Hub, cached.
 """
 
 from __future__ import annotations
@@ -21,9 +24,16 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from app.core.catalog import Catalog, choose_quant, load_catalog
+from app.core.catalog import Catalog, choose_quant, load_catalog, refresh_catalog
 from app.core.downloads import DownloadManager, DownloadProgress, DownloadState
-from app.core.hub import Hub, OfflineError, check_repo_id, load_token
+from app.core.hub import (
+    Hub,
+    OfflineError,
+    check_repo_id,
+    forget_token,
+    load_token,
+    store_token,
+)
 from app.core.library import ImportMode, Library
 from app.core.paths import app_paths
 from app.core.settings import Settings, load_settings
@@ -37,6 +47,11 @@ def register(subparsers: Any) -> None:
     models.add_argument("--json", action="store_true", help="print JSON for scripts")
     models.add_argument(
         "--catalog", action="store_true", help="list Hearth's curated catalog instead"
+    )
+    models.add_argument(
+        "--refresh",
+        action="store_true",
+        help="with --catalog: first take exact sizes and hashes from Hugging Face",
     )
     models.set_defaults(func=run_models)
 
@@ -66,6 +81,12 @@ def register(subparsers: Any) -> None:
         help="use the file where it is instead of copying it into Hearth's models folder",
     )
     add.set_defaults(func=run_import)
+
+    token = subparsers.add_parser(
+        "token", help="the Hugging Face token for gated models (kept in the system keychain)"
+    )
+    token.add_argument("action", choices=("set", "clear", "status"))
+    token.set_defaults(func=run_token)
 
 
 # -- shared ----------------------------------------------------------------------------
@@ -110,6 +131,11 @@ def _duration(seconds: float | None) -> str:
 def run_models(args: argparse.Namespace) -> int:
     if args.catalog:
         catalog = _catalog()
+        if args.refresh:
+            report = refresh_catalog(catalog, hub=_hub(_settings()), cache_dir=app_paths().cache)
+            catalog = report.catalog
+            for repo, why in report.failed.items():
+                print(f"hearth: kept the catalog's sizes for {repo}: {why}", file=sys.stderr)
         rows = [
             {
                 "id": m.id,
@@ -118,6 +144,7 @@ def run_models(args: argparse.Namespace) -> int:
                 "parameters": m.parameters,
                 "license": m.license,
                 "quants": {q: m.files[q].size for q in m.quants},
+                "sizes_exact": all(f.exact for f in m.files.values()),
                 "description": m.description,
             }
             for m in catalog
@@ -323,4 +350,26 @@ def run_import(args: argparse.Namespace) -> int:
     model = library.import_file(args.path, mode=mode)
     how = "will be used where it is" if model.referenced else f"was copied to {model.path}"
     print(f"Imported {model.name} ({model.quant}, {human_size(model.size)}); it {how}.")
+    return 0
+
+
+# -- hearth token ----------------------------------------------------------------------
+
+
+def run_token(args: argparse.Namespace) -> int:
+    if args.action == "set":
+        import getpass
+
+        value = (
+            getpass.getpass("Hugging Face token (hidden): ")
+            if sys.stdin.isatty()
+            else sys.stdin.readline()
+        )
+        store_token(value)
+        print("Stored the token in the system keychain (service Hearth).")
+    elif args.action == "clear":
+        removed = forget_token()
+        print("Removed the token." if removed else "No token was stored.")
+    else:
+        print("A token is stored." if load_token() else "No token is stored.")
     return 0
