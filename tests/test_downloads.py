@@ -144,6 +144,7 @@ def test_failed_download_keeps_its_bytes_and_a_new_session_resumes(
     assert looks_like_models(models) == []
     [partial] = find_partials(models)
     assert partial.have_bytes == cut and partial.size == len(model)
+    assert (partial.repo_id, partial.repo_path, partial.quant) == (REPO, NAME, "Q4_K_M")
 
     second = manager_for(fake, models)  # as after a restart of Hearth
     result = second.download(REPO, variant(second))

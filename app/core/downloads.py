@@ -447,7 +447,16 @@ class DownloadTask:
         # for the very bytes about to come.
         sha = announced or item.sha256
         size = int(meta.size) if meta.size is not None else item.size
-        record: dict[str, Any] = {"sha256": sha, "size": size, "commit": meta.commit_hash}
+        record: dict[str, Any] = {
+            "sha256": sha,
+            "size": size,
+            "commit": meta.commit_hash,
+            # What a restarted Hearth needs to offer resuming (see find_partials).
+            "repo_id": self.repo_id,
+            "repo_path": item.path,
+            "variant": self.variant.name,
+            "quant": self.variant.quant,
+        }
         kept = _read_json(sidecar)
         same_file = (
             isinstance(kept, dict)
@@ -744,24 +753,43 @@ class DownloadManager:
 
 @dataclass(frozen=True, slots=True)
 class PartialDownload:
-    """A download left unfinished on disk (after a restart), to offer resuming."""
+    """A download left unfinished on disk (after a restart), to offer resuming.
+
+    ``repo_id``, ``repo_path`` and ``quant`` say what to list and start again;
+    :meth:`DownloadManager.start` then continues from ``have_bytes``.
+    """
 
     path: Path
     have_bytes: int
     size: int | None
+    repo_id: str | None
+    repo_path: str | None
+    variant: str | None
+    quant: str | None
 
 
 def find_partials(models_dir: Path) -> list[PartialDownload]:
     """Unfinished downloads in ``models_dir``: the files a restart can resume."""
     found = []
     for partial in sorted(Path(models_dir).rglob("*" + PARTIAL_SUFFIX)):
-        record = _read_json(_sidecar(partial.with_name(partial.name.removesuffix(PARTIAL_SUFFIX))))
-        size = record.get("size") if isinstance(record, dict) else None
+        final = partial.with_name(partial.name.removesuffix(PARTIAL_SUFFIX))
+        record = _read_json(_sidecar(final))
+        info: dict[str, Any] = record if isinstance(record, dict) else {}
+
+        def text(key: str, info: dict[str, Any] = info) -> str | None:
+            value = info.get(key)
+            return value if isinstance(value, str) else None
+
+        size = info.get("size")
         found.append(
             PartialDownload(
-                path=partial.with_name(partial.name.removesuffix(PARTIAL_SUFFIX)),
+                path=final,
                 have_bytes=_size_or_zero(partial),
                 size=size if isinstance(size, int) else None,
+                repo_id=text("repo_id"),
+                repo_path=text("repo_path"),
+                variant=text("variant"),
+                quant=text("quant"),
             )
         )
     return found
