@@ -14,8 +14,11 @@ import sys
 from types import FrameType
 from typing import Any
 
+from app.core.cloud import ClaudeClient, CloudError, ensure_claude_allowed
 from app.core.engine import Engine, LoadOptions, Message, Reply, SamplingOptions, StopReason
 from app.core.paths import app_paths
+from app.core.routing import build_preview
+from app.core.secrets import KeyStore
 from app.core.settings import KV_CACHE_CHOICES, load_settings
 
 STOP_WORDS = {
@@ -33,7 +36,7 @@ def register(subparsers: Any) -> None:
         description="Chat with a local GGUF model. Options default to your settings "
         "(`hearth config list`).",
     )
-    parser.add_argument("--model", required=True, help="path of a .gguf file")
+    parser.add_argument("--model", help="path of a .gguf file (required unless --claude)")
     parser.add_argument("--prompt", help="send one message, print the reply and exit")
     parser.add_argument("--system", help="system prompt (default: from settings)")
     load = parser.add_argument_group("loading")
@@ -52,6 +55,16 @@ def register(subparsers: Any) -> None:
     sample.add_argument("--max-tokens", type=int)
     sample.add_argument("--seed", type=int)
     parser.add_argument("--quiet", action="store_true", help="no notices or figures on stderr")
+    claude = parser.add_argument_group("Claude (sends the conversation to Anthropic)")
+    claude.add_argument(
+        "--claude",
+        action="store_true",
+        help="reply with Claude instead of a local model (needs claude_enabled and a key)",
+    )
+    claude.add_argument("--claude-model", help="Claude model (default: from settings)")
+    claude.add_argument(
+        "--yes", action="store_true", help="send without showing the preview and asking first"
+    )
     parser.set_defaults(func=run)
 
 
@@ -83,6 +96,11 @@ def _options(args: argparse.Namespace) -> tuple[LoadOptions, SamplingOptions, st
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.claude:
+        return run_claude(args)
+    if not args.model:
+        print("hearth chat: --model PATH is required (or --claude)", file=sys.stderr)
+        return 2
     load_options, sampling, system_prompt = _options(args)
     engine = Engine()
     model = engine.load(args.model, load_options)
@@ -183,3 +201,84 @@ def _stream(
             f"{STOP_WORDS[stats.stop_reason]}]"
         )
     return reply
+
+
+# -- Claude (issue 6): `hearth chat --claude`, preview and confirm before each send -------
+
+
+def run_claude(args: argparse.Namespace) -> int:
+    """Chat with Claude: refused unless Claude is on; each turn is previewed and confirmed."""
+    _load, sampling, system_prompt = _options(args)
+    settings = load_settings(app_paths().settings_file)
+    ensure_claude_allowed(settings)  # off or offline: nothing is sent
+    key = KeyStore().load()
+    client = ClaudeClient.from_settings(settings, api_key=key, model=args.claude_model)
+    say = _Notices(quiet=args.quiet)
+    history: list[Message] = []
+    with client:
+        if args.prompt is not None:
+            history.append(Message("user", args.prompt))
+            return _claude_turn(client, history, system_prompt, sampling, args, say)
+        say(f"Chatting with {client.model} at {client.host}. Ctrl-D quits.")
+        while True:
+            try:
+                text = input("> ")
+            except (EOFError, KeyboardInterrupt):
+                print(file=sys.stderr)
+                return 0
+            if not text.strip():
+                continue
+            history.append(Message("user", text))
+            try:
+                _claude_turn(client, history, system_prompt, sampling, args, say)
+            except CloudError as error:  # shown; the conversation goes on
+                say(f"hearth: {error.describe()}")
+
+
+def _claude_turn(
+    client: ClaudeClient,
+    history: list[Message],
+    system_prompt: str,
+    sampling: SamplingOptions,
+    args: argparse.Namespace,
+    say: _Notices,
+) -> int:
+    preview = build_preview(
+        history,
+        model=client.model,
+        system=system_prompt or None,
+        temperature=sampling.temperature,
+        max_tokens=sampling.max_tokens,
+        base_url=client.base_url,
+    )
+    if not args.yes:
+        print(f"About to send {preview.summary()}:", file=sys.stderr)
+        if preview.system:
+            print(f"  [system] {preview.system}", file=sys.stderr)
+        for message in preview.messages:
+            print(f"  [{message.role}] {message.content}", file=sys.stderr)
+        print("Send this to Anthropic? [y/N] ", end="", file=sys.stderr, flush=True)
+        answer = sys.stdin.readline().strip().lower()
+        if answer not in ("y", "yes"):
+            say("Not sent.")
+            return 1
+    reply = client.chat(preview.request)
+    previous = signal.signal(signal.SIGINT, lambda _s, _f: client.stop())
+    try:
+        for piece in reply:
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+        if reply.text:
+            history.append(Message("assistant", reply.text))
+        stats = reply.stats
+        if stats is not None:
+            ended = STOP_WORDS[stats.stop_reason] if stats.stop_reason else "incomplete"
+            say(
+                f"[{stats.model}, {stats.input_tokens} tokens in, "
+                f"{stats.output_tokens} out, {ended}]"
+            )
+    return 0 if stats is not None and stats.stop_reason is not StopReason.USER else 130
