@@ -18,6 +18,7 @@ import pytest
 from app.core.downloads import (
     ChecksumMismatchError,
     DownloadCancelledError,
+    DownloadInProgressError,
     DownloadManager,
     DownloadProgress,
     DownloadState,
@@ -519,3 +520,19 @@ def test_a_new_commit_with_the_same_file_keeps_the_partial(
     manager = manager_for(fake, models)
     assert manager.download(REPO, variant(manager)).path.read_bytes() == model
     assert fake.ranges == [(NAME, 5000)]
+
+
+def test_two_processes_never_write_the_same_file(tmp_path: Path, fake: FakeHub) -> None:
+    data = gguf_bytes(tmp_path, NAME, wide=True)
+    fake.add_repo(REPO, {NAME: data})
+    fake.faults.throttle_bps = 2_000_000
+    models = tmp_path / "models"
+    app = manager_for(fake, models)  # say, the desktop app
+    task = app.start(REPO, variant(app))
+    wait_for(lambda: task.progress().done_bytes > 0)
+    terminal = manager_for(fake, models)  # and `hearth pull` at the same time
+    with pytest.raises(DownloadInProgressError, match="another Hearth"):
+        terminal.download(REPO, variant(terminal))
+    assert task.wait(timeout=30).path.read_bytes() == data
+    assert fake.served(NAME) == len(data)
+    assert sorted(p.name for p in models.rglob("*") if p.is_file()) == [NAME]

@@ -89,6 +89,10 @@ class ChecksumMismatchError(DownloadError):
     )
 
 
+class DownloadInProgressError(DownloadError):
+    hint = "Wait for it to finish, or stop it there first; both would write the same file."
+
+
 class DownloadCancelledError(DownloadError):
     hint = "Start the download again to fetch the model."
 
@@ -338,7 +342,13 @@ class DownloadTask:
 
     def _run(self) -> None:
         manager = self._manager
+        lock: _FileLock | None = None
         try:
+            lock = _FileLock.take(_partial(self.destinations[0]).with_suffix(".lock"))
+            if lock is None:
+                raise DownloadInProgressError(
+                    f"{self.variant.name} is being downloaded by another Hearth window or command."
+                )
             while True:
                 if not self._acquire_slot():
                     break
@@ -372,6 +382,8 @@ class DownloadTask:
             self.error = DownloadError(f"The download of {self.variant.name} failed: {error!r}.")
             self._set_state(DownloadState.FAILED)
         finally:
+            if lock is not None:
+                lock.release()
             manager._forget(self)
             self._done.set()
 
@@ -559,6 +571,38 @@ class DownloadTask:
             _partial(dest).unlink(missing_ok=True)
             _sidecar(dest).unlink(missing_ok=True)
         self._done_bytes = 0
+
+
+class _FileLock:
+    """An advisory lock between processes (``flock``), gone when its process dies.
+
+    Where ``fcntl`` is missing (Windows) every lock is granted: two processes there
+    could still fetch the same file, and the SHA-256 check would catch the result.
+    """
+
+    def __init__(self, path: Path, handle: IO[bytes]) -> None:
+        self.path = path
+        self.handle = handle
+
+    @classmethod
+    def take(cls, path: Path) -> _FileLock | None:
+        """The lock, or None when another process holds it."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("ab")
+        try:
+            import fcntl
+        except ImportError:
+            return cls(path, handle)
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return None
+        return cls(path, handle)
+
+    def release(self) -> None:
+        self.path.unlink(missing_ok=True)
+        self.handle.close()
 
 
 def _size_or_zero(path: Path) -> int:
@@ -799,6 +843,7 @@ __all__ = [
     "ChecksumMismatchError",
     "DownloadCancelledError",
     "DownloadError",
+    "DownloadInProgressError",
     "DownloadManager",
     "DownloadProgress",
     "DownloadResult",
