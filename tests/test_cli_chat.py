@@ -201,7 +201,20 @@ def test_bad_option_value_is_refused_with_the_allowed_range(stories_model: Path)
     assert "temperature must be at least" in result.stderr
 
 
-def test_no_arguments_says_what_to_do() -> None:
-    result = hearth()
-    assert result.returncode == 2
-    assert "hearth chat --model PATH" in result.stderr
+def test_no_arguments_starts_the_desktop_app(hearth_home: Path) -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    log = hearth_home / "logs" / "hearth.log"
+    try:
+        _wait_for(lambda: log.exists() and "window shown" in log.read_text(), "the window")
+        assert process.poll() is None  # the app is running, not an error message
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -150,6 +150,14 @@ class Settings:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def models_folder(self) -> Path:
+        """Where models are kept: ``models_dir`` if set, else Hearth's data folder."""
+        if self.models_dir:
+            return Path(self.models_dir).expanduser()
+        from app.core.paths import app_paths
+
+        return app_paths().models
+
 
 def _field(key: str) -> Any:
     for f in fields(Settings):

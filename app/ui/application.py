@@ -1,0 +1,79 @@
+"""Start the desktop app: settings, history, the inference thread, the window."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app import __version__
+from app.core.errors import HearthError
+from app.core.history import HistoryCorruptError, HistoryStore
+from app.core.paths import AppPaths, app_paths
+from app.core.settings import Settings, SettingsError, load_settings
+from app.ui.main_window import MainWindow
+from app.ui.state import UiState
+from app.ui.theme import apply_theme
+from app.ui.worker import WorkerThread
+
+log = logging.getLogger(__name__)
+
+PURGE_DELETED_AFTER_S = 30 * 24 * 3600
+
+
+class Session:
+    """Everything the window needs, created and closed in order."""
+
+    def __init__(self, paths: AppPaths | None = None) -> None:
+        self.paths = (paths or app_paths()).ensure()
+        self.notices: list[str] = []
+        try:
+            self.settings = load_settings(self.paths.settings_file)
+        except SettingsError as error:
+            self.settings = Settings()
+            self.notices.append(f"{error.describe()}\nHearth is using its defaults for now.")
+        try:
+            self.store = HistoryStore.open()
+        except HistoryCorruptError as error:
+            self.notices.append(f"{error} The damaged file was kept at {error.moved_to}.")
+            self.store = HistoryStore.open()
+        self.store.purge_deleted(older_than=PURGE_DELETED_AFTER_S)
+        self.worker = WorkerThread()
+        self.state = UiState.load(self.paths.config / "ui_state.json")
+
+    def build_window(self) -> MainWindow:
+        window = MainWindow(
+            paths=self.paths,
+            settings=self.settings,
+            store=self.store,
+            worker=self.worker,
+            state=self.state,
+        )
+        for notice in self.notices:
+            window.notify(HearthError(notice))
+        return window
+
+    def close(self) -> None:
+        self.worker.shutdown()
+        self.store.close()
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the desktop app until its window closes; returns the exit status."""
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    app.setApplicationName("Hearth")
+    app.setApplicationVersion(__version__)
+    try:
+        session = Session()
+    except HearthError as error:
+        QMessageBox.critical(None, "Hearth cannot start", error.describe())
+        return 1
+    apply_theme(session.settings.theme)
+    window = session.build_window()
+    window.show()
+    log.info("Hearth %s window shown", __version__)
+    try:
+        return int(app.exec())
+    finally:
+        session.close()

@@ -1,0 +1,223 @@
+"""Turns the chat page's intents into history changes and worker requests.
+
+Sending stores the user's message, starts a reply row in the history, and asks the
+inference worker for a reply; each streamed piece is appended to the live reply (the
+history saves it, the page paints it). Errors from any step go to one place, the
+``failed`` signal, which the window shows as a notification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from app.core.conversation import Conversation, LiveReply
+from app.core.engine import LoadedModel, Message, ReplyStats, SamplingOptions
+from app.core.errors import HearthError
+from app.core.history import HistoryStore
+from app.core.settings import Settings
+from app.ui.chat_page import ChatPage
+from app.ui.dialogs import Ask
+from app.ui.worker import InferenceWorker
+
+
+class ChatController(QObject):
+    """Drives one chat page with the inference worker."""
+
+    failed = Signal(object)  # HearthError, for the window's notification bar
+    busy_changed = Signal(bool)
+    reply_done = Signal(object)  # ReplyStats
+    conversation_changed = Signal()  # created, titled or updated: the sidebar refreshes
+
+    def __init__(
+        self,
+        *,
+        store: HistoryStore,
+        worker: InferenceWorker,
+        page: ChatPage,
+        settings: Callable[[], Settings],
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.worker = worker
+        self.page = page
+        self._settings = settings
+        self.model: LoadedModel | None = None
+        self.conversation: Conversation | None = None
+        self._live: LiveReply | None = None
+        self._request = 0
+
+        page.send_requested.connect(self.send)
+        page.stop_requested.connect(self.stop)
+        page.regenerate_requested.connect(self.regenerate)
+        page.edit_requested.connect(self.edit)
+        page.version_requested.connect(self.switch_version)
+        page.system_prompt_changed.connect(self.set_system_prompt)
+        worker.piece.connect(self._on_piece)
+        worker.reply_started.connect(self._on_started)
+        worker.reply_finished.connect(self._on_finished)
+        worker.reply_failed.connect(self._on_failed)
+
+    @property
+    def busy(self) -> bool:
+        return self._live is not None
+
+    # -- conversations --------------------------------------------------------------------
+
+    def open(self, conversation_id: int | None) -> None:
+        """Show a stored conversation (None: a new, empty chat)."""
+        if self.busy:
+            self.stop()
+        self.conversation = Conversation(self.store, conversation_id) if conversation_id else None
+        self.page.show_conversation(self.conversation)
+
+    def new_chat(self) -> None:
+        self.open(None)
+        self.page.system_prompt.setText(self._settings().system_prompt)
+        self.page.composer.setFocus()
+
+    def _ensure_conversation(self) -> Conversation:
+        if self.conversation is None:
+            self.conversation = Conversation.create(
+                self.store, system_prompt=self.page.system_prompt.text()
+            )
+            draft = self.page.composer.toPlainText()
+            self.page.show_conversation(self.conversation)
+            self.page.composer.setPlainText(draft)
+            self.conversation_changed.emit()
+        return self.conversation
+
+    def set_system_prompt(self, text: str) -> None:
+        if self.conversation is not None and text != self.conversation.record.system_prompt:
+            self.store.set_system_prompt(self.conversation.id, text)
+            self.conversation = Conversation(self.store, self.conversation.id)
+            self.page.show_conversation(self.conversation)
+
+    # -- replies --------------------------------------------------------------------------
+
+    def send(self, text: str) -> None:
+        if self.busy:
+            return
+        if self.model is None:
+            self.page.show_notice(
+                "No model is loaded yet. Choose one in the model selector above (or get one "
+                "in the Library); your message stays in the box."
+            )
+            return
+        try:
+            conversation = self._ensure_conversation()
+            conversation.send(text)
+        except HearthError as error:
+            self.failed.emit(error)  # the text stays in the composer
+            return
+        self.page.clear_composer()
+        self._start(regenerate=False)
+        self.conversation_changed.emit()
+
+    def regenerate(self) -> None:
+        if self.busy or self.conversation is None or self.model is None:
+            return
+        self._start(regenerate=True)
+
+    def edit(self, message_id: int) -> None:
+        if self.busy or self.conversation is None:
+            return
+        old = self.store.message(message_id)
+        text = Ask.multiline(
+            self.page, "Edit message", "Edit and resend (the old version is kept):", old.text
+        )
+        if text is None or not text.strip() or text == old.text:
+            return
+        try:
+            self.conversation.edit(message_id, text)
+        except HearthError as error:
+            self.failed.emit(error)
+            return
+        if self.model is not None:
+            self._start(regenerate=False)
+
+    def switch_version(self, message_id: int, step: int) -> None:
+        if self.busy or self.conversation is None:
+            return
+        siblings = [m.id for m in self.store.siblings(message_id)]
+        index = siblings.index(message_id) + step
+        if 0 <= index < len(siblings):
+            self.conversation.switch_branch(siblings[index])
+
+    def stop(self) -> None:
+        self.worker.stop()
+
+    def _start(self, *, regenerate: bool) -> None:
+        assert self.conversation is not None and self.model is not None
+        try:
+            live = self.conversation.start_reply(
+                regenerate=regenerate,
+                model=self.model.name,
+                quantization=self.model.header.quantization,
+                backend="local",
+            )
+        except HearthError as error:
+            self.failed.emit(error)
+            return
+        self._live = live
+        self._request += 1
+        messages = self._messages_for_reply(live.message_id)
+        self.page.set_busy(True)
+        self.page.show_notice("")
+        self.busy_changed.emit(True)
+        self.worker.reply_requested.emit(
+            self._request, messages, SamplingOptions.from_settings(self._settings())
+        )
+
+    def _messages_for_reply(self, reply_id: int) -> list[Message]:
+        assert self.conversation is not None
+        messages = []
+        system = self.conversation.record.system_prompt
+        if system.strip():
+            messages.append(Message("system", system))
+        for record in self.conversation.messages:
+            if record.id == reply_id:
+                break
+            if record.status == "error" or not record.text.strip():
+                continue
+            messages.append(Message(record.role, record.text))
+        return messages
+
+    def _on_started(self, request: int, _prompt_tokens: int, dropped: int) -> None:
+        if request == self._request and dropped:
+            self.page.show_notice(
+                f"This conversation no longer fits the model's context: the oldest {dropped} "
+                "messages were left out of this reply (they are still saved here)."
+            )
+
+    def _on_piece(self, request: int, text: str) -> None:
+        if request == self._request and self._live is not None:
+            self._live.append(text)
+
+    def _on_finished(self, request: int, stats: ReplyStats) -> None:
+        if request != self._request or self._live is None:
+            return
+        live, self._live = self._live, None
+        live.finish(
+            stop_reason=str(stats.stop_reason),
+            prompt_tokens=stats.prompt_tokens,
+            completion_tokens=stats.completion_tokens,
+            ttft=stats.time_to_first_token,
+            tokens_per_second=stats.tokens_per_second,
+        )
+        self._done()
+        self.reply_done.emit(stats)
+
+    def _on_failed(self, request: int, error: HearthError) -> None:
+        if request != self._request or self._live is None:
+            return
+        live, self._live = self._live, None
+        live.finish(status="error", error=str(error))
+        self._done()
+        self.failed.emit(error)
+
+    def _done(self) -> None:
+        self.page.set_busy(False)
+        self.busy_changed.emit(False)
+        self.conversation_changed.emit()

@@ -1,0 +1,218 @@
+"""The chat: a view over one :class:`~app.core.conversation.Conversation` and a composer.
+
+The page only renders the conversation's events and forwards the user's intents
+(send, stop, regenerate, edit, switch version) as signals; the
+:class:`~app.ui.chat_controller.ChatController` acts on them.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.conversation import Conversation, ConversationEvent
+from app.ui.message_view import MessageView, copy_to_clipboard
+
+DRAFT_SAVE_MS = 400
+
+
+class Composer(QPlainTextEdit):
+    """The message box: Enter sends, Shift+Enter starts a new line."""
+
+    submitted = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
+            event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        ):
+            self.submitted.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class ChatPage(QWidget):
+    """Messages, a per-conversation system prompt, and the composer."""
+
+    send_requested = Signal(str)
+    stop_requested = Signal()
+    regenerate_requested = Signal()
+    edit_requested = Signal(int)
+    version_requested = Signal(int, int)
+    system_prompt_changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.conversation: Conversation | None = None
+        self._unsubscribe = None
+        self.views: dict[int, MessageView] = {}
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        system_row = QHBoxLayout()
+        system_row.addWidget(QLabel("System prompt:"))
+        self.system_prompt = QLineEdit()
+        self.system_prompt.setPlaceholderText("How the assistant should behave in this chat")
+        self.system_prompt.editingFinished.connect(
+            lambda: self.system_prompt_changed.emit(self.system_prompt.text())
+        )
+        system_row.addWidget(self.system_prompt, 1)
+        layout.addLayout(system_row)
+
+        self.notice = QLabel()
+        self.notice.setObjectName("chat-notice")
+        self.notice.setWordWrap(True)
+        self.notice.hide()
+        layout.addWidget(self.notice)
+
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        holder = QWidget()
+        self.messages_layout = QVBoxLayout(holder)
+        self.messages_layout.addStretch(1)
+        self.scroll.setWidget(holder)
+        layout.addWidget(self.scroll, 1)
+        self.empty_label = QLabel("Start a conversation: type a message below.")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.messages_layout.insertWidget(0, self.empty_label)
+
+        composer_row = QHBoxLayout()
+        self.composer = Composer()
+        self.composer.setPlaceholderText("Message (Enter sends, Shift+Enter for a new line)")
+        self.composer.setMaximumHeight(120)
+        self.composer.submitted.connect(self._submit)
+        self.composer.textChanged.connect(self._draft_changed)
+        composer_row.addWidget(self.composer, 1)
+        buttons = QVBoxLayout()
+        self.send_button = QPushButton("Send")
+        self.send_button.clicked.connect(self._submit)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.clicked.connect(self.stop_requested)
+        self.stop_button.hide()
+        self.regenerate_button = QPushButton("Regenerate")
+        self.regenerate_button.clicked.connect(self.regenerate_requested)
+        for button in (self.send_button, self.stop_button, self.regenerate_button):
+            buttons.addWidget(button)
+        composer_row.addLayout(buttons)
+        layout.addLayout(composer_row)
+
+        self._draft_timer = QTimer(self)
+        self._draft_timer.setSingleShot(True)
+        self._draft_timer.setInterval(DRAFT_SAVE_MS)
+        self._draft_timer.timeout.connect(self.save_draft)
+        self._loading_conversation = False
+        self.scroll.verticalScrollBar().rangeChanged.connect(self._follow)
+        self._at_bottom = True
+        self.scroll.verticalScrollBar().valueChanged.connect(self._remember_position)
+
+    # -- the conversation shown -------------------------------------------------------
+
+    def show_conversation(self, conversation: Conversation | None) -> None:
+        self.save_draft()
+        if self._unsubscribe:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self.conversation = conversation
+        self._loading_conversation = True
+        self.composer.setPlainText(conversation.draft if conversation else "")
+        self.system_prompt.setText(conversation.record.system_prompt if conversation else "")
+        self._loading_conversation = False
+        self.notice.hide()
+        if conversation is not None:
+            self._unsubscribe = conversation.subscribe(self._on_event)
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        for view in self.views.values():
+            # Keep the parent until Qt deletes it on this thread: an orphan's wrapper
+            # could be garbage-collected (and the widget destroyed) on the worker thread.
+            view.hide()
+            self.messages_layout.removeWidget(view)
+            view.deleteLater()
+        self.views.clear()
+        messages = self.conversation.messages if self.conversation else []
+        for message in messages:
+            self._add_view(message.id)
+        self.empty_label.setVisible(not self.views)
+        self.regenerate_button.setEnabled(bool(messages) and messages[-1].role == "assistant")
+
+    def _add_view(self, message_id: int) -> MessageView:
+        assert self.conversation is not None
+        record = next(m for m in self.conversation.messages if m.id == message_id)
+        view = MessageView(record, versions=self.conversation.versions(message_id))
+        view.copy_requested.connect(copy_to_clipboard)
+        view.edit_requested.connect(self.edit_requested)
+        view.version_requested.connect(self.version_requested)
+        self.messages_layout.insertWidget(self.messages_layout.count() - 1, view)
+        self.views[message_id] = view
+        self.empty_label.hide()
+        return view
+
+    def _on_event(self, event: ConversationEvent) -> None:
+        if event.kind == "reset":
+            self._rebuild()
+        elif event.kind == "appended" and event.message_id is not None:
+            self._add_view(event.message_id)
+        elif event.kind == "streamed" and event.message_id in self.views:
+            self.views[event.message_id].append(event.text)
+        elif event.kind == "updated" and event.message_id in self.views:
+            assert self.conversation is not None
+            record = next(m for m in self.conversation.messages if m.id == event.message_id)
+            self.views[event.message_id].finish(record)
+            messages = self.conversation.messages
+            self.regenerate_button.setEnabled(bool(messages) and messages[-1].role == "assistant")
+
+    # -- composer -------------------------------------------------------------------------
+
+    def _submit(self) -> None:
+        text = self.composer.toPlainText()
+        if text.strip() and self.send_button.isEnabled():
+            self.send_requested.emit(text)
+
+    def clear_composer(self) -> None:
+        """After a successful send only: a failed send leaves the text where it was."""
+        self._loading_conversation = True
+        self.composer.clear()
+        self._loading_conversation = False
+
+    def _draft_changed(self) -> None:
+        if not self._loading_conversation:
+            self._draft_timer.start()
+
+    def save_draft(self) -> None:
+        self._draft_timer.stop()
+        if self.conversation is not None:
+            text = self.composer.toPlainText()
+            if text != self.conversation.draft:
+                self.conversation.set_draft(text)
+
+    def set_busy(self, busy: bool) -> None:
+        """While a reply streams: Stop instead of Send."""
+        self.stop_button.setVisible(busy)
+        self.send_button.setVisible(not busy)
+        self.send_button.setEnabled(not busy)
+        self.regenerate_button.setEnabled(not busy and bool(self.views))
+
+    def show_notice(self, text: str) -> None:
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
+
+    # -- scrolling: follow the reply unless the user scrolled up ----------------------
+
+    def _remember_position(self, value: int) -> None:
+        bar = self.scroll.verticalScrollBar()
+        self._at_bottom = value >= bar.maximum() - 4
+
+    def _follow(self, _minimum: int, maximum: int) -> None:
+        if self._at_bottom:
+            self.scroll.verticalScrollBar().setValue(maximum)

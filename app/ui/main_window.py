@@ -1,0 +1,302 @@
+"""The main window. It only assembles the views and connects their signals.
+
+Layout: a sidebar of conversations on the left; on the right the model bar and a
+stack of pages (chat, library, settings); a status line at the bottom. Worker errors
+all arrive at :meth:`MainWindow.notify`, the one place they become a visible message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import llama_cpp
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.engine import LoadedModel, LoadOptions, ReplyStats
+from app.core.errors import HearthError
+from app.core.history import HistoryStore
+from app.core.library import Library
+from app.core.paths import AppPaths
+from app.core.settings import Settings, save_settings
+from app.ui.chat_controller import ChatController
+from app.ui.chat_page import ChatPage
+from app.ui.dialogs import Ask
+from app.ui.library_page import LibraryPage
+from app.ui.model_bar import ModelBar
+from app.ui.settings_page import LOAD_KEYS, SettingsPage
+from app.ui.sidebar import Sidebar
+from app.ui.state import UiState
+from app.ui.theme import apply_theme
+from app.ui.worker import WorkerThread
+
+PAGES = ("chat", "library", "settings")
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        *,
+        paths: AppPaths,
+        settings: Settings,
+        store: HistoryStore,
+        worker: WorkerThread,
+        state: UiState,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle("Hearth")
+        self.paths = paths
+        self.settings = settings
+        self.store = store
+        self.worker_thread = worker
+        self.worker = worker.worker
+        self.state = state
+        self.loaded: LoadedModel | None = None
+        self._closed = False
+
+        # -- views ------------------------------------------------------------------
+        self.sidebar = Sidebar(store)
+        self.model_bar = ModelBar()
+        self.chat_page = ChatPage()
+        self.library_page = LibraryPage(settings=lambda: self.settings)
+        self.settings_page = SettingsPage(settings)
+        self.pages = QStackedWidget()
+        for page in (self.chat_page, self.library_page, self.settings_page):
+            self.pages.addWidget(page)
+
+        self.notification = QLabel()
+        self.notification.setObjectName("notification")
+        self.notification.setWordWrap(True)
+        self.notification.setStyleSheet(
+            "background: #fdecea; color: #611a15; padding: 6px; border-radius: 4px"
+        )
+        self.notification.hide()
+        self.notification.mousePressEvent = lambda _e: self.notification.hide()  # type: ignore
+
+        nav = QHBoxLayout()
+        self.nav_buttons: dict[str, QToolButton] = {}
+        for name in PAGES:
+            button = QToolButton()
+            button.setText(name.capitalize())
+            button.setCheckable(True)
+            button.setAutoExclusive(True)
+            button.clicked.connect(lambda _=False, n=name: self.show_page(n))
+            nav.addWidget(button)
+            self.nav_buttons[name] = button
+        top = QHBoxLayout()
+        top.addWidget(self.model_bar, 1)
+        top.addLayout(nav)
+
+        right = QWidget()
+        column = QVBoxLayout(right)
+        column.setContentsMargins(4, 4, 4, 4)
+        column.addLayout(top)
+        column.addWidget(self.notification)
+        column.addWidget(self.pages, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([240, 760])
+        self.setCentralWidget(self.splitter)
+
+        self.status_backend = QLabel("Local")
+        self.status_speed = QLabel("")
+        self.status_context = QLabel("")
+        for label in (self.status_backend, self.status_speed, self.status_context):
+            self.statusBar().addPermanentWidget(label)
+
+        # -- behaviour ----------------------------------------------------------------
+        self.chat = ChatController(
+            store=store, worker=self.worker, page=self.chat_page, settings=lambda: self.settings
+        )
+        self.chat.failed.connect(self.notify)
+        self.chat.reply_done.connect(self._show_reply_figures)
+        self.chat.conversation_changed.connect(self._conversation_changed)
+        self.chat.busy_changed.connect(lambda busy: self.model_bar.selector.setDisabled(busy))
+        self.sidebar.open_requested.connect(self.open_conversation)
+        self.sidebar.deleted.connect(self._conversation_deleted)
+        self.model_bar.load_requested.connect(self.load_model)
+        self.model_bar.open_file_requested.connect(self._open_model_file)
+        self.library_page.load_requested.connect(self.load_model)
+        self.library_page.failed.connect(self.notify)
+        self.library_page.changed.connect(self.refresh_models)
+        self.settings_page.applied.connect(self.apply_settings)
+        self.worker.loading.connect(self.model_bar.show_loading)
+        self.worker.loaded.connect(self._model_loaded)
+        self.worker.load_failed.connect(self._model_failed)
+
+        self._add_shortcuts()
+        self.refresh_models()
+        self.show_page("chat")
+        self._restore_state()
+
+    # -- shortcuts ------------------------------------------------------------------------
+
+    def _add_shortcuts(self) -> None:
+        for keys, slot, name in (
+            (QKeySequence.StandardKey.New, self.chat.new_chat, "New chat"),
+            (QKeySequence("Ctrl+F"), self._focus_search, "Search chats"),
+            (QKeySequence("Ctrl+,"), lambda: self.show_page("settings"), "Settings"),
+            (QKeySequence("Ctrl+L"), lambda: self.show_page("library"), "Library"),
+            (QKeySequence("Ctrl+1"), lambda: self.show_page("chat"), "Chat"),
+            (QKeySequence("Esc"), self.chat.stop, "Stop the reply"),
+            (QKeySequence("Ctrl+Return"), self.chat_page._submit, "Send"),
+        ):
+            action = QAction(name, self)
+            action.setShortcut(keys)
+            action.triggered.connect(slot)
+            self.addAction(action)
+
+    def _focus_search(self) -> None:
+        self.sidebar.search.setFocus()
+        self.sidebar.search.selectAll()
+
+    # -- pages and conversations ----------------------------------------------------------
+
+    def show_page(self, name: str) -> None:
+        self.pages.setCurrentIndex(PAGES.index(name))
+        self.nav_buttons[name].setChecked(True)
+        if name == "library":
+            self.library_page.refresh()
+
+    def open_conversation(self, conversation_id: int | None) -> None:
+        if conversation_id is None:
+            self.chat.new_chat()
+        else:
+            self.chat.open(conversation_id)
+        self.sidebar.set_current(conversation_id)
+        self.show_page("chat")
+
+    def _conversation_changed(self) -> None:
+        current = self.chat.conversation.id if self.chat.conversation else None
+        self.sidebar.set_current(current)
+
+    def _conversation_deleted(self, conversation_id: int) -> None:
+        if self.chat.conversation and self.chat.conversation.id == conversation_id:
+            self.chat.new_chat()
+
+    # -- models -----------------------------------------------------------------------------
+
+    def refresh_models(self) -> None:
+        library = Library(models_dir=self.settings.models_folder())
+        paths = [m.path for m in library.installed() if m.problem is None]
+        self.model_bar.set_models(paths, current=str(self.loaded.path) if self.loaded else None)
+
+    def _open_model_file(self) -> None:
+        path = Ask.open_model_file(self)
+        if path:
+            self.load_model(path)
+        else:
+            self.refresh_models()
+
+    def load_model(self, path: str) -> None:
+        if self.chat.busy:
+            self.notify(HearthError("Stop the reply before changing the model."))
+            return
+        self.worker.load_requested.emit(path, LoadOptions.from_settings(self.settings))
+
+    def _model_loaded(self, model: LoadedModel) -> None:
+        self.loaded = model
+        self.chat.model = model
+        self.model_bar.show_loaded(model, gpu_offload=bool(llama_cpp.llama_supports_gpu_offload()))
+        self.state.last_model = str(model.path)
+        self.chat_page.show_notice(f"Note: {model.notice}" if model.notice else "")
+        self.status_context.setText(f"context {model.context_length:,}")
+        with contextlib.suppress(OSError, HearthError):  # "last used" is a nicety
+            Library(models_dir=self.settings.models_folder()).mark_used(model.path)
+        self.refresh_models()
+
+    def _model_failed(self, error: HearthError) -> None:
+        self.model_bar.show_failed(str(error))
+        self.notify(error)
+
+    # -- settings ---------------------------------------------------------------------------
+
+    def apply_settings(self, settings: Settings, changed: set[str]) -> None:
+        try:
+            save_settings(settings, self.paths.settings_file)
+        except OSError as error:
+            self.notify(
+                HearthError(
+                    f"The settings could not be saved: {error}",
+                    hint="Check that the config folder is writable.",
+                )
+            )
+            return
+        self.settings = settings
+        if "theme" in changed:
+            apply_theme(settings.theme)
+        if "models_dir" in changed:
+            self.refresh_models()
+        if (
+            changed & LOAD_KEYS
+            and self.loaded is not None
+            and Ask.confirm(
+                self,
+                "Reload the model?",
+                "These settings take effect when the model is loaded again. Reload it now?",
+            )
+        ):
+            self.load_model(str(self.loaded.path))
+
+    # -- status and errors ------------------------------------------------------------------
+
+    def _show_reply_figures(self, stats: ReplyStats) -> None:
+        if stats.tokens_per_second:
+            self.status_speed.setText(f"{stats.tokens_per_second:.1f} tok/s")
+        if self.loaded:
+            used = stats.prompt_tokens + stats.completion_tokens
+            self.status_context.setText(f"context {used:,} / {self.loaded.context_length:,} tokens")
+        self.status_backend.setText(f"Local · {self.loaded.name}" if self.loaded else "Local")
+
+    def notify(self, error: HearthError) -> None:
+        """The one place an error becomes a visible message (click to dismiss)."""
+        text = error.describe() if isinstance(error, HearthError) else str(error)
+        self.notification.setText(text)
+        self.notification.show()
+
+    # -- window state -----------------------------------------------------------------------
+
+    def _restore_state(self) -> None:
+        if self.state.geometry:
+            self.restoreGeometry(QByteArray.fromBase64(self.state.geometry.encode()))
+        else:
+            self.resize(1100, 720)
+        if self.state.splitter:
+            self.splitter.restoreState(QByteArray.fromBase64(self.state.splitter.encode()))
+        if self.state.conversation is not None:
+            try:
+                self.store.conversation(self.state.conversation)
+                self.open_conversation(self.state.conversation)
+            except HearthError:
+                self.chat.new_chat()
+        else:
+            self.chat.new_chat()
+        if self.state.last_model and Path(self.state.last_model).exists():
+            self.load_model(self.state.last_model)
+
+    def save_state(self) -> None:
+        self.chat_page.save_draft()
+        self.state.geometry = bytes(self.saveGeometry().toBase64()).decode()
+        self.state.splitter = bytes(self.splitter.saveState().toBase64()).decode()
+        self.state.conversation = self.chat.conversation.id if self.chat.conversation else None
+        self.state.save()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._closed:
+            self._closed = True
+            self.chat.stop()
+            self.save_state()
+        super().closeEvent(event)

@@ -1,0 +1,309 @@
+"""One message in the chat: Markdown text, collapsed reasoning, copy buttons, versions.
+
+While a reply streams, pieces are buffered and appended to the end of the document
+at most every :data:`REPAINT_MS` milliseconds; nothing already shown is laid out
+again, so token 4,000 costs what token 40 did. When the reply ends, the message is
+rendered once as Markdown.
+"""
+
+from __future__ import annotations
+
+import re
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QGuiApplication,
+    QSyntaxHighlighter,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+    QTextFormat,
+)
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.history import MessageRecord
+from app.core.textparts import ReasoningSplitter, code_blocks, split_reasoning
+
+REPAINT_MS = 30
+
+
+class CodeHighlighter(QSyntaxHighlighter):
+    """Light syntax colouring for fenced code blocks (keywords, strings, comments)."""
+
+    KEYWORDS = re.compile(
+        r"\b(def|class|return|if|elif|else|for|while|in|import|from|as|with|try|except|"
+        r"finally|raise|lambda|yield|async|await|fn|let|const|var|function|public|private|"
+        r"static|void|int|float|struct|impl|match|use|pub|mut|new|this|self|None|True|"
+        r"False|null|true|false|package|func|go|defer|type|interface)\b"
+    )
+    STRING = re.compile(r"(\"[^\"\n]*\"|'[^'\n]*')")
+    COMMENT = re.compile(r"(#[^\n]*|//[^\n]*)$")
+    NUMBER = re.compile(r"\b\d+(\.\d+)?\b")
+
+    def __init__(self, document: QTextDocument) -> None:
+        super().__init__(document)
+        self._formats = {}
+        for name, color, bold in (
+            ("keyword", "#b46ee6", True),
+            ("string", "#3f9f4f", False),
+            ("comment", "#888888", False),
+            ("number", "#d0802a", False),
+        ):
+            fmt = QTextCharFormat()
+            fmt.setForeground(QColor(color))
+            if bold:
+                fmt.setFontWeight(QFont.Weight.Bold)
+            self._formats[name] = fmt
+
+    def highlightBlock(self, text: str) -> None:
+        if not self.currentBlock().blockFormat().hasProperty(QTextFormat.Property.BlockCodeFence):
+            return
+        for name, pattern in (
+            ("number", self.NUMBER),
+            ("keyword", self.KEYWORDS),
+            ("string", self.STRING),
+            ("comment", self.COMMENT),
+        ):
+            for match in pattern.finditer(text):
+                self.setFormat(match.start(), match.end() - match.start(), self._formats[name])
+
+
+class AutoHeightBrowser(QTextBrowser):
+    """A read-only text view as tall as its text, inside the chat's scroll area."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setOpenExternalLinks(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.document().setDocumentMargin(2)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit)
+        self.highlighter = CodeHighlighter(self.document())
+
+    def _fit(self) -> None:
+        height = int(self.document().size().height()) + 6
+        if height != self.height():
+            self.setFixedHeight(height)
+
+    def resizeEvent(self, event: object) -> None:
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        self.document().setTextWidth(self.viewport().width())
+        self._fit()
+
+    def sizeHint(self) -> QSize:
+        return QSize(400, int(self.document().size().height()) + 6)
+
+
+class MessageView(QFrame):
+    """A user or assistant message."""
+
+    copy_requested = Signal(str)
+    edit_requested = Signal(int)
+    version_requested = Signal(int, int)  # message id, step (-1 or +1)
+
+    def __init__(
+        self,
+        message: MessageRecord,
+        *,
+        versions: tuple[int, int] = (1, 1),
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.message_id = message.id
+        self.role = message.role
+        self.setObjectName(f"message-{message.role}")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.flush_count = 0  # repaints during streaming (tests and the bench read it)
+        self._text = message.text
+        self._pending: list[str] = []
+        self._splitter = ReasoningSplitter()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(REPAINT_MS)
+        self._timer.timeout.connect(self.flush)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        header = QHBoxLayout()
+        self.title = QLabel()
+        self.title.setObjectName("message-title")
+        header.addWidget(self.title)
+        header.addStretch(1)
+        self.previous_version = self._tool("‹", "Previous version")
+        self.version_label = QLabel()
+        self.next_version = self._tool("›", "Next version")
+        self.previous_version.clicked.connect(
+            lambda: self.version_requested.emit(self.message_id, -1)
+        )
+        self.next_version.clicked.connect(lambda: self.version_requested.emit(self.message_id, 1))
+        for widget in (self.previous_version, self.version_label, self.next_version):
+            header.addWidget(widget)
+        self.copy_button = self._tool("Copy", "Copy this message")
+        self.copy_button.clicked.connect(lambda: self.copy_requested.emit(self.answer_text()))
+        header.addWidget(self.copy_button)
+        if message.role == "user":
+            self.edit_button = self._tool("Edit", "Edit and resend (the old branch is kept)")
+            self.edit_button.clicked.connect(lambda: self.edit_requested.emit(self.message_id))
+            header.addWidget(self.edit_button)
+        layout.addLayout(header)
+
+        self.reasoning_toggle = QToolButton()
+        self.reasoning_toggle.setText("Reasoning ▸")
+        self.reasoning_toggle.setCheckable(True)
+        self.reasoning_toggle.setAutoRaise(True)
+        self.reasoning = AutoHeightBrowser()
+        self.reasoning.setObjectName("reasoning")
+        self.reasoning.hide()
+        self.reasoning_toggle.hide()
+        self.reasoning_toggle.toggled.connect(self._toggle_reasoning)
+        layout.addWidget(self.reasoning_toggle)
+        layout.addWidget(self.reasoning)
+
+        self.body = AutoHeightBrowser()
+        layout.addWidget(self.body)
+        self.code_buttons = QHBoxLayout()
+        layout.addLayout(self.code_buttons)
+        self.footer = QLabel()
+        self.footer.setObjectName("message-footer")
+        self.footer.setWordWrap(True)
+        layout.addWidget(self.footer)
+        self.set_versions(*versions)
+        self.update_record(message)
+
+    def _tool(self, text: str, tip: str) -> QToolButton:
+        button = QToolButton()
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setAutoRaise(True)
+        return button
+
+    # -- content ------------------------------------------------------------------------
+
+    def answer_text(self) -> str:
+        return split_reasoning(self._text)[1] if self.role == "assistant" else self._text
+
+    def update_record(self, message: MessageRecord) -> None:
+        """Show a stored message whole (rendered as Markdown)."""
+        self._text = message.text
+        self._pending.clear()
+        self._render()
+        self._set_title(message)
+        self._set_footer(message)
+
+    def _render(self) -> None:
+        if self.role == "assistant":
+            reasoning, answer = split_reasoning(self._text)
+        else:
+            reasoning, answer = "", self._text
+        self.reasoning.setMarkdown(reasoning)
+        self.reasoning_toggle.setVisible(bool(reasoning.strip()))
+        if self.role == "user":
+            self.body.setPlainText(answer)
+        else:
+            self.body.setMarkdown(answer)
+        self._set_code_buttons(answer)
+
+    def _set_code_buttons(self, answer: str) -> None:
+        while self.code_buttons.count():
+            item = self.code_buttons.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        for index, block in enumerate(code_blocks(answer), start=1):
+            label = f"Copy code {index}" + (f" ({block.language})" if block.language else "")
+            button = self._tool(label, "Copy this code block")
+            button.clicked.connect(lambda _=False, code=block.code: self.copy_requested.emit(code))
+            self.code_buttons.addWidget(button)
+        self.code_buttons.addStretch(1)
+
+    def _set_title(self, message: MessageRecord) -> None:
+        if message.role == "user":
+            self.title.setText("<b>You</b>")
+            return
+        source = message.model or "assistant"
+        if message.quantization:
+            source += f" · {message.quantization}"
+        backend = "Claude" if message.backend == "claude" else "local"
+        self.title.setText(f"<b>{_escape(source)}</b> <span style='color:gray'>({backend})</span>")
+
+    def _set_footer(self, message: MessageRecord) -> None:
+        parts = []
+        if message.status == "interrupted":
+            parts.append("⚠ interrupted — what was written so far is kept")
+        if message.status == "error":
+            parts.append(f"⚠ {message.error or 'failed'}")
+        if message.completion_tokens:
+            parts.append(f"{message.completion_tokens} tokens")
+        if message.tokens_per_second:
+            parts.append(f"{message.tokens_per_second:.1f} tok/s")
+        if message.ttft is not None:
+            parts.append(f"first token {message.ttft:.2f} s")
+        self.footer.setText(" · ".join(parts))
+        self.footer.setVisible(bool(parts))
+
+    def set_versions(self, position: int, count: int) -> None:
+        many = count > 1
+        for widget in (self.previous_version, self.version_label, self.next_version):
+            widget.setVisible(many)
+        self.version_label.setText(f"{position}/{count}")
+        self.previous_version.setEnabled(position > 1)
+        self.next_version.setEnabled(position < count)
+
+    # -- streaming ----------------------------------------------------------------------
+
+    def append(self, piece: str) -> None:
+        """Queue a streamed piece; it is painted within REPAINT_MS."""
+        self._pending.append(piece)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Append what is pending to the end of the document (no re-layout of the rest)."""
+        if not self._pending:
+            return
+        text = "".join(self._pending)
+        self._pending.clear()
+        self._text += text
+        self.flush_count += 1
+        routed = self._splitter.feed(text)
+        if routed.reasoning:
+            self.reasoning_toggle.show()
+            _append(self.reasoning, routed.reasoning)
+        if routed.answer:
+            _append(self.body, routed.answer)
+
+    def finish(self, message: MessageRecord) -> None:
+        """The reply ended: render it once, whole, as Markdown."""
+        self._timer.stop()
+        self.flush()
+        self.update_record(message)
+
+    def _toggle_reasoning(self, shown: bool) -> None:
+        self.reasoning.setVisible(shown)
+        self.reasoning_toggle.setText("Reasoning ▾" if shown else "Reasoning ▸")
+
+
+def _append(view: QTextBrowser, text: str) -> None:
+    cursor = QTextCursor(view.document())
+    cursor.movePosition(QTextCursor.MoveOperation.End)
+    cursor.insertText(text)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def copy_to_clipboard(text: str) -> None:
+    QGuiApplication.clipboard().setText(text)

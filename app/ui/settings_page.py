@@ -1,0 +1,187 @@
+"""The settings panel, generated from :class:`~app.core.settings.Settings`.
+
+Each setting gets the widget its type calls for, its one-line explanation, and the
+same validation as the settings file and ``hearth config``. Apply saves the file and
+emits what changed, so the window can apply it (a theme at once; a load parameter by
+reloading the model, after asking).
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.errors import HearthError
+from app.core.settings import Settings
+
+SECTIONS = {
+    "Models": ("quantization", "models_dir", "offline"),
+    "Loading": (
+        "gpu_layers",
+        "context_length",
+        "threads",
+        "batch_size",
+        "flash_attention",
+        "kv_cache_type",
+    ),
+    "Replies": (
+        "temperature",
+        "top_p",
+        "top_k",
+        "min_p",
+        "repeat_penalty",
+        "max_tokens",
+        "seed",
+        "system_prompt",
+    ),
+    "Appearance": ("theme",),
+}
+LOAD_KEYS = frozenset(SECTIONS["Loading"])
+
+
+class SettingsPage(QWidget):
+    """Edit every setting; Apply validates, saves and reports what changed."""
+
+    applied = Signal(object, object)  # new Settings, set of changed keys
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.editors: dict[str, QWidget] = {}
+        outer = QVBoxLayout(self)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        inner = QWidget()
+        column = QVBoxLayout(inner)
+        known = set(Settings.keys())
+        shown: set[str] = set()
+        for section, keys in SECTIONS.items():
+            keys = tuple(k for k in keys if k in known)
+            column.addWidget(QLabel(f"<h3>{section}</h3>"))
+            form = QFormLayout()
+            for key in keys:
+                self._add_row(form, key)
+                shown.add(key)
+            column.addLayout(form)
+        others = [k for k in Settings.keys() if k not in shown]  # noqa: SIM118 (a class)
+        if others:
+            column.addWidget(QLabel("<h3>More</h3>"))
+            form = QFormLayout()
+            for key in others:
+                self._add_row(form, key)
+            column.addLayout(form)
+        column.addStretch(1)
+        scroll.setWidget(inner)
+        outer.addWidget(scroll, 1)
+        self.error = QLabel()
+        self.error.setObjectName("settings-error")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #c0392b")
+        outer.addWidget(self.error)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.revert_button = QPushButton("Revert")
+        self.revert_button.clicked.connect(lambda: self.show_settings(self.settings))
+        self.apply_button = QPushButton("Apply")
+        self.apply_button.clicked.connect(self.apply)
+        buttons.addWidget(self.revert_button)
+        buttons.addWidget(self.apply_button)
+        outer.addLayout(buttons)
+        self.show_settings(settings)
+
+    def _add_row(self, form: QFormLayout, key: str) -> None:
+        editor = self._editor(key)
+        editor.setObjectName(f"setting-{key}")
+        editor.setToolTip(Settings.describe(key))
+        self.editors[key] = editor
+        help_label = QLabel(Settings.describe(key))
+        help_label.setWordWrap(True)
+        help_label.setStyleSheet("color: gray")
+        holder = QWidget()
+        layout = QVBoxLayout(holder)
+        layout.setContentsMargins(0, 0, 0, 4)
+        layout.addWidget(editor)
+        layout.addWidget(help_label)
+        form.addRow(key.replace("_", " ").capitalize(), holder)
+
+    @staticmethod
+    def _editor(key: str) -> QWidget:
+        field = next(f for f in fields(Settings) if f.name == key)
+        default, meta = field.default, field.metadata
+        if meta.get("choices"):
+            box = QComboBox()
+            box.addItems([str(c) for c in meta["choices"]])
+            return box
+        if isinstance(default, bool):
+            return QCheckBox()
+        if isinstance(default, int):
+            spin = QSpinBox()
+            spin.setRange(
+                int(meta["lo"] if meta.get("lo") is not None else -(2**31)),
+                int(meta["hi"] if meta.get("hi") is not None else 2**31 - 1),
+            )
+            return spin
+        if isinstance(default, float):
+            dspin = QDoubleSpinBox()
+            dspin.setDecimals(2)
+            dspin.setSingleStep(0.05)
+            dspin.setRange(float(meta.get("lo") or 0.0), float(meta.get("hi") or 1e6))
+            return dspin
+        return QLineEdit()
+
+    def show_settings(self, settings: Settings) -> None:
+        self.settings = settings
+        self.error.clear()
+        for key, editor in self.editors.items():
+            value = settings.get(key)
+            if isinstance(editor, QComboBox):
+                editor.setCurrentText(str(value))
+            elif isinstance(editor, QCheckBox):
+                editor.setChecked(bool(value))
+            elif isinstance(editor, QSpinBox | QDoubleSpinBox):
+                editor.setValue(value)
+            elif isinstance(editor, QLineEdit):
+                editor.setText(str(value))
+
+    def value(self, key: str) -> Any:
+        editor = self.editors[key]
+        if isinstance(editor, QComboBox):
+            return editor.currentText()
+        if isinstance(editor, QCheckBox):
+            return editor.isChecked()
+        if isinstance(editor, QSpinBox | QDoubleSpinBox):
+            return editor.value()
+        assert isinstance(editor, QLineEdit)
+        return editor.text()
+
+    def apply(self) -> bool:
+        """Validate every field; emit ``applied`` with what changed. False on a bad value."""
+        updated = self.settings
+        try:
+            for key in self.editors:
+                updated = updated.with_value(key, self.value(key))
+        except HearthError as error:
+            self.error.setText(str(error))
+            return False
+        self.error.clear()
+        changed = {k for k in self.editors if updated.get(k) != self.settings.get(k)}
+        self.settings = updated
+        if changed:
+            self.applied.emit(updated, changed)
+        return True

@@ -1,0 +1,133 @@
+"""The conversation list: new, search (titles and messages), rename, delete with undo."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.history import HistoryStore
+from app.ui.dialogs import Ask
+
+UNDO_SECONDS = 10
+
+
+class Sidebar(QWidget):
+    """Lists conversations; emits which one to open."""
+
+    open_requested = Signal(object)  # conversation id, or None for a new chat
+    deleted = Signal(int)
+
+    def __init__(self, store: HistoryStore, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self._current: int | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.new_button = QPushButton("New chat")
+        self.new_button.setToolTip("New chat (Ctrl+N)")
+        self.new_button.clicked.connect(lambda: self.open_requested.emit(None))
+        layout.addWidget(self.new_button)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search chats (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.refresh)
+        layout.addWidget(self.search)
+        self.list = QListWidget()
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._menu)
+        self.list.itemActivated.connect(self._activated)
+        self.list.itemClicked.connect(self._activated)
+        layout.addWidget(self.list, 1)
+
+        self.undo_bar = QWidget()
+        undo_layout = QHBoxLayout(self.undo_bar)
+        undo_layout.setContentsMargins(0, 0, 0, 0)
+        self.undo_label = QLabel("Chat deleted.")
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.clicked.connect(self.undo_delete)
+        undo_layout.addWidget(self.undo_label, 1)
+        undo_layout.addWidget(self.undo_button)
+        self.undo_bar.hide()
+        layout.addWidget(self.undo_bar)
+        self._undo_id: int | None = None
+        self._undo_timer = QTimer(self)
+        self._undo_timer.setSingleShot(True)
+        self._undo_timer.timeout.connect(self.undo_bar.hide)
+        self.refresh()
+
+    def set_current(self, conversation_id: int | None) -> None:
+        self._current = conversation_id
+        self.refresh()
+
+    def refresh(self) -> None:
+        query = self.search.text().strip()
+        self.list.clear()
+        if query:
+            seen: set[int] = set()
+            for hit in self.store.search(query):
+                if hit.conversation_id in seen:
+                    continue
+                seen.add(hit.conversation_id)
+                label = hit.title or "Untitled chat"
+                if hit.message_id is not None:
+                    label += f"\n  …{hit.snippet}…"
+                self._add(hit.conversation_id, label)
+        else:
+            for record in self.store.list_conversations():
+                self._add(record.id, record.title or "Untitled chat")
+
+    def _add(self, conversation_id: int, label: str) -> None:
+        item = QListWidgetItem(label)
+        item.setData(Qt.ItemDataRole.UserRole, conversation_id)
+        self.list.addItem(item)
+        if conversation_id == self._current:
+            item.setSelected(True)
+
+    def _activated(self, item: QListWidgetItem) -> None:
+        self.open_requested.emit(item.data(Qt.ItemDataRole.UserRole))
+
+    def _menu(self, position: QPoint) -> None:
+        item = self.list.itemAt(position)
+        if item is None:
+            return
+        conversation_id = item.data(Qt.ItemDataRole.UserRole)
+        menu = QMenu(self)
+        menu.addAction("Rename…", lambda: self.rename(conversation_id))
+        menu.addAction("Delete", lambda: self.delete(conversation_id))
+        menu.exec(self.list.mapToGlobal(position))
+
+    def rename(self, conversation_id: int) -> None:
+        old = self.store.conversation(conversation_id).title
+        title = Ask.text(self, "Rename chat", "Title:", old)
+        if title is not None and title.strip() and title != old:
+            self.store.rename(conversation_id, title.strip())
+            self.refresh()
+
+    def delete(self, conversation_id: int) -> None:
+        """Move a chat to the bin; Undo brings it back for a few seconds."""
+        self.store.delete(conversation_id)
+        self._undo_id = conversation_id
+        title = self.store.conversation(conversation_id).title or "Untitled chat"
+        self.undo_label.setText(f"Deleted “{title}”.")
+        self.undo_bar.show()
+        self._undo_timer.start(UNDO_SECONDS * 1000)
+        self.refresh()
+        self.deleted.emit(conversation_id)
+
+    def undo_delete(self) -> None:
+        if self._undo_id is not None:
+            self.store.restore(self._undo_id)
+            self.open_requested.emit(self._undo_id)
+            self._undo_id = None
+        self.undo_bar.hide()
+        self.refresh()

@@ -1,0 +1,44 @@
+"""What the window remembers between runs: size, layout, last chat and model.
+
+Not user settings (those live in settings.json): this is the window's own memory,
+kept in ``ui_state.json`` beside the settings and written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+
+@dataclass
+class UiState:
+    path: Path
+    geometry: str = ""
+    splitter: str = ""
+    conversation: int | None = None
+    last_model: str = ""
+
+    @classmethod
+    def load(cls, path: Path) -> UiState:
+        """The saved state, or a fresh one when the file is missing or unreadable."""
+        state = cls(path=path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return state
+        if isinstance(data, dict):
+            for f in fields(cls):
+                if f.name != "path" and f.name in data:
+                    setattr(state, f.name, data[f.name])
+        return state
+
+    def save(self) -> None:
+        data = {k: v for k, v in asdict(self).items() if k != "path"}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(prefix=".ui-state-", dir=self.path.parent)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(data, out, indent=2)
+        os.replace(tmp, self.path)

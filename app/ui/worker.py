@@ -1,0 +1,98 @@
+"""The inference worker: the one thread that owns the llama.cpp context.
+
+A ``Llama`` context is not thread-safe, so one :class:`InferenceWorker` lives on its
+own ``QThread`` and is driven only through queued signals (GPT4All's ChatLLM does the
+same). It streams the engine's pieces back as signals, one per piece; the chat view
+throttles what it repaints. Stop is the one call made directly from the GUI thread:
+:meth:`Engine.stop` only sets a flag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app.core.engine import Engine, LoadedModel, LoadOptions, Message, SamplingOptions
+from app.core.errors import HearthError
+
+
+class InferenceWorker(QObject):
+    """Loads models and streams replies on its own thread."""
+
+    # Requests (connected queued: emitted on the GUI thread, run on the worker's).
+    load_requested = Signal(str, object)  # path, LoadOptions
+    reply_requested = Signal(int, object, object)  # request id, messages, SamplingOptions
+    unload_requested = Signal()
+
+    # Results.
+    loading = Signal(str)
+    loaded = Signal(object)  # LoadedModel
+    load_failed = Signal(object)  # HearthError
+    unloaded = Signal()
+    reply_started = Signal(int, int, int)  # request id, prompt tokens, dropped messages
+    piece = Signal(int, str)  # request id, text
+    reply_finished = Signal(int, object)  # request id, ReplyStats
+    reply_failed = Signal(int, object)  # request id, HearthError
+
+    def __init__(self, engine: Engine | None = None) -> None:
+        super().__init__()
+        self.engine = engine or Engine()
+        self.load_requested.connect(self._load)
+        self.reply_requested.connect(self._reply)
+        self.unload_requested.connect(self._unload)
+
+    def stop(self) -> None:
+        """End the reply in progress. Safe from any thread."""
+        self.engine.stop()
+
+    @Slot(str, object)
+    def _load(self, path: str, options: LoadOptions) -> None:
+        self.loading.emit(path)
+        try:
+            model: LoadedModel = self.engine.load(path, options)
+        except HearthError as error:
+            self.load_failed.emit(error)
+            return
+        except Exception as error:  # never let a worker die silently
+            self.load_failed.emit(HearthError(f"Loading failed unexpectedly: {error}"))
+            return
+        self.loaded.emit(model)
+
+    @Slot()
+    def _unload(self) -> None:
+        self.engine.close()
+        self.unloaded.emit()
+
+    @Slot(int, object, object)
+    def _reply(self, request: int, messages: Sequence[Message], sampling: SamplingOptions) -> None:
+        try:
+            reply = self.engine.chat(list(messages), sampling)
+            self.reply_started.emit(request, reply.prompt_tokens, reply.dropped_messages)
+            for text in reply:
+                self.piece.emit(request, text)
+        except HearthError as error:
+            self.reply_failed.emit(request, error)
+            return
+        except Exception as error:
+            self.reply_failed.emit(request, HearthError(f"The reply failed: {error}"))
+            return
+        self.reply_finished.emit(request, reply.stats)
+
+
+class WorkerThread:
+    """An :class:`InferenceWorker` on its own started QThread."""
+
+    def __init__(self, engine: Engine | None = None) -> None:
+        self.thread = QThread()
+        self.thread.setObjectName("hearth-inference")
+        self.worker = InferenceWorker(engine)
+        self.worker.moveToThread(self.thread)
+        self.thread.start()
+
+    def shutdown(self, timeout_ms: int = 30_000) -> None:
+        """Stop any reply, end the thread, then free the model."""
+        self.worker.stop()
+        self.thread.quit()
+        if self.thread.wait(timeout_ms):
+            self.worker.engine.close()  # the thread is gone: no one else touches it
