@@ -129,8 +129,15 @@ class FakeHub:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def served(self, filename: str) -> int:
-        """Body bytes sent for ``filename`` so far, over every request."""
+    def served(self, filename: str, *, settle_s: float = 2.0) -> int:
+        """Body bytes sent for ``filename`` so far, over every request.
+
+        Waits (up to ``settle_s``) for streams in progress to end first: the client can
+        hold the last bytes before the server thread has added them up.
+        """
+        deadline = time.monotonic() + settle_s
+        while self.active and time.monotonic() < deadline:
+            time.sleep(0.005)
         with self._lock:
             return self.bytes_served.get(filename, 0)
 
