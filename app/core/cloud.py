@@ -15,8 +15,10 @@ preview can show it and the client then sends that very object:
   mixes local and Claude replies may hold two user turns in a row after an error),
   and leading assistant turns are dropped: the API wants alternating turns that
   start with the user;
-* ``temperature`` is clamped to the API's 0..1; top_p / top_k are not sent (the
-  current models refuse temperature and top_p together);
+* ``temperature`` is clamped to the API's 0..1 and sent as the body's
+  ``temperature`` (the installed SDK no longer has a parameter for it, so it goes as
+  extra JSON); top_p / top_k are not sent (Claude 4.5+ models refuse temperature and
+  top_p together);
 * ``max_tokens`` is clamped to the model's output limit.
 
 Every failure is a :class:`CloudError` subclass with a message a person can act on.
@@ -29,6 +31,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import os
+import queue
 import re
 import threading
 import time
@@ -56,6 +59,7 @@ MAX_OUTPUT_TOKENS: dict[str, int] = {
     "claude-opus-4-5": 64_000,
     "claude-sonnet-4-5": 64_000,
 }
+_SDK_FIELDS = ("model", "max_tokens", "messages", "system")
 _KEY_PATTERN = re.compile(r"sk-ant-[A-Za-z0-9_\-]{4,}")
 
 
@@ -391,7 +395,6 @@ class ClaudeClient:
             max_retries=max_retries,
         )
         self._stop = threading.Event()
-        self._current: Any = None
 
     @classmethod
     def from_settings(
@@ -436,21 +439,16 @@ class ClaudeClient:
 
         Nothing is sent until the reply is iterated.
         """
-        self._stop.clear()
+        stop = threading.Event()
+        self._stop = stop
         holder: list[ClaudeReply] = []
-        reply = ClaudeReply(self._stream(request, holder), request=request, host=self.host)
+        reply = ClaudeReply(self._stream(request, holder, stop), request=request, host=self.host)
         holder.append(reply)
         return reply
 
     def stop(self) -> None:
-        """Stop the reply in progress (from any thread)."""
+        """Stop the reply in progress (from any thread); it ends within ~50 ms."""
         self._stop.set()
-        current = self._current
-        if current is not None:
-            try:
-                current.close()
-            except Exception:  # closing a half-read response may complain; it is closed
-                log.debug("closing the Claude stream after stop", exc_info=True)
 
     def test_key(self) -> KeyCheck:
         """Make one minimal request (a one-token reply) and say whether the key works."""
@@ -469,10 +467,17 @@ class ClaudeClient:
             output_tokens=answer.usage.output_tokens,
         )
 
-    def _stream(self, request: ClaudeRequest, holder: list[ClaudeReply]) -> Iterator[str]:
+    def _stream(
+        self, request: ClaudeRequest, holder: list[ClaudeReply], stop: threading.Event
+    ) -> Iterator[str]:
+        # A reader thread does the blocking network reads and hands events over a
+        # queue, so Stop ends the reply at once even while the server is silent.
         progress = _Progress()
         error: CloudError | None = None
-        stream: Any = None
+        events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        reader = threading.Thread(
+            target=self._pump, args=(request, events, stop), name="claude-stream", daemon=True
+        )
         try:
             log.info(
                 "sending %d messages to Claude (%s) at %s",
@@ -480,39 +485,63 @@ class ClaudeClient:
                 request.model,
                 self.host,
             )
-            stream = self._sdk.messages.create(**request.payload(), stream=True)
-            self._current = stream
-            for event in stream:
-                if self._stop.is_set():
+            reader.start()
+            while True:
+                try:
+                    kind, item = events.get(timeout=0.05)
+                except queue.Empty:
+                    if stop.is_set():
+                        progress.stopped = True
+                        break
+                    continue
+                if stop.is_set():
                     progress.stopped = True
                     break
-                piece = self._on_event(event, progress)
+                if kind == "end":
+                    if not progress.finished:
+                        error = StreamInterruptedError(self._cut_message(progress.chars))
+                    break
+                if kind == "error":
+                    log.debug("Claude request failed", exc_info=item)
+                    error = self._translate(item, received=progress.chars)
+                    break
+                piece = self._on_event(item, progress)
                 if piece:
                     progress.chars += len(piece)
                     yield piece
-            else:
-                if self._stop.is_set():
-                    progress.stopped = True
-                elif not progress.finished:
-                    error = StreamInterruptedError(self._cut_message(progress.chars))
         except GeneratorExit:
             progress.stopped = True
             raise
-        except Exception as exc:
-            if self._stop.is_set():
-                progress.stopped = True
-            else:
-                error = self._translate(exc, received=progress.chars)
         finally:
-            self._current = None
-            if stream is not None:
-                try:
-                    stream.close()
-                except Exception:
-                    log.debug("closing the Claude stream", exc_info=True)
+            stop.set()  # the reader closes the response and ends
             self._finish(holder[0], progress, error)
         if error is not None:
             raise error
+
+    def _pump(
+        self, request: ClaudeRequest, events: queue.Queue[tuple[str, Any]], stop: threading.Event
+    ) -> None:
+        stream: Any = None
+        try:
+            body = request.payload()
+            # Fields this SDK has no parameter for (temperature) travel as extra JSON,
+            # so the body on the wire is still exactly ``request.payload()``.
+            extra = {k: body.pop(k) for k in list(body) if k not in _SDK_FIELDS}
+            stream = self._sdk.messages.create(**body, stream=True, extra_body=extra or None)
+            for event in stream:
+                if stop.is_set():
+                    return
+                events.put(("event", event))
+            events.put(("end", None))
+        except Exception as exc:
+            if not stop.is_set():
+                events.put(("error", exc))
+        finally:
+            if stream is not None:
+                try:
+                    stream.close()
+                except Exception:  # a half-read response may complain while closing
+                    log.debug("closing the Claude stream", exc_info=True)
 
     @staticmethod
     def _on_event(event: Any, progress: _Progress) -> str:
