@@ -18,12 +18,16 @@ connection after that many deltas, mid-stream), ``error_event_after`` (send an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import pytest
 
 TEST_KEY = "sk-ant-api03-TESTKEY-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEF"
 
@@ -82,7 +86,7 @@ class ClaudeServer:
         server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         server.daemon_threads = True
         self._server = server
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -98,6 +102,13 @@ class ClaudeServer:
         self.stop()
 
 
+@pytest.fixture
+def claude_server() -> Iterator[ClaudeServer]:
+    """A fresh stand-in Messages API for one test."""
+    with ClaudeServer() as server:
+        yield server
+
+
 def _handler(state: ClaudeServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -106,6 +117,11 @@ def _handler(state: ClaudeServer) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_POST(self) -> None:
+            # The client may hang up (a timeout or Stop in a test).
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self._answer()
+
+        def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
             try:
