@@ -20,6 +20,7 @@ import keyring
 import keyring.backend
 import keyring.core
 import keyring.errors
+from keyring.backends.chainer import ChainerBackend
 
 from app.core.errors import HearthError
 
@@ -75,8 +76,11 @@ def _is_file_backend(backend: Any) -> bool:
     module = type(backend).__module__
     if module.startswith(_FILE_BACKENDS):
         return True
-    inner = getattr(backend, "backends", None)  # keyring's chainer
-    if inner is not None:
+    if isinstance(backend, ChainerBackend):
+        try:
+            inner = list(backend.backends)
+        except Exception:  # a member backend that cannot run here
+            return True
         return not inner or all(_is_file_backend(b) for b in inner)
     return False
 
@@ -99,13 +103,14 @@ def find_keychain() -> tuple[Any | None, KeychainStatus]:
             return None, KeychainStatus(
                 False,
                 _describe(configured),
-                f"the configured keyring ({_describe(configured)}) stores keys in files",
+                f"the configured keyring ({_describe(configured)}) keeps keys in plain files "
+                "or not at all",
             )
         return configured, KeychainStatus(True, _describe(configured))
     candidates = [
         b
         for b in keyring.backend.get_all_keyring()
-        if not _is_file_backend(b) and not hasattr(b, "backends") and _priority(b) > 0
+        if not isinstance(b, ChainerBackend) and not _is_file_backend(b) and _priority(b) > 0
     ]
     if not candidates:
         return None, KeychainStatus(
