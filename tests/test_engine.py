@@ -9,6 +9,7 @@ import llama_cpp
 import pytest
 
 from app.core import llama_runtime
+from app.core.calibration import CalibrationStore, calibration_key
 from app.core.engine import (
     Engine,
     LoadOptions,
@@ -27,6 +28,7 @@ from app.core.errors import (
     TruncatedModelError,
     UnsupportedArchitectureError,
 )
+from app.core.gguf import read_header
 from tests.support.gguf_factory import CHATML_TEMPLATE, ModelShape, write_llama_gguf
 
 GREEDY = SamplingOptions(temperature=0.0, repeat_penalty=1.0, max_tokens=60)
@@ -349,10 +351,45 @@ def test_context_too_big_for_this_computer(tmp_path: Path, stories_model: Path) 
     # A model trained for two billion tokens of context: its cache cannot fit here.
     path = write_llama_gguf(tmp_path / "long.gguf", shape=ModelShape(n_ctx_train=2_000_000_000))
     engine = Engine()
-    with pytest.raises(NotEnoughMemoryError, match="GiB") as info:
-        engine.load(path, LoadOptions(context_length=2_000_000_000))
+    with pytest.raises(NotEnoughMemoryError, match="context cache") as info:
+        engine.load(path, LoadOptions(context_length=2_000_000_000), back_off=False)
+    assert "TB in memory" in str(info.value) and "memory in all" in str(info.value)
     assert "smaller context" in info.value.hint
     _assert_still_usable(engine, stories_model)
+
+
+def test_out_of_memory_backs_off_to_a_smaller_context_and_says_so(chatml_model: Path) -> None:
+    probe = Engine()
+    need = {
+        n: probe._estimate(
+            read_header(chatml_model), LoadOptions(context_length=n), calibrated=True
+        )
+        for n in (2048, 4096)
+    }
+    working = {n: e.kv_ram + e.compute_ram + e.overhead_ram for n, e in need.items()}
+    free_now = (working[2048] + working[4096]) // 2  # room for 2,048 tokens, not 4,096
+    engine = Engine(memory=lambda: (64 * 2**30, free_now))
+    with pytest.raises(NotEnoughMemoryError, match=r"only .* is free now"):
+        engine.load(chatml_model, LoadOptions(context_length=4096), back_off=False)
+    model = engine.load(chatml_model, LoadOptions(context_length=4096))
+    assert model.context_length == 2048
+    assert model.notice and "Not enough memory" in model.notice and "2,048" in model.notice
+    reply = engine.chat([Message("user", "Hi")], SamplingOptions(max_tokens=4, seed=1))
+    reply.read()
+    engine.close()
+
+
+def test_each_load_records_what_llama_cpp_allocated(stories_model: Path) -> None:
+    store = CalibrationStore()
+    engine = Engine(calibration=store)
+    model = engine.load(stories_model, LoadOptions(context_length=512))
+    assert model.estimate is not None
+    key = calibration_key(engine.hardware())
+    gpu_factor, ram_factor = store.factors(key)
+    assert store.path.exists()
+    # The estimate is already close, so the correction stays small.
+    assert 0.8 < ram_factor < 1.25 and gpu_factor == 1.0
+    engine.close()
 
 
 def test_context_beyond_the_trained_length_is_lowered_with_a_notice(stories_model: Path) -> None:

@@ -34,7 +34,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,8 @@ from typing import Any
 import psutil
 
 from app.core import llama_runtime
+from app.core.advisor import plan_backoff
+from app.core.calibration import CalibrationStore, calibration_key, parse_llama_log
 from app.core.errors import (
     ChatTemplateError,
     ContextOverflowError,
@@ -53,6 +55,8 @@ from app.core.errors import (
     UnsupportedArchitectureError,
 )
 from app.core.gguf import GGUFHeader, read_header
+from app.core.hardware import HardwareProfile, detect_hardware
+from app.core.memory import MemoryEstimate, estimate_memory, format_bytes, repack_types_for
 from app.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -155,6 +159,7 @@ class LoadedModel:
     notice: str | None
     load_seconds: float
     log_lines: list[str] = field(default_factory=list)
+    estimate: MemoryEstimate | None = None
 
     @property
     def name(self) -> str:
@@ -192,6 +197,11 @@ class Reply:
         return self.text
 
 
+def _system_memory() -> tuple[int, int]:
+    memory = psutil.virtual_memory()
+    return memory.total + psutil.swap_memory().total, memory.available
+
+
 def _physical_cores() -> int:
     return psutil.cpu_count(logical=False) or os.cpu_count() or 1
 
@@ -207,25 +217,19 @@ _BOUNDS = re.compile(
 )
 
 
-def kv_cache_bytes(header: GGUFHeader, context_length: int, kv_type: str) -> int:
-    """Bytes of the K and V cache for ``context_length`` tokens (a lower bound)."""
-    n_layer = header.block_count or 0
-    n_embd = header.embedding_length or 0
-    n_head = header.arch_value("attention.head_count", 1)
-    n_head_kv = header.arch_value("attention.head_count_kv", n_head)
-    if isinstance(n_head, list):
-        n_head = max(n_head) or 1
-    if isinstance(n_head_kv, list):
-        n_head_kv = max(n_head_kv)
-    head_dim = n_embd // max(int(n_head), 1)
-    per_elem = {"f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}[kv_type]
-    return int(2 * n_layer * int(n_head_kv) * head_dim * context_length * per_elem)
-
-
 class Engine:
     """One local model at a time, streaming replies. See the module docstring."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        memory: Callable[[], tuple[int, int]] | None = None,
+        calibration: CalibrationStore | None = None,
+    ) -> None:
+        """``memory`` returns (bytes in all, bytes free now); tests pass a small machine."""
+        self._memory = memory or _system_memory
+        self._calibration = calibration or CalibrationStore()
+        self._hardware: HardwareProfile | None = None
         self._llm: Any = None
         self._model: LoadedModel | None = None
         self._formatter: Any = None
@@ -240,8 +244,19 @@ class Engine:
     def model(self) -> LoadedModel | None:
         return self._model
 
-    def load(self, path: str | os.PathLike[str], options: LoadOptions | None = None) -> LoadedModel:
-        """Load ``path``, replacing any loaded model. Raises a typed HearthError."""
+    def load(
+        self,
+        path: str | os.PathLike[str],
+        options: LoadOptions | None = None,
+        *,
+        back_off: bool = True,
+    ) -> LoadedModel:
+        """Load ``path``, replacing any loaded model. Raises a typed HearthError.
+
+        When the estimate says the settings do not fit, or llama.cpp runs out of
+        memory, Hearth backs off (fewer GPU layers, then a smaller context) unless
+        ``back_off`` is False, and says what it changed in ``model.notice``.
+        """
         options = options or LoadOptions()
         file = Path(path)
         header = read_header(file)  # missing / not GGUF / truncated / corrupt
@@ -254,9 +269,37 @@ class Engine:
             )
             options = replace(options, context_length=trained)
         self._check_options(options)
-        self._check_memory(header, options)
         self.close()
+        try:
+            return self._load_fitted(file, header, options, notices)
+        except NotEnoughMemoryError as error:
+            if not back_off:
+                raise
+            first = error
+        tried: list[str] = []
+        for attempt in plan_backoff(
+            header,
+            self.hardware(),
+            gpu_layers=options.gpu_layers,
+            context_length=options.context_length,
+            kv_type=options.kv_cache_type,
+        ):
+            smaller = replace(
+                options, gpu_layers=attempt.gpu_layers, context_length=attempt.context_length
+            )
+            change = f"Not enough memory for the settings asked for ({first}). {attempt.change}"
+            try:
+                return self._load_fitted(file, header, smaller, [*notices, change])
+            except NotEnoughMemoryError:
+                tried.append(attempt.change)
+        raise NotEnoughMemoryError(
+            f"{first} Hearth also tried: {'; '.join(tried)}." if tried else str(first)
+        )
 
+    def _load_fitted(
+        self, file: Path, header: GGUFHeader, options: LoadOptions, notices: list[str]
+    ) -> LoadedModel:
+        estimate = self._check_memory(header, options)
         mark = llama_runtime.log_mark()
         started = time.perf_counter()
         threads = options.threads or _physical_cores()
@@ -283,9 +326,7 @@ class Engine:
         self._vocab = llama_runtime.vocab_of(llm)
         self._detok = llama_runtime.Detokenizer(self._vocab)
         prompt_format, template_notice = self._prepare_template(header)
-        if template_notice:
-            notices.append(template_notice)
-        notice = " ".join(notices) or None
+        notice = " ".join([*notices, template_notice] if template_notice else notices) or None
         self._model = LoadedModel(
             path=file,
             header=header,
@@ -295,10 +336,88 @@ class Engine:
             notice=notice,
             load_seconds=time.perf_counter() - started,
             log_lines=llama_runtime.recent_log(mark),
+            estimate=estimate,
         )
+        self._calibrate(header, options, self._model.log_lines)
         if notice:
             log.info("%s", notice)
         return self._model
+
+    # -- memory -------------------------------------------------------------------------
+
+    def hardware(self) -> HardwareProfile:
+        """This machine's profile (detected once per engine)."""
+        if self._hardware is None:
+            self._hardware = detect_hardware()
+        return self._hardware
+
+    def _estimate(
+        self, header: GGUFHeader, options: LoadOptions, *, calibrated: bool
+    ) -> MemoryEstimate:
+        profile = self.hardware()
+        gpu = profile.gpu if profile.gpu_offload_supported else None
+        factors = self._calibration.factors(calibration_key(profile)) if calibrated else (1.0, 1.0)
+        return estimate_memory(
+            header,
+            context_length=options.context_length,
+            gpu_layers=options.gpu_layers,
+            kv_type=options.kv_cache_type,
+            flash_attention=options.flash_attention,
+            n_ubatch=min(options.batch_size, 512),
+            gpu_backend=gpu.backend if gpu else None,
+            repack_types=repack_types_for(
+                cpu_features=profile.cpu_features, llama_system_info=profile.llama_system_info
+            ),
+            gpu_factor=factors[0],
+            ram_factor=factors[1],
+        )
+
+    def _check_memory(self, header: GGUFHeader, options: LoadOptions) -> MemoryEstimate:
+        """The estimate for these settings; NotEnoughMemoryError when it cannot fit.
+
+        Mapped weights may be paged from the file, so only they may use memory that
+        other programs hold now; the context cache and work buffers must fit in the
+        memory available now.
+        """
+        estimate = self._estimate(header, options, calibrated=True)
+        limit, available = self._memory()
+        working = estimate.ram_required_bytes - int(estimate.weights_ram * estimate.ram_factor)
+        figures = (
+            f"{format_bytes(estimate.ram_required_bytes)} in memory: weights "
+            f"{format_bytes(estimate.weights_ram)}, context cache "
+            f"{format_bytes(estimate.kv_ram)} for {options.context_length:,} tokens, work "
+            f"buffers {format_bytes(estimate.compute_ram + estimate.overhead_ram)}"
+        )
+        if estimate.ram_required_bytes > limit:
+            raise NotEnoughMemoryError(
+                f"These settings need {figures}; this computer has {format_bytes(limit)} "
+                "of memory in all."
+            )
+        if working > available:
+            raise NotEnoughMemoryError(
+                f"These settings need {figures}; only {format_bytes(available)} is free now."
+            )
+        gpu = self.hardware().gpu
+        if gpu is not None and estimate.gpu_bytes > gpu.budget_bytes:
+            raise NotEnoughMemoryError(
+                f"These settings need {format_bytes(estimate.gpu_bytes)} on the GPU "
+                f"({estimate.gpu_layers} layers); {gpu.name} has {format_bytes(gpu.budget_bytes)}."
+            )
+        return estimate
+
+    def _calibrate(self, header: GGUFHeader, options: LoadOptions, lines: list[str]) -> None:
+        """Record what llama.cpp really allocated, to correct later estimates here."""
+        reported = parse_llama_log("\n".join(lines))
+        if reported.ram <= 0 and reported.gpu <= 0:
+            return
+        try:
+            self._calibration.record(
+                key=calibration_key(self.hardware()),
+                estimate=self._estimate(header, options, calibrated=False),
+                reported=reported,
+            )
+        except OSError as error:
+            log.warning("Could not save the memory calibration: %s", error)
 
     def close(self) -> None:
         """Unload the model and free its memory."""
@@ -325,18 +444,6 @@ class Engine:
             raise HearthError(
                 f"A context of {options.context_length} tokens is too small.",
                 hint="Use at least 256 tokens.",
-            )
-
-    @staticmethod
-    def _check_memory(header: GGUFHeader, options: LoadOptions) -> None:
-        kv = kv_cache_bytes(header, options.context_length, options.kv_cache_type)
-        memory = psutil.virtual_memory()
-        limit = memory.total + psutil.swap_memory().total
-        if kv > limit:
-            raise NotEnoughMemoryError(
-                f"A context of {options.context_length:,} tokens needs {kv / 2**30:,.1f} GiB "
-                f"for its cache alone; this computer has {memory.total / 2**30:,.1f} GiB "
-                "of memory."
             )
 
     @staticmethod
