@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -183,6 +184,21 @@ def test_regenerate_and_edit_keep_the_old_versions(
 
 def session_store(window: MainWindow) -> HistoryStore:
     return window.store
+
+
+def test_export_a_chat_as_markdown_and_json(
+    window: MainWindow, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = session.store.create_conversation(title="Recipes: soup/stew?")
+    session.store.add_message(record.id, role="user", text="How long to simmer?")
+    targets = iter([tmp_path / "chat.md", tmp_path / "chat.json"])
+    monkeypatch.setattr(Ask, "save_file", classmethod(lambda cls, *a: str(next(targets))))
+    window.sidebar.export(record.id, "md")
+    window.sidebar.export(record.id, "json")
+    assert "How long to simmer?" in (tmp_path / "chat.md").read_text()
+    exported = json.loads((tmp_path / "chat.json").read_text())
+    assert exported["title"] == "Recipes: soup/stew?"
+    assert exported["messages"][0]["text"] == "How long to simmer?"
 
 
 def test_delete_with_undo_and_search(window: MainWindow, session: Session) -> None:

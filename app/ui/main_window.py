@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         self.chat.busy_changed.connect(lambda busy: self.model_bar.selector.setDisabled(busy))
         self.sidebar.open_requested.connect(self.open_conversation)
         self.sidebar.deleted.connect(self._conversation_deleted)
+        self.sidebar.failed.connect(self.notify)
         self.model_bar.load_requested.connect(self.load_model)
         self.model_bar.open_file_requested.connect(self._open_model_file)
         self.library_page.load_requested.connect(self.load_model)

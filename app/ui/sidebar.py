@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -15,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.errors import HearthError
 from app.core.history import HistoryStore
 from app.ui.dialogs import Ask
 
@@ -26,6 +29,7 @@ class Sidebar(QWidget):
 
     open_requested = Signal(object)  # conversation id, or None for a new chat
     deleted = Signal(int)
+    failed = Signal(object)  # HearthError
 
     def __init__(self, store: HistoryStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -103,6 +107,8 @@ class Sidebar(QWidget):
         conversation_id = item.data(Qt.ItemDataRole.UserRole)
         menu = QMenu(self)
         menu.addAction("Rename…", lambda: self.rename(conversation_id))
+        menu.addAction("Export as Markdown…", lambda: self.export(conversation_id, "md"))
+        menu.addAction("Export as JSON…", lambda: self.export(conversation_id, "json"))
         menu.addAction("Delete", lambda: self.delete(conversation_id))
         menu.exec(self.list.mapToGlobal(position))
 
@@ -112,6 +118,23 @@ class Sidebar(QWidget):
         if title is not None and title.strip() and title != old:
             self.store.rename(conversation_id, title.strip())
             self.refresh()
+
+    def export(self, conversation_id: int, kind: str) -> None:
+        """Save a conversation as Markdown or JSON where the user chooses."""
+        title = self.store.conversation(conversation_id).title or "conversation"
+        safe = "".join(c if c.isalnum() or c in " -_" else "_" for c in title)[:60].strip()
+        filters = "Markdown (*.md)" if kind == "md" else "JSON (*.json)"
+        path = Ask.save_file(self, "Export chat", f"{safe or 'conversation'}.{kind}", filters)
+        if not path:
+            return
+        if kind == "md":
+            text = self.store.export_markdown(conversation_id)
+        else:
+            text = self.store.export_json(conversation_id)
+        try:
+            Path(path).write_text(text, encoding="utf-8")
+        except OSError as error:
+            self.failed.emit(HearthError(f"The chat could not be saved to {path}: {error}"))
 
     def delete(self, conversation_id: int) -> None:
         """Move a chat to the bin; Undo brings it back for a few seconds."""
