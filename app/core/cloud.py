@@ -367,7 +367,8 @@ class ClaudeClient:
     """Talks to the Messages API with one key and one model. See the module docstring.
 
     ``max_retries`` is the SDK's automatic retry count for 429/5xx/connection errors
-    (it honours ``retry-after``); 0 reports the first failure at once.
+    (it waits as ``retry-after`` says, silently). The default, 0, reports the first
+    failure at once, with the wait, so the person sees it and decides.
     """
 
     def __init__(
@@ -378,7 +379,7 @@ class ClaudeClient:
         base_url: str | None = None,
         timeout: float = 60.0,
         connect_timeout: float = 10.0,
-        max_retries: int = 2,
+        max_retries: int = 0,
     ) -> None:
         if not api_key or not api_key.strip():
             raise MissingKeyError("There is no Anthropic API key.")
@@ -405,7 +406,7 @@ class ClaudeClient:
         model: str | None = None,
         base_url: str | None = None,
         timeout: float = 60.0,
-        max_retries: int = 2,
+        max_retries: int = 0,
     ) -> ClaudeClient:
         """A client for the model in ``settings``; refuses while Claude is off or offline."""
         ensure_claude_allowed(settings)
