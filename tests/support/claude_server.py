@@ -116,6 +116,10 @@ def _handler(state: ClaudeServer) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
+        def handle(self) -> None:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                super().handle()
+
         def do_POST(self) -> None:
             # The client may hang up (a timeout or Stop in a test).
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
