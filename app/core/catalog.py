@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core.errors import HearthError
 from app.core.hub import (
@@ -31,6 +31,10 @@ from app.core.hub import (
     parse_quant,
     split_part,
 )
+
+if TYPE_CHECKING:  # the advisor is imported only when advice is asked for
+    from app.core.advisor import Recommendation
+    from app.core.hardware import HardwareProfile
 
 CATALOG_FILE = Path(__file__).resolve().parents[2] / "models" / "catalog.json"
 REFRESH_FILE_NAME = "catalog-refresh.json"
@@ -416,8 +420,35 @@ def advise_catalog_model(
     Built from the catalog's header figures and file sizes alone (no download, no
     network). Raises ImportError if the advisor is not part of this build.
     """
-    from app.core.advisor import ModelFile, ReferenceModel, advise, synthetic_header
     from app.core.hardware import detect_hardware
+
+    result = catalog_recommendation(
+        model,
+        detect_hardware(),
+        preference=preference,
+        context_length=context_length,
+        quants=offered,
+    )
+    chosen = result.recommended
+    if chosen is None:
+        return None, result.note
+    return chosen.file.quant, chosen.sentence
+
+
+def catalog_recommendation(
+    model: CatalogModel,
+    profile: HardwareProfile,
+    *,
+    preference: str = "auto",
+    context_length: int = 4096,
+    quants: list[str] | None = None,
+) -> Recommendation:
+    """The advisor's verdict on every file of ``model`` (or of ``quants``) on ``profile``.
+
+    From the catalog's header figures and file sizes alone: no download, no network.
+    """
+    offered = quants if quants is not None else model.quants
+    from app.core.advisor import ModelFile, ReferenceModel, advise, synthetic_header
 
     arch = model.arch
     usable = [q for q in offered if q in model.files]
@@ -444,14 +475,10 @@ def advise_catalog_model(
         if arch.sliding_window is not None:
             header.metadata[f"{prefix}.attention.sliding_window"] = arch.sliding_window
         files.append(ModelFile(f"{model.name} {quant}", quant, model.files[quant].size, header))
-    result = advise(
+    return advise(
         files,
-        detect_hardware(),
+        profile,
         context_length=context_length,
         preference=preference,
         parameter_count=float(model.parameters),
     )
-    chosen = result.recommended
-    if chosen is None:
-        return None, result.note
-    return chosen.file.quant, chosen.sentence
