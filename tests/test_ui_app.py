@@ -360,3 +360,72 @@ def test_model_load_failure_is_shown_and_the_app_keeps_working(
 def test_errors_surface_in_one_place(window: MainWindow) -> None:
     window.notify(HearthError("Something failed.", hint="Try again."))
     assert window.notification.text() == "Something failed.\nTry again."
+
+
+# -- the library page ----------------------------------------------------------------------
+
+
+def test_library_shows_what_runs_here_with_the_numbers(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window.show_page("library")
+    page = window.library_page
+    qtbot.waitUntil(lambda: page.catalog_tree.topLevelItemCount() > 0, timeout=30_000)
+    assert "This computer:" in page.machine.text()
+    assert "Welcome to Hearth" in page.machine.text()  # nothing installed yet: first run
+    stars = 0
+    for i in range(page.catalog_tree.topLevelItemCount()):
+        model = page.catalog_tree.topLevelItem(i)
+        rows = [model.child(j) for j in range(model.childCount())]
+        assert rows, model.text(0)
+        stars += sum("★" in row.text(0) for row in rows)
+        for row in rows:
+            assert row.text(2)  # a verdict for every file
+            tip = row.toolTip(2)
+            assert "GPU layers:" in tip and "Largest context that fits:" in tip
+    assert stars >= 1
+
+
+def test_search_download_and_load_a_model_from_the_hub(
+    window: MainWindow,
+    qtbot,
+    stories_model: Path,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    from tests.support.hf_server import FakeHub
+
+    with FakeHub() as hub:
+        hub.add_repo("tiny/Stories-GGUF", {"stories-F32.gguf": stories_model.read_bytes()})
+        monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+        window.show_page("library")
+        page = window.library_page
+        page.search_box.setText("stories")
+        page.search_hub()
+        qtbot.waitUntil(lambda: page.hub_tree.topLevelItemCount() == 1, timeout=30_000)
+        repo = page.hub_tree.topLevelItem(0)
+        assert repo.text(0) == "tiny/Stories-GGUF"
+        repo.setExpanded(True)
+        qtbot.waitUntil(lambda: repo.childCount() == 1, timeout=30_000)
+        row = repo.child(0)
+        assert "F32" in row.text(0)
+        page.hub_tree.itemWidget(row, 2).click()  # Download
+        qtbot.waitUntil(
+            lambda: page.installed.count() == 1 and "stories" in page.installed.item(0).text(),
+            timeout=60_000,
+        )
+        assert hub.served("stories-F32.gguf") == stories_model.stat().st_size
+    page.installed.setCurrentRow(0)
+    with qtbot.waitSignal(window.worker.loaded, timeout=60_000):
+        page.load_button.click()
+    qtbot.waitUntil(lambda: window.loaded is not None)
+    assert window.loaded is not None and window.loaded.path.name == "stories-F32.gguf"
+
+
+def test_offline_mode_refuses_hub_search_with_a_clear_message(
+    window: MainWindow,
+    qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    window.settings = window.settings.with_value("offline", True)
+    page = window.library_page
+    page.search_box.setText("llama")
+    page.search_hub()
+    qtbot.waitUntil(window.notification.isVisible, timeout=10_000)
+    assert "offline" in window.notification.text().lower()

@@ -1,25 +1,83 @@
-"""The model library: installed models (load, delete, reveal, import a .gguf)."""
+"""The model library: what runs here (catalog with the advisor's verdicts), downloads,
+Hub search, and the models already installed.
+
+Advice, Hub calls and imports run in the background (:func:`run_operation`);
+download progress arrives from the download threads through a queued signal.
+"""
 
 from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
+from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QProgressBar,
     QPushButton,
+    QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from app.core.advisor import Advice, Recommendation, Verdict
+from app.core.catalog import Catalog, CatalogModel, catalog_recommendation, load_catalog
+from app.core.downloads import DownloadManager, DownloadProgress, DownloadState, DownloadTask
 from app.core.errors import HearthError
+from app.core.hardware import HardwareProfile, detect_hardware
+from app.core.hub import GGUFVariant, Hub, load_token
 from app.core.library import ImportMode, InstalledModel, Library, reveal_command
+from app.core.memory import format_bytes
 from app.core.settings import Settings
 from app.ui.dialogs import Ask
+from app.ui.operations import run_operation
+
+BADGES = {
+    Verdict.FULL_GPU: ("GPU", "#1e8e3e"),
+    Verdict.PARTIAL: ("GPU + CPU", "#b06000"),
+    Verdict.CPU_ONLY: ("CPU", "#1a73e8"),
+}
+
+
+def badge_text(advice: Advice) -> str:
+    """The short verdict shown on a file's row."""
+    if advice.verdict is Verdict.PARTIAL:
+        return f"{advice.gpu_layers}/{advice.total_layers} layers on GPU"
+    if advice.verdict in BADGES:
+        return BADGES[advice.verdict][0]
+    return "does not fit"
+
+
+def badge_tooltip(advice: Advice) -> str:
+    """The numbers behind a verdict."""
+    estimate = advice.estimate
+    lines = [
+        advice.sentence,
+        f"GPU layers: {advice.gpu_layers} of {advice.total_layers}",
+        f"Memory: {format_bytes(estimate.gpu_bytes)} on the GPU, "
+        f"{format_bytes(estimate.ram_bytes)} in RAM "
+        f"(weights {format_bytes(estimate.weights_bytes)}, "
+        f"context cache {format_bytes(estimate.kv_bytes)})",
+        f"Largest context that fits: {advice.max_context:,} tokens",
+    ]
+    if advice.quality:
+        lines.append(f"Quality loss: {advice.quality.label}")
+    if advice.approximate:
+        lines.append("Approximate: this architecture's figures are estimated.")
+    return "\n".join(lines)
+
+
+class _ProgressBridge(QObject):
+    """Carries download progress from download threads to the GUI thread."""
+
+    progressed = Signal(object, object)  # DownloadTask, DownloadProgress
 
 
 class LibraryPage(QWidget):
@@ -30,11 +88,53 @@ class LibraryPage(QWidget):
     def __init__(self, *, settings: Callable[[], Settings], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._settings = settings
+        self.profile: HardwareProfile | None = None
+        self.catalog: Catalog | None = None
+        self.advice: dict[str, Recommendation] = {}
+        self._manager: DownloadManager | None = None
+        self._rows: dict[DownloadTask, QTreeWidgetItem] = {}
+        self._bridge = _ProgressBridge()
+        self._bridge.progressed.connect(self._show_progress)
+
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("<h2>Installed models</h2>"))
+        self.machine = QLabel("Looking at this computer…")
+        self.machine.setObjectName("machine-summary")
+        self.machine.setWordWrap(True)
+        layout.addWidget(self.machine)
+        self.tabs = QTabWidget()
+        layout.addWidget(self.tabs, 1)
+
+        # Catalog -----------------------------------------------------------------
+        self.catalog_tree = QTreeWidget()
+        self.catalog_tree.setHeaderLabels(["Model / file", "Size", "Here", "Quality", ""])
+        self.catalog_tree.setColumnWidth(0, 300)
+        self.tabs.addTab(self.catalog_tree, "Recommended models")
+
+        # Hub search ----------------------------------------------------------------
+        hub_page = QWidget()
+        hub_layout = QVBoxLayout(hub_page)
+        search_row = QHBoxLayout()
+        self.search_box = QLineEdit()
+        self.search_box.setPlaceholderText("Search Hugging Face for GGUF models")
+        self.search_box.returnPressed.connect(self.search_hub)
+        self.search_button = QPushButton("Search")
+        self.search_button.clicked.connect(self.search_hub)
+        search_row.addWidget(self.search_box, 1)
+        search_row.addWidget(self.search_button)
+        hub_layout.addLayout(search_row)
+        self.hub_tree = QTreeWidget()
+        self.hub_tree.setHeaderLabels(["Repository / file", "Size", ""])
+        self.hub_tree.setColumnWidth(0, 420)
+        self.hub_tree.itemExpanded.connect(self._list_repo)
+        hub_layout.addWidget(self.hub_tree, 1)
+        self.tabs.addTab(hub_page, "Search the Hub")
+
+        # Installed -----------------------------------------------------------------
+        installed_page = QWidget()
+        installed_layout = QVBoxLayout(installed_page)
         self.installed = QListWidget()
         self.installed.itemDoubleClicked.connect(lambda _item: self._load())
-        layout.addWidget(self.installed, 1)
+        installed_layout.addWidget(self.installed, 1)
         buttons = QHBoxLayout()
         self.load_button = QPushButton("Load")
         self.load_button.clicked.connect(self._load)
@@ -48,12 +148,202 @@ class LibraryPage(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.import_button)
-        layout.addLayout(buttons)
+        installed_layout.addLayout(buttons)
+        self.tabs.addTab(installed_page, "Installed")
+
+    # -- data ---------------------------------------------------------------------------
 
     def library(self) -> Library:
         return Library(models_dir=self._settings().models_folder())
 
+    def hub(self) -> Hub:
+        settings = self._settings()
+        return Hub(offline=settings.offline, token=None if settings.offline else load_token())
+
+    def manager(self) -> DownloadManager:
+        folder = self._settings().models_folder()
+        if self._manager is None or self._manager.models_dir != folder:
+            self._manager = DownloadManager(models_dir=folder, hub=self.hub())
+        return self._manager
+
     def refresh(self) -> None:
+        """Re-read installed models; advise on the catalog in the background."""
+        self._refresh_installed()
+        settings = self._settings()
+
+        def work() -> tuple[HardwareProfile, Catalog, dict[str, Recommendation]]:
+            profile = detect_hardware(models_dir=settings.models_folder())
+            catalog = load_catalog()
+            advice = {
+                model.id: catalog_recommendation(
+                    model,
+                    profile,
+                    preference=settings.quantization,
+                    context_length=settings.context_length,
+                )
+                for model in catalog
+            }
+            return profile, catalog, advice
+
+        run_operation(work, on_success=self._show_catalog, on_failure=self.failed.emit)
+
+    def _show_catalog(
+        self, result: tuple[HardwareProfile, Catalog, dict[str, Recommendation]]
+    ) -> None:
+        self.profile, self.catalog, self.advice = result
+        self.machine.setText(self._machine_summary())
+        self.catalog_tree.clear()
+        for model in self.catalog:
+            self._add_catalog_model(model, self.advice[model.id])
+        self.catalog_tree.expandToDepth(0)
+
+    def _machine_summary(self) -> str:
+        assert self.profile is not None
+        profile = self.profile
+        gpu = profile.gpu
+        where = f"{gpu.name} ({format_bytes(gpu.budget_bytes)})" if gpu else "no usable GPU"
+        text = (
+            f"<b>This computer:</b> {profile.cpu_model}, {format_bytes(profile.ram_total)} RAM "
+            f"({format_bytes(profile.ram_available)} free), {where}."
+        )
+        best = self._best_overall()
+        if best is not None:
+            model, advice = best
+            text += (
+                f"<br><b>Recommended to start:</b> {model.name} {advice.file.quant} — "
+                f"{advice.sentence}"
+            )
+        if not self.library().installed():
+            text = (
+                "<h3>Welcome to Hearth</h3>"
+                + text
+                + ("<br>Download the recommended model below, or import a .gguf you already have.")
+            )
+        return text
+
+    def _best_overall(self) -> tuple[CatalogModel, Advice] | None:
+        """The largest catalog model whose recommended file runs well here."""
+        assert self.catalog is not None
+        best: tuple[CatalogModel, Advice] | None = None
+        for model in self.catalog:
+            advice = self.advice[model.id].recommended
+            if advice is None or advice.verdict is Verdict.NO_FIT:
+                continue
+            if advice.tokens_per_second is not None and advice.tokens_per_second < 8:
+                continue
+            if best is None or model.parameters > best[0].parameters:
+                best = (model, advice)
+        return best
+
+    def _add_catalog_model(self, model: CatalogModel, recommendation: Recommendation) -> None:
+        top = QTreeWidgetItem(
+            [f"{model.name} — {model.parameters / 1e9:.1f}B, {model.license}", "", "", "", ""]
+        )
+        top.setToolTip(0, f"{model.description}\n{model.repo}")
+        self.catalog_tree.addTopLevelItem(top)
+        for advice in recommendation.advice:
+            quant = advice.file.quant
+            name = quant + ("  ★ recommended" if advice.recommended else "")
+            row = QTreeWidgetItem(
+                [
+                    name,
+                    format_bytes(advice.file.size_bytes),
+                    badge_text(advice),
+                    advice.quality.label if advice.quality else "",
+                    "",
+                ]
+            )
+            row.setToolTip(2, badge_tooltip(advice))
+            row.setToolTip(0, advice.sentence)
+            color = BADGES.get(advice.verdict, ("", "#c5221f"))[1]
+            row.setForeground(2, Qt.GlobalColor.black)
+            row.setData(2, Qt.ItemDataRole.ForegroundRole, _brush(color))
+            top.addChild(row)
+            button = QPushButton("Download")
+            button.clicked.connect(
+                lambda _=False, m=model, q=quant, r=row: self.download(m.repo, m.variant(q), r)
+            )
+            self.catalog_tree.setItemWidget(row, 4, button)
+
+    # -- downloads ----------------------------------------------------------------------
+
+    def download(self, repo: str, variant: GGUFVariant, row: QTreeWidgetItem) -> None:
+        try:
+            task = self.manager().start(repo, variant)
+        except HearthError as error:
+            self.failed.emit(error)
+            return
+        self._rows[task] = row
+        tree = row.treeWidget()
+        tree.setItemWidget(row, tree.columnCount() - 1, DownloadControls(task))
+        task.subscribe(lambda progress, t=task: self._bridge.progressed.emit(t, progress))
+
+    @Slot(object, object)
+    def _show_progress(self, task: DownloadTask, progress: DownloadProgress) -> None:
+        row = self._rows.get(task)
+        if row is None:
+            return
+        tree = row.treeWidget()
+        controls = tree.itemWidget(row, tree.columnCount() - 1)
+        if isinstance(controls, DownloadControls):
+            controls.show_progress(progress)
+        if progress.state is DownloadState.DONE:
+            self._rows.pop(task, None)
+            self._refresh_installed()
+            self.changed.emit()
+        elif progress.state is DownloadState.FAILED and progress.error is not None:
+            self._rows.pop(task, None)
+            self.failed.emit(progress.error)
+
+    # -- Hub ----------------------------------------------------------------------------
+
+    def search_hub(self) -> None:
+        text = self.search_box.text().strip()
+        if not text:
+            return
+        self.search_button.setEnabled(False)
+        hub = self.hub()
+
+        def done(results: Any) -> None:
+            self.search_button.setEnabled(True)
+            self.hub_tree.clear()
+            for summary in results:
+                item = QTreeWidgetItem([summary.repo_id, "", ""])
+                item.setData(0, Qt.ItemDataRole.UserRole, summary.repo_id)
+                item.setChildIndicatorPolicy(QTreeWidgetItem.ChildIndicatorPolicy.ShowIndicator)
+                self.hub_tree.addTopLevelItem(item)
+            if not results:
+                self.hub_tree.addTopLevelItem(QTreeWidgetItem([f"No GGUF models for “{text}”."]))
+
+        def failed(error: HearthError) -> None:
+            self.search_button.setEnabled(True)
+            self.failed.emit(error)
+
+        run_operation(lambda: hub.search(text), on_success=done, on_failure=failed)
+
+    def _list_repo(self, item: QTreeWidgetItem) -> None:
+        repo = item.data(0, Qt.ItemDataRole.UserRole)
+        if not repo or item.childCount():
+            return
+        hub = self.hub()
+
+        def done(listing: Any) -> None:
+            for variant in listing.variants:
+                row = QTreeWidgetItem(
+                    [f"{variant.name} ({variant.quant or '?'})", format_bytes(variant.size), ""]
+                )
+                item.addChild(row)
+                button = QPushButton("Download")
+                button.clicked.connect(lambda _=False, v=variant, r=row: self.download(repo, v, r))
+                self.hub_tree.setItemWidget(row, 2, button)
+            if not listing.variants:
+                item.addChild(QTreeWidgetItem(["No GGUF files in this repository."]))
+
+        run_operation(lambda: hub.list_gguf(repo), on_success=done, on_failure=self.failed.emit)
+
+    # -- installed ----------------------------------------------------------------------
+
+    def _refresh_installed(self) -> None:
         self.installed.clear()
         try:
             models = self.library().installed()
@@ -67,7 +357,7 @@ class LibraryPage(QWidget):
                 item.setForeground(Qt.GlobalColor.darkRed)
             self.installed.addItem(item)
         if not models:
-            self.installed.addItem("No models yet: import a .gguf file you already have.")
+            self.installed.addItem("No models yet: download one, or import a .gguf file.")
 
     def _selected(self) -> InstalledModel | None:
         item = self.installed.currentItem()
@@ -88,15 +378,16 @@ class LibraryPage(QWidget):
         model = self._selected()
         if model is None:
             return
+        what = "Forget" if model.referenced else "Delete"
         if not Ask.confirm(
-            self, "Delete model?", f"Delete {model.name} ({model.size / 2**30:,.2f} GiB) from disk?"
+            self, f"{what} model?", f"{what} {model.name} ({format_bytes(model.size)})?"
         ):
             return
         try:
             self.library().delete(str(model.path))
         except HearthError as error:
             self.failed.emit(error)
-        self.refresh()
+        self._refresh_installed()
         self.changed.emit()
 
     def _import(self) -> None:
@@ -109,19 +400,68 @@ class LibraryPage(QWidget):
             "Copy the file into Hearth's models folder?\n\n"
             "Yes: copy it (uses disk space). No: use it where it is.",
         )
-        try:
-            self.library().import_file(path, mode=ImportMode.COPY if copy else ImportMode.REFERENCE)
-        except HearthError as error:
-            self.failed.emit(error)
-            return
-        self.refresh()
-        self.changed.emit()
+        library = self.library()
+        mode = ImportMode.COPY if copy else ImportMode.REFERENCE
+
+        def done(_model: Any) -> None:
+            self._refresh_installed()
+            self.changed.emit()
+
+        run_operation(
+            lambda: library.import_file(path, mode=mode),
+            on_success=done,
+            on_failure=self.failed.emit,
+        )
+
+
+class DownloadControls(QWidget):
+    """Progress, speed, time left, and pause / resume / cancel for one download."""
+
+    def __init__(self, task: DownloadTask, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.task = task
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.label = QLabel("starting…")
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.clicked.connect(self._toggle)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(task.cancel)
+        for widget in (self.bar, self.label, self.pause_button, self.cancel_button):
+            layout.addWidget(widget)
+
+    def _toggle(self) -> None:
+        if self.task.state is DownloadState.PAUSED:
+            self.task.resume()
+        else:
+            self.task.pause()
+
+    def show_progress(self, progress: DownloadProgress) -> None:
+        self.bar.setValue(int(progress.fraction * 1000))
+        state = progress.state
+        if state is DownloadState.RUNNING:
+            eta = f", {progress.eta_s:,.0f} s left" if progress.eta_s is not None else ""
+            self.label.setText(f"{format_bytes(progress.speed_bps)}/s{eta}")
+        else:
+            self.label.setText(str(state))
+        self.pause_button.setText("Resume" if state is DownloadState.PAUSED else "Pause")
+        finished = state.finished
+        self.pause_button.setEnabled(not finished)
+        self.cancel_button.setEnabled(not finished)
+
+
+def _brush(color: str) -> Any:
+    from PySide6.QtGui import QBrush, QColor
+
+    return QBrush(QColor(color))
 
 
 def _describe(model: InstalledModel) -> str:
-    parts = [model.name, model.quant or "?", f"{model.size / 2**30:,.2f} GiB"]
+    parts = [model.name, model.quant or "?", format_bytes(model.size)]
     if model.referenced:
-        parts.append("referenced")
+        parts.append("used where it is")
     text = " · ".join(parts) + f"\n{model.path}"
     if model.problem:
         text += f"\n⚠ {model.problem}"
