@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import keyring
+import keyring.backend
+import keyring.core
 import pytest
 
 from tests.support.gguf_factory import (
@@ -20,6 +24,14 @@ def hearth_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "hearth-home"
     monkeypatch.setenv("HEARTH_HOME", str(home))
     return home
+
+
+@pytest.fixture(autouse=True)
+def fresh_keyring() -> Iterator[None]:
+    """keyring caches its backend and the list of usable ones; each test detects anew."""
+    yield
+    keyring.core._keyring_backend = None
+    vars(keyring.backend.get_all_keyring).pop("saved_result", None)
 
 
 @pytest.fixture(scope="session")

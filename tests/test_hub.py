@@ -156,7 +156,7 @@ def test_gated_error_type_is_distinct() -> None:
 
 
 class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+    priority = 0  # type: ignore[assignment]  # never chosen by discovery, only set explicitly
 
     def __init__(self) -> None:
         super().__init__()
