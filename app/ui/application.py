@@ -11,7 +11,9 @@ from app import __version__
 from app.core.errors import HearthError
 from app.core.history import HistoryCorruptError, HistoryStore
 from app.core.paths import AppPaths, app_paths
+from app.core.secrets import KeyStore
 from app.core.settings import Settings, SettingsError, load_settings
+from app.ui.cloud_worker import CloudThread
 from app.ui.main_window import MainWindow
 from app.ui.state import UiState
 from app.ui.theme import apply_theme
@@ -40,6 +42,8 @@ class Session:
             self.store = HistoryStore.open()
         self.store.purge_deleted(older_than=PURGE_DELETED_AFTER_S)
         self.worker = WorkerThread()
+        self.cloud = CloudThread()
+        self.keys = KeyStore()
         self.state = UiState.load(self.paths.config / "ui_state.json")
 
     def build_window(self) -> MainWindow:
@@ -49,6 +53,8 @@ class Session:
             store=self.store,
             worker=self.worker,
             state=self.state,
+            cloud=self.cloud,
+            keys=self.keys,
         )
         for notice in self.notices:
             window.notify(HearthError(notice))
@@ -56,6 +62,7 @@ class Session:
 
     def close(self) -> None:
         self.worker.shutdown()
+        self.cloud.shutdown()
         self.store.close()
 
 

@@ -12,14 +12,26 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from app.core.cloud import MissingKeyError
 from app.core.conversation import Conversation, LiveReply
 from app.core.engine import LoadedModel, Message, ReplyStats, SamplingOptions
 from app.core.errors import HearthError
 from app.core.history import HistoryStore
+from app.core.routing import Route, build_preview, decide_route, suggest_claude
+from app.core.secrets import KeyStore
 from app.core.settings import Settings
 from app.ui.chat_page import ChatPage
+from app.ui.cloud_worker import CloudWorker
 from app.ui.dialogs import Ask
 from app.ui.worker import InferenceWorker
+
+
+def live_model(live: LiveReply) -> str:
+    return live._conversation._store.message(live.message_id).model or "Claude"
+
+
+LOCAL_CHOICE = "Answer locally"
+CLAUDE_CHOICE = "Ask Claude"
 
 
 class ChatController(QObject):
@@ -28,6 +40,7 @@ class ChatController(QObject):
     failed = Signal(object)  # HearthError, for the window's notification bar
     busy_changed = Signal(bool)
     reply_done = Signal(object)  # ReplyStats
+    cloud_reply_done = Signal(str, object)  # Claude model, history fields
     conversation_changed = Signal()  # created, titled or updated: the sidebar refreshes
 
     def __init__(
@@ -37,10 +50,14 @@ class ChatController(QObject):
         worker: InferenceWorker,
         page: ChatPage,
         settings: Callable[[], Settings],
+        cloud: CloudWorker | None = None,
+        keys: KeyStore | None = None,
     ) -> None:
         super().__init__()
         self.store = store
         self.worker = worker
+        self.cloud = cloud
+        self.keys = keys
         self.page = page
         self._settings = settings
         self.model: LoadedModel | None = None
@@ -49,6 +66,8 @@ class ChatController(QObject):
         self._request = 0
 
         page.send_requested.connect(self.send)
+        page.ask_claude_requested.connect(lambda text: self.send(text, ask_claude=True))
+        page.backend_changed.connect(self.set_backend)
         page.stop_requested.connect(self.stop)
         page.regenerate_requested.connect(self.regenerate)
         page.edit_requested.connect(self.edit)
@@ -58,6 +77,10 @@ class ChatController(QObject):
         worker.reply_started.connect(self._on_started)
         worker.reply_finished.connect(self._on_finished)
         worker.reply_failed.connect(self._on_failed)
+        if cloud is not None:
+            cloud.piece.connect(self._on_piece)
+            cloud.reply_finished.connect(self._on_cloud_finished)
+            cloud.reply_failed.connect(self._on_cloud_failed)
 
     @property
     def busy(self) -> bool:
@@ -96,8 +119,30 @@ class ChatController(QObject):
 
     # -- replies --------------------------------------------------------------------------
 
-    def send(self, text: str) -> None:
+    def send(self, text: str, *, ask_claude: bool = False) -> None:
+        """Send the composer's text; where the reply comes from follows the routing."""
         if self.busy:
+            return
+        settings = self._settings()
+        options = self.conversation.record.options if self.conversation else {}
+        try:
+            decision = decide_route(settings, conversation_options=options, ask_claude=ask_claude)
+        except HearthError as error:  # Claude off, or offline: nothing is sent
+            self.failed.emit(error)
+            return
+        route = decision.route
+        if route is Route.ASK:
+            choice = Ask.choose(
+                self.page,
+                "Where should the reply come from?",
+                "Answer on this computer, or send this conversation to Claude?",
+                [LOCAL_CHOICE, CLAUDE_CHOICE],
+            )
+            if choice is None:
+                return
+            route = Route.CLAUDE if choice == CLAUDE_CHOICE else Route.LOCAL
+        if route is Route.CLAUDE:
+            self._send_to_claude(text, settings, preview=decision.preview)
             return
         if self.model is None:
             self.page.show_notice(
@@ -105,15 +150,70 @@ class ChatController(QObject):
                 "in the Library); your message stays in the box."
             )
             return
+        if not self._store_user_message(text):
+            return
+        self._start(regenerate=False)
+        self.conversation_changed.emit()
+
+    def _store_user_message(self, text: str) -> bool:
         try:
             conversation = self._ensure_conversation()
             conversation.send(text)
         except HearthError as error:
             self.failed.emit(error)  # the text stays in the composer
-            return
+            return False
         self.page.clear_composer()
-        self._start(regenerate=False)
+        return True
+
+    def _send_to_claude(self, text: str, settings: Settings, *, preview: bool) -> None:
+        if self.cloud is None or self.keys is None:
+            self.failed.emit(HearthError("Claude is not available in this window."))
+            return
+        key = self.keys.load()
+        if not key:
+            self.failed.emit(
+                MissingKeyError(
+                    "There is no Claude API key yet.",
+                    hint="Set one in Settings → Claude (it is kept in the system keychain).",
+                )
+            )
+            return
+        system = (
+            self.conversation.record.system_prompt
+            if self.conversation
+            else (self.page.system_prompt.text())
+        )
+        history = [*self._history_messages(until=None), Message("user", text)]
+        sampling = SamplingOptions.from_settings(settings)
+        request = build_preview(
+            history,
+            model=settings.claude_model,
+            system=system or None,
+            temperature=sampling.temperature,
+            max_tokens=sampling.max_tokens,
+        )
+        if preview and not Ask.preview(self.page, request):
+            return  # not sent; the text stays in the composer
+        if not self._store_user_message(text):
+            return
+        assert self.conversation is not None
+        try:
+            live = self.conversation.start_reply(model=request.model, backend="claude")
+        except HearthError as error:
+            self.failed.emit(error)
+            return
+        self._begin(live)
+        self.cloud.reply_requested.emit(self._request, request, settings, key)
         self.conversation_changed.emit()
+
+    def set_backend(self, backend: str) -> None:
+        """Set where this conversation's replies come from ("local" or "claude")."""
+        conversation = self._ensure_conversation()
+        options = dict(conversation.record.options)
+        options["backend"] = backend
+        self.store.set_options(conversation.id, options)
+        self.conversation = Conversation(self.store, conversation.id)
+        self.page.show_conversation(self.conversation)
 
     def regenerate(self) -> None:
         if self.busy or self.conversation is None or self.model is None:
@@ -147,6 +247,8 @@ class ChatController(QObject):
 
     def stop(self) -> None:
         self.worker.stop()
+        if self.cloud is not None:
+            self.cloud.stop()
 
     def _start(self, *, regenerate: bool) -> None:
         assert self.conversation is not None and self.model is not None
@@ -160,15 +262,18 @@ class ChatController(QObject):
         except HearthError as error:
             self.failed.emit(error)
             return
-        self._live = live
-        self._request += 1
+        self._begin(live)
         messages = self._messages_for_reply(live.message_id)
-        self.page.set_busy(True)
-        self.page.show_notice("")
-        self.busy_changed.emit(True)
         self.worker.reply_requested.emit(
             self._request, messages, SamplingOptions.from_settings(self._settings())
         )
+
+    def _begin(self, live: LiveReply) -> None:
+        self._live = live
+        self._request += 1
+        self.page.set_busy(True)
+        self.page.show_notice("")
+        self.busy_changed.emit(True)
 
     def _messages_for_reply(self, reply_id: int) -> list[Message]:
         assert self.conversation is not None
@@ -176,20 +281,34 @@ class ChatController(QObject):
         system = self.conversation.record.system_prompt
         if system.strip():
             messages.append(Message("system", system))
-        for record in self.conversation.messages:
-            if record.id == reply_id:
+        return messages + self._history_messages(until=reply_id)
+
+    def _history_messages(self, *, until: int | None) -> list[Message]:
+        """The conversation's turns (not the system prompt), up to message ``until``."""
+        messages = []
+        for record in self.conversation.messages if self.conversation else []:
+            if record.id == until:
                 break
             if record.status == "error" or not record.text.strip():
                 continue
             messages.append(Message(record.role, record.text))
         return messages
 
-    def _on_started(self, request: int, _prompt_tokens: int, dropped: int) -> None:
+    def _on_started(self, request: int, prompt_tokens: int, dropped: int) -> None:
         if request == self._request and dropped:
-            self.page.show_notice(
+            notice = (
                 f"This conversation no longer fits the model's context: the oldest {dropped} "
                 "messages were left out of this reply (they are still saved here)."
             )
+            suggestion = suggest_claude(
+                self._settings(),
+                prompt_tokens=prompt_tokens,
+                dropped_messages=dropped,
+                context_length=self.model.context_length if self.model else None,
+            )
+            if suggestion is not None:
+                notice += f" {suggestion.message}"
+            self.page.show_notice(notice)
 
     def _on_piece(self, request: int, text: str) -> None:
         if request == self._request and self._live is not None:
@@ -214,6 +333,23 @@ class ChatController(QObject):
             return
         live, self._live = self._live, None
         live.finish(status="error", error=str(error))
+        self._done()
+        self.failed.emit(error)
+
+    def _on_cloud_finished(self, request: int, fields: dict[str, object]) -> None:
+        if request != self._request or self._live is None:
+            return
+        live, self._live = self._live, None
+        live.finish(**fields)  # type: ignore[arg-type]
+        self._done()
+        self.cloud_reply_done.emit(live_model(live), fields)
+
+    def _on_cloud_failed(self, request: int, error: HearthError, fields: dict[str, object]) -> None:
+        if request != self._request or self._live is None:
+            return
+        live, self._live = self._live, None
+        # What arrived is kept; the reply is marked, and the message says why.
+        live.finish(**{**fields, "error": str(error)})  # type: ignore[arg-type]
         self._done()
         self.failed.emit(error)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -49,6 +50,8 @@ class ChatPage(QWidget):
     edit_requested = Signal(int)
     version_requested = Signal(int, int)
     system_prompt_changed = Signal(str)
+    ask_claude_requested = Signal(str)
+    backend_changed = Signal(str)  # "local" or "claude", for this conversation
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -66,6 +69,15 @@ class ChatPage(QWidget):
             lambda: self.system_prompt_changed.emit(self.system_prompt.text())
         )
         system_row.addWidget(self.system_prompt, 1)
+        self.backend_label = QLabel("Replies from:")
+        self.backend = QComboBox()
+        self.backend.addItem("This computer", "local")
+        self.backend.addItem("Claude (sent to Anthropic)", "claude")
+        self.backend.activated.connect(
+            lambda _i: self.backend_changed.emit(self.backend.currentData())
+        )
+        system_row.addWidget(self.backend_label)
+        system_row.addWidget(self.backend)
         layout.addLayout(system_row)
 
         self.notice = QLabel()
@@ -101,7 +113,17 @@ class ChatPage(QWidget):
         self.stop_button.hide()
         self.regenerate_button = QPushButton("Regenerate")
         self.regenerate_button.clicked.connect(self.regenerate_requested)
-        for button in (self.send_button, self.stop_button, self.regenerate_button):
+        self.ask_claude_button = QPushButton("Ask Claude")
+        self.ask_claude_button.setToolTip(
+            "Send this message and the conversation to Claude (you see exactly what first)"
+        )
+        self.ask_claude_button.clicked.connect(self._ask_claude)
+        for button in (
+            self.send_button,
+            self.stop_button,
+            self.ask_claude_button,
+            self.regenerate_button,
+        ):
             buttons.addWidget(button)
         composer_row.addLayout(buttons)
         layout.addLayout(composer_row)
@@ -128,6 +150,8 @@ class ChatPage(QWidget):
         self.system_prompt.setText(conversation.record.system_prompt if conversation else "")
         self._loading_conversation = False
         self.notice.hide()
+        backend = conversation.record.options.get("backend", "local") if conversation else "local"
+        self.backend.setCurrentIndex(max(0, self.backend.findData(backend)))
         if conversation is not None:
             self._unsubscribe = conversation.subscribe(self._on_event)
         self._rebuild()
@@ -179,6 +203,16 @@ class ChatPage(QWidget):
         if text.strip() and self.send_button.isEnabled():
             self.send_requested.emit(text)
 
+    def _ask_claude(self) -> None:
+        text = self.composer.toPlainText()
+        if text.strip() and self.send_button.isEnabled():
+            self.ask_claude_requested.emit(text)
+
+    def set_claude_available(self, available: bool) -> None:
+        """Show the Claude controls only when the user opted in."""
+        for widget in (self.ask_claude_button, self.backend_label, self.backend):
+            widget.setVisible(available)
+
     def clear_composer(self) -> None:
         """After a successful send only: a failed send leaves the text where it was."""
         self._loading_conversation = True
@@ -201,6 +235,7 @@ class ChatPage(QWidget):
         self.stop_button.setVisible(busy)
         self.send_button.setVisible(not busy)
         self.send_button.setEnabled(not busy)
+        self.ask_claude_button.setEnabled(not busy)
         self.regenerate_button.setEnabled(not busy and bool(self.views))
 
     def show_notice(self, text: str) -> None:

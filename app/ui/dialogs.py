@@ -6,7 +6,16 @@ so no modal dialog ever blocks a test.
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
+
+from app.core.routing import Preview
+
+
+def _html(text: str) -> str:
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br>")
+    )
 
 
 class Ask:
@@ -28,6 +37,43 @@ class Ask:
     ) -> str | None:
         text, ok = QInputDialog.getMultiLineText(parent, title, label, value)
         return text if ok else None
+
+    @classmethod
+    def secret(cls, parent: QWidget | None, title: str, label: str) -> str | None:
+        """Hidden input (an API key): never echoed on screen."""
+        text, ok = QInputDialog.getText(parent, title, label, QLineEdit.EchoMode.Password)
+        return text if ok else None
+
+    @classmethod
+    def choose(
+        cls, parent: QWidget | None, title: str, text: str, options: list[str]
+    ) -> str | None:
+        """One of ``options`` as buttons, or None when cancelled."""
+        box = QMessageBox(parent)
+        box.setWindowTitle(title)
+        box.setText(text)
+        buttons = {box.addButton(o, QMessageBox.ButtonRole.AcceptRole): o for o in options}
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return buttons.get(box.clickedButton())
+
+    @classmethod
+    def preview(cls, parent: QWidget | None, preview: Preview) -> bool:
+        """Show exactly what will leave the machine; True to send it."""
+        lines = [f"<p><b>About to send {_html(preview.summary())}.</b></p>"]
+        if preview.system:
+            lines.append(f"<p><b>System prompt</b><br>{_html(preview.system)}</p>")
+        for message in preview.messages:
+            lines.append(f"<p><b>{message.role}</b><br>{_html(message.content)}</p>")
+        lines.append(f"<p>Token count estimated on this computer. Host: {preview.host}.</p>")
+        box = QMessageBox(parent)
+        box.setWindowTitle("Send to Claude?")
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText("".join(lines))
+        send = box.addButton("Send to Claude", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is send
 
     @classmethod
     def open_model_file(cls, parent: QWidget | None) -> str | None:

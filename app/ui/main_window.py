@@ -24,17 +24,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.cloud import ClaudeClient, ensure_claude_allowed
 from app.core.engine import LoadedModel, LoadOptions, ReplyStats
 from app.core.errors import HearthError
 from app.core.history import HistoryStore
 from app.core.library import Library
 from app.core.paths import AppPaths
+from app.core.secrets import KeychainUnavailableError, KeyStore
 from app.core.settings import Settings, save_settings
 from app.ui.chat_controller import ChatController
 from app.ui.chat_page import ChatPage
+from app.ui.cloud_worker import CloudThread
 from app.ui.dialogs import Ask
 from app.ui.library_page import LibraryPage
 from app.ui.model_bar import ModelBar
+from app.ui.operations import run_operation
 from app.ui.settings_page import LOAD_KEYS, SettingsPage
 from app.ui.sidebar import Sidebar
 from app.ui.state import UiState
@@ -42,6 +46,14 @@ from app.ui.theme import apply_theme
 from app.ui.worker import WorkerThread
 
 PAGES = ("chat", "library", "settings")
+
+CLAUDE_OPT_IN = (
+    "With Claude turned on, Hearth can send a conversation to Anthropic's Claude API "
+    "(api.anthropic.com) — but only when you choose to, for a message or a conversation.\n\n"
+    "What is sent: that conversation's messages and its system prompt, nothing else. "
+    "Before each request you see exactly what will be sent, to which model, and what it "
+    "costs. Your API key stays in the system keychain.\n\nTurn Claude on?"
+)
 
 
 class MainWindow(QMainWindow):
@@ -53,6 +65,8 @@ class MainWindow(QMainWindow):
         store: HistoryStore,
         worker: WorkerThread,
         state: UiState,
+        cloud: CloudThread | None = None,
+        keys: KeyStore | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle("Hearth")
@@ -118,9 +132,21 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(label)
 
         # -- behaviour ----------------------------------------------------------------
+        self.keys = keys or KeyStore()
         self.chat = ChatController(
-            store=store, worker=self.worker, page=self.chat_page, settings=lambda: self.settings
+            store=store,
+            worker=self.worker,
+            page=self.chat_page,
+            settings=lambda: self.settings,
+            cloud=cloud.worker if cloud else None,
+            keys=self.keys,
         )
+        self.chat.cloud_reply_done.connect(self._show_cloud_figures)
+        self.chat_page.set_claude_available(settings.claude_enabled and not settings.offline)
+        self.settings_page.set_key_requested.connect(self.set_claude_key)
+        self.settings_page.test_key_requested.connect(self.test_claude_key)
+        self.settings_page.clear_key_requested.connect(self.clear_claude_key)
+        self._show_key_status()
         self.chat.failed.connect(self.notify)
         self.chat.reply_done.connect(self._show_reply_figures)
         self.chat.conversation_changed.connect(self._conversation_changed)
@@ -226,6 +252,14 @@ class MainWindow(QMainWindow):
     # -- settings ---------------------------------------------------------------------------
 
     def apply_settings(self, settings: Settings, changed: set[str]) -> None:
+        if (
+            "claude_enabled" in changed
+            and settings.claude_enabled
+            and not Ask.confirm(self, "Use Claude?", CLAUDE_OPT_IN)
+        ):
+            settings = settings.with_value("claude_enabled", False)
+            self.settings_page.show_settings(settings)
+            changed = changed - {"claude_enabled"}
         try:
             save_settings(settings, self.paths.settings_file)
         except OSError as error:
@@ -237,6 +271,7 @@ class MainWindow(QMainWindow):
             )
             return
         self.settings = settings
+        self.chat_page.set_claude_available(settings.claude_enabled and not settings.offline)
         if "theme" in changed:
             apply_theme(settings.theme)
         if "models_dir" in changed:
@@ -261,6 +296,79 @@ class MainWindow(QMainWindow):
             used = stats.prompt_tokens + stats.completion_tokens
             self.status_context.setText(f"context {used:,} / {self.loaded.context_length:,} tokens")
         self.status_backend.setText(f"Local · {self.loaded.name}" if self.loaded else "Local")
+
+    def _show_cloud_figures(self, model: str, fields: dict[str, object]) -> None:
+        self.status_backend.setText(f"Claude · {model}")
+        rate = fields.get("tokens_per_second")
+        self.status_speed.setText(f"{rate:.1f} tok/s" if isinstance(rate, float) else "")
+        self.status_context.setText(
+            f"{fields.get('prompt_tokens') or 0:,} tokens sent, "
+            f"{fields.get('completion_tokens') or 0:,} received"
+        )
+
+    # -- the Claude key -------------------------------------------------------------------
+
+    def _show_key_status(self) -> None:
+        status = self.keys.status
+        location = self.keys.location()
+        if location is not None and str(location) != "none":
+            text = f"A key is stored ({location})."
+        elif status.available:
+            text = f"No key yet. It will be kept in {status.backend}."
+        else:
+            text = f"No keychain: {status.reason}. A key can be kept for this session only."
+        self.settings_page.key_status.setText(text)
+
+    def set_claude_key(self) -> None:
+        key = Ask.secret(self, "Claude API key", "Paste your Anthropic API key:")
+        if not key:
+            return
+        try:
+            self.keys.save(key)
+        except KeychainUnavailableError as error:
+            if not Ask.confirm(
+                self,
+                "No keychain",
+                f"{error.describe()}\n\nKeep the key in "
+                "memory for this session only (it is never written to a file)?",
+            ):
+                return
+            try:
+                self.keys.save(key, session_only=True)
+            except HearthError as again:
+                self.notify(again)
+        except HearthError as error:
+            self.notify(error)
+        self._show_key_status()
+
+    def clear_claude_key(self) -> None:
+        try:
+            self.keys.clear()
+        except HearthError as error:
+            self.notify(error)
+        self._show_key_status()
+
+    def test_claude_key(self) -> None:
+        key = self.keys.load()
+        settings = self.settings
+        if not key:
+            self.notify(HearthError("There is no key to test.", hint="Set one first."))
+            return
+        self.settings_page.key_status.setText("Testing the key with one minimal request…")
+
+        def work() -> object:
+            ensure_claude_allowed(settings)
+            with ClaudeClient.from_settings(settings, api_key=key, max_retries=0) as client:
+                return client.test_key()
+
+        def done(check: object) -> None:
+            self.settings_page.key_status.setText(f"The key works ({check.model}).")  # type: ignore[attr-defined]
+
+        def failed(error: HearthError) -> None:
+            self._show_key_status()
+            self.notify(error)
+
+        run_operation(work, on_success=done, on_failure=failed)
 
     def notify(self, error: HearthError) -> None:
         """The one place an error becomes a visible message (click to dismiss)."""

@@ -50,6 +50,7 @@ SECTIONS = {
         "seed",
         "system_prompt",
     ),
+    "Claude": ("claude_enabled", "claude_model", "routing"),
     "Appearance": ("theme",),
 }
 LOAD_KEYS = frozenset(SECTIONS["Loading"])
@@ -59,6 +60,9 @@ class SettingsPage(QWidget):
     """Edit every setting; Apply validates, saves and reports what changed."""
 
     applied = Signal(object, object)  # new Settings, set of changed keys
+    set_key_requested = Signal()
+    test_key_requested = Signal()
+    clear_key_requested = Signal()
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,6 +83,8 @@ class SettingsPage(QWidget):
                 self._add_row(form, key)
                 shown.add(key)
             column.addLayout(form)
+            if section == "Claude":
+                column.addLayout(self._key_row())
         others = [k for k in Settings.keys() if k not in shown]  # noqa: SIM118 (a class)
         if others:
             column.addWidget(QLabel("<h3>More</h3>"))
@@ -104,6 +110,25 @@ class SettingsPage(QWidget):
         buttons.addWidget(self.apply_button)
         outer.addLayout(buttons)
         self.show_settings(settings)
+
+    def _key_row(self) -> QVBoxLayout:
+        box = QVBoxLayout()
+        self.key_status = QLabel()
+        self.key_status.setObjectName("claude-key-status")
+        self.key_status.setWordWrap(True)
+        box.addWidget(self.key_status)
+        row = QHBoxLayout()
+        for text, signal in (
+            ("Set API key…", self.set_key_requested),
+            ("Test key", self.test_key_requested),
+            ("Forget key", self.clear_key_requested),
+        ):
+            button = QPushButton(text)
+            button.clicked.connect(signal)
+            row.addWidget(button)
+        row.addStretch(1)
+        box.addLayout(row)
+        return box
 
     def _add_row(self, form: QFormLayout, key: str) -> None:
         editor = self._editor(key)
