@@ -273,6 +273,8 @@ def test_draft_layout_and_last_chat_survive_a_restart(qtbot) -> None:  # type: i
     qtbot.waitExposed(window)
     store = session.store
     record = store.create_conversation(title="Ongoing")
+    store.add_message(record.id, role="user", text="Remember me")
+    store.add_message(record.id, role="assistant", text="**Noted.**", model="m", backend="local")
     window.open_conversation(record.id)
     window.chat_page.composer.setPlainText("half a thought")
     window.resize(720, 520)  # within the offscreen screen's 800 x 600
@@ -286,6 +288,8 @@ def test_draft_layout_and_last_chat_survive_a_restart(qtbot) -> None:  # type: i
         assert reopened.chat.conversation is not None
         assert reopened.chat.conversation.id == record.id
         assert reopened.chat_page.composer.toPlainText() == "half a thought"
+        shown = [v.body.toPlainText() for v in reopened.chat_page.views.values()]
+        assert shown == ["Remember me", "Noted."]  # Markdown rendered, not raw
         assert (reopened.width(), reopened.height()) == (720, 520)
         reopened.close()
     finally:
@@ -407,10 +411,10 @@ def test_search_download_and_load_a_model_from_the_hub(
         row = repo.child(0)
         assert "F32" in row.text(0)
         page.hub_tree.itemWidget(row, 2).click()  # Download
-        qtbot.waitUntil(
-            lambda: page.installed.count() == 1 and "stories" in page.installed.item(0).text(),
-            timeout=60_000,
-        )
+        qtbot.waitUntil(lambda: page.installed_count == 1, timeout=60_000)
+        assert "stories" in page.installed.item(0).text()
+        controls = page.hub_tree.itemWidget(row, 2)
+        assert controls.bar.value() == 1000 and controls.label.text() == "done"
         assert hub.served("stories-F32.gguf") == stories_model.stat().st_size
     page.installed.setCurrentRow(0)
     with qtbot.waitSignal(window.worker.loaded, timeout=60_000):

@@ -95,6 +95,7 @@ class LibraryPage(QWidget):
         self._rows: dict[DownloadTask, QTreeWidgetItem] = {}
         self._bridge = _ProgressBridge()
         self._bridge.progressed.connect(self._show_progress)
+        self.installed_count = 0
 
         layout = QVBoxLayout(self)
         self.machine = QLabel("Looking at this computer…")
@@ -213,7 +214,7 @@ class LibraryPage(QWidget):
                 f"<br><b>Recommended to start:</b> {model.name} {advice.file.quant} — "
                 f"{advice.sentence}"
             )
-        if not self.library().installed():
+        if not self.installed_count:
             text = (
                 "<h3>Welcome to Hearth</h3>"
                 + text
@@ -344,12 +345,13 @@ class LibraryPage(QWidget):
     # -- installed ----------------------------------------------------------------------
 
     def _refresh_installed(self) -> None:
+        """Re-read installed models (headers are read off the GUI thread)."""
+        run_operation(
+            self.library().installed, on_success=self._show_installed, on_failure=self.failed.emit
+        )
+
+    def _show_installed(self, models: list[InstalledModel]) -> None:
         self.installed.clear()
-        try:
-            models = self.library().installed()
-        except (OSError, HearthError) as error:
-            self.failed.emit(error if isinstance(error, HearthError) else HearthError(str(error)))
-            return
         for model in models:
             item = QListWidgetItem(_describe(model))
             item.setData(Qt.ItemDataRole.UserRole, model)
@@ -358,6 +360,9 @@ class LibraryPage(QWidget):
             self.installed.addItem(item)
         if not models:
             self.installed.addItem("No models yet: download one, or import a .gguf file.")
+        self.installed_count = len(models)
+        if self.profile is not None and self.catalog is not None:
+            self.machine.setText(self._machine_summary())
 
     def _selected(self) -> InstalledModel | None:
         item = self.installed.currentItem()

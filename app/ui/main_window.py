@@ -28,7 +28,7 @@ from app.core.cloud import ClaudeClient, ensure_claude_allowed
 from app.core.engine import LoadedModel, LoadOptions, ReplyStats
 from app.core.errors import HearthError
 from app.core.history import HistoryStore
-from app.core.library import Library
+from app.core.library import InstalledModel, Library
 from app.core.paths import AppPaths
 from app.core.secrets import KeychainUnavailableError, KeyStore
 from app.core.settings import Settings, save_settings
@@ -217,9 +217,15 @@ class MainWindow(QMainWindow):
     # -- models -----------------------------------------------------------------------------
 
     def refresh_models(self) -> None:
+        """List installed models in the selector (their headers are read off this thread)."""
         library = Library(models_dir=self.settings.models_folder())
-        paths = [m.path for m in library.installed() if m.problem is None]
-        self.model_bar.set_models(paths, current=str(self.loaded.path) if self.loaded else None)
+
+        def show(models: list[InstalledModel]) -> None:
+            paths = [m.path for m in models if m.problem is None]
+            current = str(self.loaded.path) if self.loaded else None
+            self.model_bar.set_models(paths, current=current)
+
+        run_operation(library.installed, on_success=show, on_failure=self.notify)
 
     def _open_model_file(self) -> None:
         path = Ask.open_model_file(self)
