@@ -38,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"hearth {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log llama.cpp's messages")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation and exit (see `hearth --self-test --help`)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
@@ -46,8 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``hearth`` command line; returns the exit status."""
+    # `hearth --self-test` runs before logging is set up: it uses its own HEARTH_HOME.
+    from app.cli import selftest
+
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if selftest.requested(arguments):
+        return selftest.main(arguments)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     configure_logging(verbose=args.verbose)
     if args.command is None:
         return start_desktop()

@@ -1,0 +1,260 @@
+"""``hearth --self-test [--model PATH]``: prove that this installation works.
+
+Each step prints one line, ``ok`` or ``FAILED`` with what is broken:
+
+1. the version of Hearth and of llama-cpp-python;
+2. the llama.cpp build (CPU, CUDA, Metal, ...) and the backends it registered;
+3. loading a model (``--model``, else ``$HEARTH_TEST_MODEL``) and generating a few
+   tokens;
+4. opening the main window (offscreen when there is no display) and closing it.
+
+The exit status is 0 when every step passed, 1 otherwise. The self-test never
+touches the user's data: it runs in a temporary ``HEARTH_HOME``, removed afterwards
+unless a step failed (then its log file is kept and named).
+
+It runs before the normal command line configures logging (see :func:`requested`),
+so not even the log file lands in the user's folders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from app import __version__
+
+PROMPT = "Once upon a time"
+TOKENS = 8
+# llama.cpp backend names -> the build a user would name. The first GPU one found wins.
+GPU_BACKENDS = ("CUDA", "Metal", "Vulkan", "ROCm", "HIP", "SYCL", "OpenCL", "CANN", "MUSA")
+
+
+class StepFailed(Exception):
+    """A self-test step found something broken; the message says what."""
+
+
+@dataclass(frozen=True, slots=True)
+class LlamaBuild:
+    """Which llama.cpp this is: the label (``CPU``, ``CUDA``...), its backends and devices."""
+
+    package_version: str
+    label: str
+    backends: tuple[str, ...]
+    devices: tuple[str, ...]
+    gpu_offload: bool
+    system_info: str
+
+
+def requested(argv: Sequence[str]) -> bool:
+    """True when ``--self-test`` comes among the leading options (before any command)."""
+    args = iter(argv)
+    for arg in args:
+        if arg == "--self-test":
+            return True
+        if arg == "--model":
+            next(args, None)  # its value
+        elif not arg.startswith("-"):
+            return False  # a command: `hearth chat --self-test` is not a self-test
+    return False
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hearth --self-test",
+        description="Check this installation: llama.cpp, a model, the window. "
+        "Exits 0 when all is well, 1 naming what is broken.",
+    )
+    parser.add_argument("--self-test", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--model",
+        metavar="PATH",
+        default=os.environ.get("HEARTH_TEST_MODEL"),
+        help="GGUF model to load (default: $HEARTH_TEST_MODEL)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log llama.cpp's messages")
+    return parser
+
+
+def main(argv: Sequence[str]) -> int:
+    """Run every step in a temporary HEARTH_HOME; returns the exit status."""
+    args = build_parser().parse_args(list(argv))
+    home = Path(tempfile.mkdtemp(prefix="hearth-self-test-"))
+    previous_home = os.environ.get("HEARTH_HOME")
+    os.environ["HEARTH_HOME"] = str(home)
+    try:
+        failed = _run_steps(args)
+    finally:
+        _restore_env("HEARTH_HOME", previous_home)
+    if failed:
+        print(f"self-test FAILED: {', '.join(failed)} (log kept at {home / 'logs'})")
+        return 1
+    shutil.rmtree(home, ignore_errors=True)
+    print("self-test passed")
+    return 0
+
+
+def _run_steps(args: argparse.Namespace) -> list[str]:
+    from app.cli import configure_logging
+
+    configure_logging(verbose=args.verbose)
+    print(f"hearth {__version__} (Python {sys.version.split()[0]}, {_how_installed()})")
+    failed: list[str] = []
+    steps: list[tuple[str, Callable[[], str]]] = [
+        ("llama.cpp", _check_llama),
+        ("model", lambda: _check_model(args.model)),
+        ("window", _check_window),
+    ]
+    for name, step in steps:
+        try:
+            detail = step()
+        except StepFailed as error:
+            failed.append(name)
+            print(f"{name:<10} FAILED: {error}")
+        except Exception as error:  # a self-test reports every failure, expected or not
+            failed.append(name)
+            print(f"{name:<10} FAILED: {type(error).__name__}: {error}")
+            traceback.print_exc(file=sys.stderr)
+        else:
+            print(f"{name:<10} ok: {detail}")
+    return failed
+
+
+def _how_installed() -> str:
+    if getattr(sys, "frozen", False):
+        return f"bundle at {Path(sys.executable).resolve().parent}"
+    return f"from source at {Path(__file__).resolve().parents[2]}"
+
+
+# -- llama.cpp ---------------------------------------------------------------------------
+
+
+def llama_build() -> LlamaBuild:
+    """Ask the loaded llama.cpp what it was built with. Raises StepFailed if it cannot load."""
+    try:
+        import llama_cpp
+        from llama_cpp._ggml import libggml
+    except (ImportError, OSError) as error:  # OSError: a native library is missing
+        raise StepFailed(f"llama-cpp-python cannot load its native libraries ({error})") from error
+    llama_cpp.llama_backend_init()
+    backends = tuple(_names(libggml, "ggml_backend_reg_count", "ggml_backend_reg_get", "reg"))
+    devices = tuple(_names(libggml, "ggml_backend_dev_count", "ggml_backend_dev_get", "dev"))
+    gpu = [name for name in GPU_BACKENDS if any(b.lower() == name.lower() for b in backends)]
+    return LlamaBuild(
+        package_version=llama_cpp.__version__,
+        label=gpu[0] if gpu else "CPU",
+        backends=backends,
+        devices=devices,
+        gpu_offload=bool(llama_cpp.llama_supports_gpu_offload()),
+        system_info=llama_cpp.llama_print_system_info().decode("utf-8", "replace").strip(" |"),
+    )
+
+
+def _names(lib: ctypes.CDLL, count_fn: str, get_fn: str, kind: str) -> list[str]:
+    count = getattr(lib, count_fn)
+    count.restype = ctypes.c_size_t
+    get = getattr(lib, get_fn)
+    get.restype, get.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+    name = getattr(lib, f"ggml_backend_{kind}_name")
+    name.restype, name.argtypes = ctypes.c_char_p, [ctypes.c_void_p]
+    names = []
+    for index in range(count()):
+        handle = get(index)
+        text = name(handle).decode("utf-8", "replace")
+        if kind == "dev":
+            describe = lib.ggml_backend_dev_description
+            describe.restype, describe.argtypes = ctypes.c_char_p, [ctypes.c_void_p]
+            text = f"{text} ({describe(handle).decode('utf-8', 'replace')})"
+        names.append(text)
+    return names
+
+
+def _check_llama() -> str:
+    build = llama_build()
+    if not build.backends:
+        raise StepFailed("llama.cpp registered no backend at all (its ggml libraries are missing)")
+    offload = "GPU offload available" if build.gpu_offload else "no GPU offload"
+    return (
+        f"llama-cpp-python {build.package_version}, {build.label} build, "
+        f"backends {', '.join(build.backends)}; devices {', '.join(build.devices)}; "
+        f"{offload}; {build.system_info}"
+    )
+
+
+# -- model -------------------------------------------------------------------------------
+
+
+def _check_model(model: str | None) -> str:
+    from app.core.engine import Engine, LoadOptions, SamplingOptions
+    from app.core.errors import HearthError
+
+    if not model:
+        raise StepFailed("no model to load: pass --model PATH or set HEARTH_TEST_MODEL")
+    engine = Engine()
+    try:
+        started = time.perf_counter()
+        loaded = engine.load(model, LoadOptions(context_length=256, batch_size=64))
+        sampling = SamplingOptions(temperature=0.0, max_tokens=TOKENS, seed=1)
+        text = engine.complete(PROMPT, sampling, ignore_eos=True).read()
+        seconds = time.perf_counter() - started
+    except HearthError as error:
+        raise StepFailed(f"model {model}: {error.describe()}") from error
+    finally:
+        engine.close()
+    if not text.strip():
+        raise StepFailed(f"model {loaded.name} loaded but generated no text")
+    return f"{loaded.name} loaded and wrote {text.strip()!r} in {seconds:.2f} s"
+
+
+# -- window ------------------------------------------------------------------------------
+
+
+def _check_window() -> str:
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    try:
+        from PySide6.QtWidgets import QApplication
+
+        from app.ui.application import Session
+    except ImportError as error:
+        raise StepFailed(f"the desktop app cannot load Qt ({error})") from error
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Hearth")
+    session = Session()
+    try:
+        window = session.build_window()
+        window.show()
+        app.processEvents()
+        if not window.isVisible():
+            raise StepFailed("the main window did not become visible")
+        shown = _seconds_since_process_start()
+        window.close()
+        app.processEvents()
+    finally:
+        session.close()
+    platform = app.platformName()
+    return f"main window shown on the {platform!r} platform {shown:.2f} s after start, closed"
+
+
+def _seconds_since_process_start() -> float:
+    import psutil
+
+    return time.time() - psutil.Process().create_time()
+
+
+def _restore_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
