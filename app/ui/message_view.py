@@ -107,6 +107,80 @@ class AutoHeightBrowser(QTextBrowser):
         return QSize(400, int(self.document().size().height()) + 6)
 
 
+class StreamingText(QWidget):
+    """Text that grows at the end in bounded pieces, then is rendered once, whole.
+
+    Qt lays out a paragraph again whenever text is added to it, so appending to one
+    long paragraph costs more with every token. While streaming, text therefore goes
+    into a stack of short documents: a new one starts at a line break once the
+    current one holds :data:`SEGMENT_CHARS` (or at :data:`HARD_LIMIT` in any case), so
+    each append costs the same at token 4,000 as at token 40. :meth:`set_markdown`
+    puts the whole text back into one document.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(0)
+        self.first = AutoHeightBrowser()
+        self._layout.addWidget(self.first)
+        self._segments = [self.first]
+        self._length = 0  # characters in the last segment
+
+    @property
+    def segments(self) -> int:
+        return len(self._segments)
+
+    def document(self) -> QTextDocument:
+        return self.first.document()
+
+    def toPlainText(self) -> str:
+        return "\n".join(s.toPlainText() for s in self._segments)
+
+    def append(self, text: str) -> None:
+        if self._length >= SEGMENT_CHARS and "\n" in text:
+            head, _, tail = text.rpartition("\n")
+            self._insert(head)
+            self._new_segment()
+            text = tail
+        elif self._length >= HARD_LIMIT:
+            self._new_segment()
+        self._insert(text)
+
+    def _insert(self, text: str) -> None:
+        if text:
+            _append(self._segments[-1], text)
+            self._length += len(text)
+
+    def _new_segment(self) -> None:
+        segment = AutoHeightBrowser()
+        self._layout.addWidget(segment)
+        self._segments.append(segment)
+        self._length = 0
+
+    def _reset(self) -> None:
+        for segment in self._segments[1:]:
+            segment.hide()
+            self._layout.removeWidget(segment)
+            segment.deleteLater()
+        self._segments = [self.first]
+        self._length = 0
+
+    def set_markdown(self, text: str) -> None:
+        self._reset()
+        self.first.setMarkdown(text)
+
+    def set_plain(self, text: str) -> None:
+        self._reset()
+        self.first.setPlainText(text)
+        self._length = len(text)
+
+
+SEGMENT_CHARS = 1200
+HARD_LIMIT = 4000
+
+
 class MessageView(QFrame):
     """A user or assistant message."""
 
@@ -164,7 +238,7 @@ class MessageView(QFrame):
         self.reasoning_toggle.setText("Reasoning ▸")
         self.reasoning_toggle.setCheckable(True)
         self.reasoning_toggle.setAutoRaise(True)
-        self.reasoning = AutoHeightBrowser()
+        self.reasoning = StreamingText()
         self.reasoning.setObjectName("reasoning")
         self.reasoning.hide()
         self.reasoning_toggle.hide()
@@ -172,7 +246,7 @@ class MessageView(QFrame):
         layout.addWidget(self.reasoning_toggle)
         layout.addWidget(self.reasoning)
 
-        self.body = AutoHeightBrowser()
+        self.body = StreamingText()
         layout.addWidget(self.body)
         self.code_buttons = QHBoxLayout()
         layout.addLayout(self.code_buttons)
@@ -208,12 +282,12 @@ class MessageView(QFrame):
             reasoning, answer = split_reasoning(self._text)
         else:
             reasoning, answer = "", self._text
-        self.reasoning.setMarkdown(reasoning)
+        self.reasoning.set_markdown(reasoning)
         self.reasoning_toggle.setVisible(bool(reasoning.strip()))
         if self.role == "user":
-            self.body.setPlainText(answer)
+            self.body.set_plain(answer)
         else:
-            self.body.setMarkdown(answer)
+            self.body.set_markdown(answer)
         self._set_code_buttons(answer)
 
     def _set_code_buttons(self, answer: str) -> None:
@@ -280,9 +354,9 @@ class MessageView(QFrame):
         routed = self._splitter.feed(text)
         if routed.reasoning:
             self.reasoning_toggle.show()
-            _append(self.reasoning, routed.reasoning)
+            self.reasoning.append(routed.reasoning)
         if routed.answer:
-            _append(self.body, routed.answer)
+            self.body.append(routed.answer)
 
     def finish(self, message: MessageRecord) -> None:
         """The reply ended: render it once, whole, as Markdown."""
