@@ -37,3 +37,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# The Linux one-folder bundle in dist/Hearth, proved by its own self-test (packaging/README.md).
+.PHONY: bundle
+bundle: $(STAMP)
+	PYTHON=$(BIN)/python packaging/linux/build.sh
