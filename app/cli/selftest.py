@@ -4,6 +4,7 @@ Each step prints one line, ``ok`` or ``FAILED`` with what is broken:
 
 1. the version of Hearth and of llama-cpp-python;
 2. the llama.cpp build (CPU, CUDA, Metal, ...) and the backends it registered;
+   the curated model catalog that ships with the app;
 3. loading a model (``--model``, else ``$HEARTH_TEST_MODEL``) and generating a few
    tokens;
 4. opening the main window (offscreen when there is no display) and closing it.
@@ -110,6 +111,7 @@ def _run_steps(args: argparse.Namespace) -> list[str]:
     failed: list[str] = []
     steps: list[tuple[str, Callable[[], str]]] = [
         ("llama.cpp", _check_llama),
+        ("catalog", _check_catalog),
         ("model", lambda: _check_model(args.model)),
         ("window", _check_window),
     ]
@@ -187,6 +189,19 @@ def _check_llama() -> str:
         f"backends {', '.join(build.backends)}; devices {', '.join(build.devices)}; "
         f"{offload}; {build.system_info}"
     )
+
+
+def _check_catalog() -> str:
+    from app.core.catalog import CATALOG_FILE, load_catalog
+    from app.core.errors import HearthError
+
+    try:
+        catalog = load_catalog()
+    except HearthError as error:
+        raise StepFailed(error.describe()) from error
+    if not catalog.models:
+        raise StepFailed(f"the model catalog {CATALOG_FILE} lists no models")
+    return f"{len(catalog.models)} curated models in {CATALOG_FILE}"
 
 
 # -- model -------------------------------------------------------------------------------
