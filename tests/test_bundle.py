@@ -1,6 +1,6 @@
 """The Linux one-folder bundle: `make bundle` builds it, and the bundle proves itself.
 
-One build (about a minute on two cores) serves every test here. The bundle's own
+One build (about a minute on two cores) serves every slow test here. The bundle's own
 self-test runs inside `make bundle`; these tests run the built executable again, look
 at what went in and what stayed out, and open a database from an older version with
 it, as a user upgrading would.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import tarfile
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from app import __version__
 from app.core.history import SCHEMA_VERSION
@@ -26,7 +28,23 @@ ROOT = Path(__file__).resolve().parents[1]
 BUNDLE = ROOT / "dist" / "Hearth"
 INTERNAL = BUNDLE / "_internal"
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+def test_the_release_workflow_builds_with_the_packaging_scripts() -> None:
+    """Valid YAML; every job builds through a script in packaging/ that exists."""
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "release.yml").read_text())
+    runs = {
+        name: " ".join(step.get("run", "") for step in job["steps"])
+        for name, job in workflow["jobs"].items()
+    }
+    assert set(runs) == {"linux", "macos", "windows", "publish"}
+    assert "make bundle" in runs["linux"]  # which runs packaging/linux/build.sh
+    assert "packaging/macos/build.sh" in runs["macos"]
+    assert "packaging/windows/build.ps1" in runs["windows"]
+    scripts = {path for text in runs.values() for path in re.findall(r"packaging/[\w./-]+", text)}
+    assert scripts, "the workflow calls no packaging script"
+    for script in scripts:
+        assert (ROOT / script).is_file(), f"the workflow calls {script}, which does not exist"
+    assert "packaging/linux/build.sh" in (ROOT / "Makefile").read_text()
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +76,8 @@ def run_bundled(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_make_bundle_self_tests_the_bundle_before_packing_it(
     build: subprocess.CompletedProcess[str],
 ) -> None:
@@ -71,6 +91,8 @@ def test_make_bundle_self_tests_the_bundle_before_packing_it(
     assert "Hearth/install.sh" in names
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_the_bundled_executable_passes_its_self_test(
     build: subprocess.CompletedProcess[str], stories_model: Path, tmp_path: Path
 ) -> None:
@@ -86,6 +108,8 @@ def test_the_bundled_executable_passes_its_self_test(
     assert not home.exists()  # the self-test never writes to the user's folders
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_the_bundled_self_test_names_a_broken_model(
     build: subprocess.CompletedProcess[str], tmp_path: Path
 ) -> None:
@@ -96,6 +120,8 @@ def test_the_bundled_self_test_names_a_broken_model(
     assert f"model      FAILED: model {missing}" in result.stdout
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_the_bundle_holds_what_it_needs_and_not_the_rest(
     build: subprocess.CompletedProcess[str],
 ) -> None:
@@ -115,6 +141,8 @@ def test_the_bundle_holds_what_it_needs_and_not_the_rest(
     assert not any(name.startswith(("libQt6Qml", "libQt6Quick", "libgtk-3")) for name in files)
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_an_upgrade_keeps_the_conversations_of_an_older_version(
     build: subprocess.CompletedProcess[str], tmp_path: Path
 ) -> None:

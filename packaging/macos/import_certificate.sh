@@ -16,6 +16,7 @@ security unlock-keychain -p "$PASSWORD" "$KEYCHAIN"
 security import "$RUNNER_TEMP/certificate.p12" -P "$MACOS_CERTIFICATE_PASSWORD" \
     -A -t cert -f pkcs12 -k "$KEYCHAIN"
 security set-key-partition-list -S apple-tool:,apple: -k "$PASSWORD" "$KEYCHAIN" >/dev/null
+# shellcheck disable=SC2046  # the existing keychains, one word each
 security list-keychains -d user -s "$KEYCHAIN" $(security list-keychains -d user | tr -d '"')
 rm -f "$RUNNER_TEMP/certificate.p12"
 echo "certificate imported into $KEYCHAIN"
