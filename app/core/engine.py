@@ -287,7 +287,10 @@ class Engine:
             smaller = replace(
                 options, gpu_layers=attempt.gpu_layers, context_length=attempt.context_length
             )
-            change = f"Not enough memory for the settings asked for ({first}). {attempt.change}"
+            if options.gpu_layers < 0:  # "auto": fitting is Hearth's job, not a failure
+                change = f"Hearth fitted the model to this computer: {attempt.change}"
+            else:
+                change = f"Not enough memory for the settings asked for ({first}). {attempt.change}"
             try:
                 return self._load_fitted(file, header, smaller, [*notices, change])
             except NotEnoughMemoryError:

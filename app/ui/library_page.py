@@ -107,7 +107,9 @@ class LibraryPage(QWidget):
 
         # Catalog -----------------------------------------------------------------
         self.catalog_tree = QTreeWidget()
-        self.catalog_tree.setHeaderLabels(["Model / file", "Size", "Here", "Quality", ""])
+        self.catalog_tree.setHeaderLabels(
+            ["Model / file", "Size", "Here", "Speed (rough)", "Quality", ""]
+        )
         self.catalog_tree.setColumnWidth(0, 300)
         self.tabs.addTab(self.catalog_tree, "Recommended models")
 
@@ -238,7 +240,7 @@ class LibraryPage(QWidget):
 
     def _add_catalog_model(self, model: CatalogModel, recommendation: Recommendation) -> None:
         top = QTreeWidgetItem(
-            [f"{model.name} — {model.parameters / 1e9:.1f}B, {model.license}", "", "", "", ""]
+            [f"{model.name} — {model.parameters / 1e9:.1f}B, {model.license}", "", "", "", "", ""]
         )
         top.setToolTip(0, f"{model.description}\n{model.repo}")
         self.catalog_tree.addTopLevelItem(top)
@@ -250,6 +252,7 @@ class LibraryPage(QWidget):
                     name,
                     format_bytes(advice.file.size_bytes),
                     badge_text(advice),
+                    _speed(advice),
                     advice.quality.label if advice.quality else "",
                     "",
                 ]
@@ -264,7 +267,7 @@ class LibraryPage(QWidget):
             button.clicked.connect(
                 lambda _=False, m=model, q=quant, r=row: self.download(m.repo, m.variant(q), r)
             )
-            self.catalog_tree.setItemWidget(row, 4, button)
+            self.catalog_tree.setItemWidget(row, 5, button)
 
     # -- downloads ----------------------------------------------------------------------
 
@@ -455,6 +458,13 @@ class DownloadControls(QWidget):
         finished = state.finished
         self.pause_button.setEnabled(not finished)
         self.cancel_button.setEnabled(not finished)
+
+
+def _speed(advice: Advice) -> str:
+    rate = advice.tokens_per_second
+    if advice.verdict is Verdict.NO_FIT or rate is None:
+        return ""
+    return "under 1 token/s" if rate < 1 else f"~{rate:.0f} tokens/s"
 
 
 def _brush(color: str) -> Any:

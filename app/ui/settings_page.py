@@ -54,6 +54,18 @@ SECTIONS = {
     "Appearance": ("theme",),
 }
 LOAD_KEYS = frozenset(SECTIONS["Loading"])
+LABELS = {
+    "gpu_layers": "GPU layers",
+    "kv_cache_type": "KV-cache type",
+    "models_dir": "Models folder",
+    "offline": "Offline mode",
+    "top_p": "Top-p",
+    "top_k": "Top-k",
+    "min_p": "Min-p",
+    "max_tokens": "Max tokens",
+    "claude_enabled": "Use Claude",
+    "claude_model": "Claude model",
+}
 
 
 class SettingsPage(QWidget):
@@ -143,7 +155,7 @@ class SettingsPage(QWidget):
         layout.setContentsMargins(0, 0, 0, 4)
         layout.addWidget(editor)
         layout.addWidget(help_label)
-        form.addRow(key.replace("_", " ").capitalize(), holder)
+        form.addRow(LABELS.get(key, key.replace("_", " ").capitalize()), holder)
 
     @staticmethod
     def _editor(key: str) -> QWidget:
