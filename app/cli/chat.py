@@ -41,7 +41,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--system", help="system prompt (default: from settings)")
     load = parser.add_argument_group("loading")
     load.add_argument("--context", type=int, help="context length in tokens")
-    load.add_argument("--gpu-layers", type=int, help="layers to offload to the GPU (-1: as many as fit)")
+    load.add_argument(
+        "--gpu-layers", type=int, help="layers to offload to the GPU (-1: as many as fit)"
+    )
     load.add_argument("--threads", type=int, help="CPU threads (0: physical cores)")
     load.add_argument("--batch-size", type=int, help="prompt batch size")
     load.add_argument("--flash-attention", action=argparse.BooleanOptionalAction, default=None)
