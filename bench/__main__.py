@@ -33,6 +33,8 @@ def main(names: list[str]) -> int:
         module = importlib.import_module(name)
         print(f"\n=== {name} ===", flush=True)
         results[name] = module.run()
+        if hasattr(module, "print_table"):
+            module.print_table(results[name])
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")

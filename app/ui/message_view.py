@@ -145,6 +145,11 @@ class StreamingText(QWidget):
             self._new_segment()
             text = tail
         elif self._length >= HARD_LIMIT:
+            # A very long paragraph: continue below, at a space when there is one.
+            head, space, tail = text.rpartition(" ")
+            if space:
+                self._insert(head)
+                text = tail
             self._new_segment()
         self._insert(text)
 
@@ -177,8 +182,8 @@ class StreamingText(QWidget):
         self._length = len(text)
 
 
-SEGMENT_CHARS = 1200
-HARD_LIMIT = 4000
+SEGMENT_CHARS = 600
+HARD_LIMIT = 1500
 
 
 class MessageView(QFrame):
