@@ -433,3 +433,19 @@ def test_offline_mode_refuses_hub_search_with_a_clear_message(
     page.search_hub()
     qtbot.waitUntil(window.notification.isVisible, timeout=10_000)
     assert "offline" in window.notification.text().lower()
+
+
+def test_streamed_text_keeps_every_character_across_segments(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from app.ui.message_view import StreamingText
+
+    view = StreamingText()
+    qtbot.addWidget(view)
+    lines = [f"line {i} " + "word " * 12 for i in range(60)]
+    streamed = "\n".join(lines)
+    for start in range(0, len(streamed), 7):  # pieces of a few characters, as tokens come
+        view.append(streamed[start : start + 7])
+    assert view.segments > 1  # long replies are split into short documents...
+    assert view.toPlainText() == streamed  # ...without losing or reordering a character
+    view.set_markdown("# Done\n\nWhole again.")
+    assert view.segments == 1
+    assert view.toPlainText() == "Done\nWhole again."
