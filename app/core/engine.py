@@ -174,15 +174,20 @@ class Reply:
         self.prompt_tokens = prompt_tokens
         self.dropped_messages = dropped
         self.stats: ReplyStats | None = None
-        self.text = ""
+        self._parts: list[str] = []
 
     def __iter__(self) -> Iterator[str]:
         try:
             for piece in self._pieces:
-                self.text += piece
+                self._parts.append(piece)
                 yield piece
         finally:
             self.close()
+
+    @property
+    def text(self) -> str:
+        """What has streamed so far."""
+        return "".join(self._parts)
 
     def close(self) -> None:
         """Stop early; ``stats`` then says the user stopped it."""
@@ -610,7 +615,6 @@ class Engine:
         llm = self._require()
         assert self._detok is not None
         detok = self._detok
-        vocab = self._vocab
         bos = llm.token_bos()
         cached = _common_prefix(llama_runtime.cached_tokens(llm), tokens)
         cached = min(cached, len(tokens) - 1)
@@ -644,9 +648,7 @@ class Engine:
                     reason = StopReason.USER
                     break
                 # A generated BOS starts a new document (stories260K ends stories so).
-                if not ignore_eos and (
-                    token == bos or llama_runtime.is_end_of_generation(vocab, token)
-                ):
+                if not ignore_eos and (token == bos or detok.ends_generation(token)):
                     reason = StopReason.END_OF_TEXT
                     break
                 produced += 1
