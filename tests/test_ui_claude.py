@@ -151,3 +151,25 @@ def test_offline_mode_blocks_claude_with_a_clear_message(
     window.chat.send("Hello", ask_claude=True)
     assert "offline" in window.notification.text().lower()
     assert claude_server.requests == []
+
+
+def test_a_conversation_can_turn_the_preview_off(
+    window: MainWindow, monkeypatch: pytest.MonkeyPatch, claude_server: ClaudeServer, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    turn_claude_on(window, monkeypatch)
+    set_key(window, monkeypatch)
+    previews: list[object] = []
+    monkeypatch.setattr(Ask, "preview", classmethod(lambda cls, *a: previews.append(a) or True))
+    window.chat_page.preview_check.click()  # off, for this conversation
+    conversation = window.chat.conversation
+    assert conversation is not None
+    assert conversation.record.options["preview_before_send"] is False
+    window.chat_page.composer.setPlainText("No preview please")
+    window.chat_page.ask_claude_button.click()
+    qtbot.waitUntil(
+        lambda: window.chat._live is None and len(claude_server.requests) == 1, timeout=30_000
+    )
+    assert previews == []
+    # Another conversation still previews.
+    window.open_conversation(None)
+    assert window.chat_page.preview_check.isChecked()

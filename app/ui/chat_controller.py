@@ -68,6 +68,7 @@ class ChatController(QObject):
         page.send_requested.connect(self.send)
         page.ask_claude_requested.connect(lambda text: self.send(text, ask_claude=True))
         page.backend_changed.connect(self.set_backend)
+        page.preview_changed.connect(self.set_preview)
         page.stop_requested.connect(self.stop)
         page.regenerate_requested.connect(self.regenerate)
         page.edit_requested.connect(self.edit)
@@ -208,9 +209,16 @@ class ChatController(QObject):
 
     def set_backend(self, backend: str) -> None:
         """Set where this conversation's replies come from ("local" or "claude")."""
+        self._set_option("backend", backend)
+
+    def set_preview(self, preview: bool) -> None:
+        """Whether this conversation shows the Claude preview before each request."""
+        self._set_option("preview_before_send", preview)
+
+    def _set_option(self, key: str, value: object) -> None:
         conversation = self._ensure_conversation()
         options = dict(conversation.record.options)
-        options["backend"] = backend
+        options[key] = value
         self.store.set_options(conversation.id, options)
         self.conversation = Conversation(self.store, conversation.id)
         self.page.show_conversation(self.conversation)
@@ -247,6 +255,9 @@ class ChatController(QObject):
 
     def stop(self) -> None:
         self.worker.stop()
+        self.stop_claude()
+
+    def stop_claude(self) -> None:
         if self.cloud is not None:
             self.cloud.stop()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -52,6 +53,7 @@ class ChatPage(QWidget):
     system_prompt_changed = Signal(str)
     ask_claude_requested = Signal(str)
     backend_changed = Signal(str)  # "local" or "claude", for this conversation
+    preview_changed = Signal(bool)  # show the Claude preview before sending
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -78,6 +80,13 @@ class ChatPage(QWidget):
         )
         system_row.addWidget(self.backend_label)
         system_row.addWidget(self.backend)
+        self.preview_check = QCheckBox("Preview before sending")
+        self.preview_check.setToolTip(
+            "Show exactly what will be sent to Claude, and its cost, before each request"
+        )
+        self.preview_check.setChecked(True)
+        self.preview_check.clicked.connect(self.preview_changed)
+        system_row.addWidget(self.preview_check)
         layout.addLayout(system_row)
 
         self.notice = QLabel()
@@ -152,6 +161,8 @@ class ChatPage(QWidget):
         self.notice.hide()
         backend = conversation.record.options.get("backend", "local") if conversation else "local"
         self.backend.setCurrentIndex(max(0, self.backend.findData(backend)))
+        options = conversation.record.options if conversation else {}
+        self.preview_check.setChecked(bool(options.get("preview_before_send", True)))
         if conversation is not None:
             self._unsubscribe = conversation.subscribe(self._on_event)
         self._rebuild()
@@ -210,7 +221,12 @@ class ChatPage(QWidget):
 
     def set_claude_available(self, available: bool) -> None:
         """Show the Claude controls only when the user opted in."""
-        for widget in (self.ask_claude_button, self.backend_label, self.backend):
+        for widget in (
+            self.ask_claude_button,
+            self.backend_label,
+            self.backend,
+            self.preview_check,
+        ):
             widget.setVisible(available)
 
     def clear_composer(self) -> None:

@@ -35,6 +35,7 @@ from app.core.hardware import HardwareProfile, detect_hardware
 from app.core.hub import GGUFVariant, Hub, load_token
 from app.core.library import ImportMode, InstalledModel, Library, reveal_command
 from app.core.memory import format_bytes
+from app.core.routing import suggest_claude
 from app.core.settings import Settings
 from app.ui.dialogs import Ask
 from app.ui.operations import run_operation
@@ -210,7 +211,12 @@ class LibraryPage(QWidget):
             f"({format_bytes(profile.ram_available)} free), {where}."
         )
         best = self._best_overall()
-        if best is not None:
+        if best is None:
+            text += "<br><b>No catalog model runs well on this computer.</b>"
+            suggestion = suggest_claude(self._settings(), fits_any_model=False)
+            if suggestion is not None:
+                text += f" {suggestion.message}"
+        else:
             model, advice = best
             text += (
                 f"<br><b>Recommended to start:</b> {model.name} {advice.file.quant} — "

@@ -277,7 +277,10 @@ class MainWindow(QMainWindow):
             )
             return
         self.settings = settings
-        self.chat_page.set_claude_available(settings.claude_enabled and not settings.offline)
+        claude_usable = settings.claude_enabled and not settings.offline
+        self.chat_page.set_claude_available(claude_usable)
+        if not claude_usable:
+            self.chat.stop_claude()  # turning Claude off stops its traffic at once
         if "theme" in changed:
             apply_theme(settings.theme)
         if "models_dir" in changed:
