@@ -49,7 +49,7 @@ def turn_claude_on(window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> list[
 
 def set_key(window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Ask, "secret", classmethod(lambda cls, *a: TEST_KEY))
-    window.set_claude_key()
+    window.claude_key.set_claude_key()
 
 
 def test_claude_is_off_until_the_user_opts_in_with_plain_words(

@@ -24,16 +24,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.cloud import ClaudeClient, ensure_claude_allowed
 from app.core.engine import LoadedModel, LoadOptions, ReplyStats
 from app.core.errors import HearthError
 from app.core.history import HistoryStore
 from app.core.library import InstalledModel, Library
 from app.core.paths import AppPaths
-from app.core.secrets import KeychainUnavailableError, KeyStore
+from app.core.secrets import KeyStore
 from app.core.settings import Settings, save_settings
 from app.ui.chat_controller import ChatController
 from app.ui.chat_page import ChatPage
+from app.ui.claude_key import ClaudeKeyController
 from app.ui.cloud_worker import CloudThread
 from app.ui.dialogs import Ask
 from app.ui.library_page import LibraryPage
@@ -143,10 +143,10 @@ class MainWindow(QMainWindow):
         )
         self.chat.cloud_reply_done.connect(self._show_cloud_figures)
         self.chat_page.set_claude_available(settings.claude_enabled and not settings.offline)
-        self.settings_page.set_key_requested.connect(self.set_claude_key)
-        self.settings_page.test_key_requested.connect(self.test_claude_key)
-        self.settings_page.clear_key_requested.connect(self.clear_claude_key)
-        self._show_key_status()
+        self.claude_key = ClaudeKeyController(
+            keys=self.keys, page=self.settings_page, settings=lambda: self.settings
+        )
+        self.claude_key.failed.connect(self.notify)
         self.chat.failed.connect(self.notify)
         self.chat.reply_done.connect(self._show_reply_figures)
         self.chat.conversation_changed.connect(self._conversation_changed)
@@ -314,70 +314,6 @@ class MainWindow(QMainWindow):
             f"{fields.get('prompt_tokens') or 0:,} tokens sent, "
             f"{fields.get('completion_tokens') or 0:,} received"
         )
-
-    # -- the Claude key -------------------------------------------------------------------
-
-    def _show_key_status(self) -> None:
-        status = self.keys.status
-        location = self.keys.location()
-        if location is not None and str(location) != "none":
-            text = f"A key is stored ({location})."
-        elif status.available:
-            text = f"No key yet. It will be kept in {status.backend}."
-        else:
-            text = f"No keychain: {status.reason}. A key can be kept for this session only."
-        self.settings_page.key_status.setText(text)
-
-    def set_claude_key(self) -> None:
-        key = Ask.secret(self, "Claude API key", "Paste your Anthropic API key:")
-        if not key:
-            return
-        try:
-            self.keys.save(key)
-        except KeychainUnavailableError as error:
-            if not Ask.confirm(
-                self,
-                "No keychain",
-                f"{error.describe()}\n\nKeep the key in "
-                "memory for this session only (it is never written to a file)?",
-            ):
-                return
-            try:
-                self.keys.save(key, session_only=True)
-            except HearthError as again:
-                self.notify(again)
-        except HearthError as error:
-            self.notify(error)
-        self._show_key_status()
-
-    def clear_claude_key(self) -> None:
-        try:
-            self.keys.clear()
-        except HearthError as error:
-            self.notify(error)
-        self._show_key_status()
-
-    def test_claude_key(self) -> None:
-        key = self.keys.load()
-        settings = self.settings
-        if not key:
-            self.notify(HearthError("There is no key to test.", hint="Set one first."))
-            return
-        self.settings_page.key_status.setText("Testing the key with one minimal request…")
-
-        def work() -> object:
-            ensure_claude_allowed(settings)
-            with ClaudeClient.from_settings(settings, api_key=key, max_retries=0) as client:
-                return client.test_key()
-
-        def done(check: object) -> None:
-            self.settings_page.key_status.setText(f"The key works ({check.model}).")  # type: ignore[attr-defined]
-
-        def failed(error: HearthError) -> None:
-            self._show_key_status()
-            self.notify(error)
-
-        run_operation(work, on_success=done, on_failure=failed)
 
     def notify(self, error: HearthError) -> None:
         """The one place an error becomes a visible message (click to dismiss)."""
