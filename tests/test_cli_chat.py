@@ -218,3 +218,13 @@ def test_no_arguments_starts_the_desktop_app(hearth_home: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_chatting_records_when_a_library_model_was_last_used(stories_model: Path) -> None:
+    assert hearth("import", str(stories_model), "--reference").returncode == 0
+    before = json.loads(hearth("models", "--json").stdout)
+    assert [m["last_used"] for m in before if "stories" in m["name"]] == [None]
+    result = hearth("chat", "--model", str(stories_model), "--prompt", "Hi", "--max-tokens", "4")
+    assert result.returncode == 0, result.stderr
+    after = json.loads(hearth("models", "--json").stdout)
+    assert [m["last_used"] is not None for m in after if "stories" in m["name"]] == [True]

@@ -9,6 +9,7 @@ so standard output holds only the model's words.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 from types import FrameType
@@ -16,6 +17,8 @@ from typing import Any
 
 from app.core.cloud import ClaudeClient, CloudError, ensure_claude_allowed
 from app.core.engine import Engine, LoadOptions, Message, Reply, SamplingOptions, StopReason
+from app.core.errors import HearthError
+from app.core.library import Library
 from app.core.paths import app_paths
 from app.core.routing import build_preview
 from app.core.secrets import KeyStore
@@ -106,6 +109,10 @@ def run(args: argparse.Namespace) -> int:
     load_options, sampling, system_prompt = _options(args)
     engine = Engine()
     model = engine.load(args.model, load_options)
+    with contextlib.suppress(OSError, HearthError):  # "last used" in `hearth models`
+        Library(models_dir=load_settings(app_paths().settings_file).models_folder()).mark_used(
+            model.path
+        )
     say = _Notices(quiet=args.quiet)
     if model.notice:
         say(f"note: {model.notice}")
