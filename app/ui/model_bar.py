@@ -12,6 +12,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QWidget
 
 from app.core.engine import LoadedModel
+from app.core.memory import format_bytes
 
 OPEN_FILE = "Open a GGUF file…"
 
@@ -70,7 +71,6 @@ class ModelBar(QWidget):
     def show_loaded(self, model: LoadedModel, *, gpu_offload: bool) -> None:
         self.progress.hide()
         self.selector.setEnabled(True)
-        size = model.path.stat().st_size / 2**20
         layers = model.header.block_count or 0
         if not gpu_offload or model.options.gpu_layers == 0:
             where = "CPU"
@@ -78,11 +78,25 @@ class ModelBar(QWidget):
             where = f"GPU ({layers}/{layers} layers)"
         else:
             where = f"GPU {model.options.gpu_layers}/{layers} layers, rest on CPU"
+        estimate = model.estimate
+        if estimate is not None:
+            memory = f"uses ~{format_bytes(estimate.ram_bytes)} of RAM"
+            if estimate.gpu_bytes:
+                memory += f" and ~{format_bytes(estimate.gpu_bytes)} on the GPU"
+        else:
+            memory = f"{format_bytes(model.path.stat().st_size)} of weights"
         self.details.setText(
-            f"{model.name} · {model.header.quantization} · {where} · {size:,.1f} MiB weights · "
+            f"{model.name} · {model.header.quantization} · {where} · {memory} · "
             f"context {model.context_length:,}"
         )
-        self.details.setToolTip(model.notice or "")
+        tip = [model.notice] if model.notice else []
+        if estimate is not None:
+            tip.append(
+                f"Estimated: weights {format_bytes(estimate.weights_bytes)}, context cache "
+                f"{format_bytes(estimate.kv_bytes)}, work buffers "
+                f"{format_bytes(estimate.compute_bytes)}."
+            )
+        self.details.setToolTip("\n".join(tip))
 
     def show_failed(self, message: str) -> None:
         self.progress.hide()
