@@ -175,6 +175,7 @@ class StreamingText(QWidget):
     def set_markdown(self, text: str) -> None:
         self._reset()
         self.first.setMarkdown(text)
+        _shade_code_blocks(self.first.document())
 
     def set_plain(self, text: str) -> None:
         self._reset()
@@ -372,6 +373,18 @@ class MessageView(QFrame):
     def _toggle_reasoning(self, shown: bool) -> None:
         self.reasoning.setVisible(shown)
         self.reasoning_toggle.setText("Reasoning ▾" if shown else "Reasoning ▸")
+
+
+def _shade_code_blocks(document: QTextDocument) -> None:
+    """Give fenced code a background, so it reads as code in light and dark themes."""
+    shade = QColor(128, 128, 128, 40)
+    block = document.begin()
+    while block.isValid():
+        fmt = block.blockFormat()
+        if fmt.hasProperty(QTextFormat.Property.BlockCodeFence):
+            fmt.setBackground(shade)
+            QTextCursor(block).setBlockFormat(fmt)
+        block = block.next()
 
 
 def _append(view: QTextBrowser, text: str) -> None:
