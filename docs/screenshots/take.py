@@ -83,6 +83,13 @@ def _shoot() -> int:
     window.show_page("settings")
     _settle(app)
     _grab(app, window, "settings.png")
+    from app.ui.theme import apply_theme
+
+    apply_theme("dark")
+    window.show_page("chat")
+    window.open_conversation(chat.id)  # re-render the messages with the dark palette
+    _settle(app)
+    _grab(app, window, "chat-dark.png")
     window.close()
     session.close()
     return 0
