@@ -173,3 +173,32 @@ def test_a_conversation_can_turn_the_preview_off(
     # Another conversation still previews.
     window.open_conversation(None)
     assert window.chat_page.preview_check.isChecked()
+
+
+def test_regenerating_a_claude_reply_asks_claude_again_and_keeps_both(
+    window: MainWindow, monkeypatch: pytest.MonkeyPatch, claude_server: ClaudeServer, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    turn_claude_on(window, monkeypatch)
+    set_key(window, monkeypatch)
+    monkeypatch.setattr(Ask, "preview", classmethod(lambda cls, *a: True))
+    window.chat_page.composer.setPlainText("Tell me a fact")
+    window.chat_page.ask_claude_button.click()
+    qtbot.waitUntil(
+        lambda: window.chat._live is None and len(claude_server.requests) == 1, timeout=30_000
+    )
+    conversation = window.chat.conversation
+    assert conversation is not None
+    first = conversation.messages[-1]
+    claude_server.pieces = ["Another", " fact."]
+    window.chat_page.regenerate_button.click()  # no local model is loaded at all
+    qtbot.waitUntil(
+        lambda: window.chat._live is None and len(claude_server.requests) == 2, timeout=30_000
+    )
+    second = conversation.messages[-1]
+    assert second.id != first.id and second.backend == "claude"
+    assert second.text == "Another fact."
+    assert conversation.versions(second.id) == (2, 2)
+    # The second request sent the same history, without the replaced reply.
+    assert claude_server.requests[1].body["messages"] == [
+        {"role": "user", "content": "Tell me a fact"}
+    ]

@@ -17,7 +17,14 @@ from app.core.conversation import Conversation, LiveReply
 from app.core.engine import LoadedModel, Message, ReplyStats, SamplingOptions
 from app.core.errors import HearthError
 from app.core.history import HistoryStore
-from app.core.routing import Route, build_preview, decide_route, suggest_claude
+from app.core.routing import (
+    Preview,
+    Route,
+    RouteDecision,
+    build_preview,
+    decide_route,
+    suggest_claude,
+)
 from app.core.secrets import KeyStore
 from app.core.settings import Settings
 from app.ui.chat_page import ChatPage
@@ -167,9 +174,22 @@ class ChatController(QObject):
         return True
 
     def _send_to_claude(self, text: str, settings: Settings, *, preview: bool) -> None:
+        """Preview (unless turned off), then store the message and ask Claude."""
+        prepared = self._claude_request(
+            [*self._history_messages(until=None), Message("user", text)], settings, preview=preview
+        )
+        if prepared is None:
+            return  # not sent; the text stays in the composer
+        if self._store_user_message(text):
+            self._ask_claude(*prepared, settings, regenerate=False)
+
+    def _claude_request(
+        self, history: list[Message], settings: Settings, *, preview: bool
+    ) -> tuple[Preview, str] | None:
+        """The request for ``history`` and the key, once the user saw and accepted it."""
         if self.cloud is None or self.keys is None:
             self.failed.emit(HearthError("Claude is not available in this window."))
-            return
+            return None
         key = self.keys.load()
         if not key:
             self.failed.emit(
@@ -178,13 +198,12 @@ class ChatController(QObject):
                     hint="Set one in Settings → Claude (it is kept in the system keychain).",
                 )
             )
-            return
+            return None
         system = (
             self.conversation.record.system_prompt
             if self.conversation
-            else (self.page.system_prompt.text())
+            else self.page.system_prompt.text()
         )
-        history = [*self._history_messages(until=None), Message("user", text)]
         sampling = SamplingOptions.from_settings(settings)
         request = build_preview(
             history,
@@ -194,18 +213,32 @@ class ChatController(QObject):
             max_tokens=sampling.max_tokens,
         )
         if preview and not Ask.preview(self.page, request):
-            return  # not sent; the text stays in the composer
-        if not self._store_user_message(text):
-            return
-        assert self.conversation is not None
+            return None
+        return request, key
+
+    def _ask_claude(
+        self, request: Preview, key: str, settings: Settings, *, regenerate: bool
+    ) -> None:
+        assert self.conversation is not None and self.cloud is not None
         try:
-            live = self.conversation.start_reply(model=request.model, backend="claude")
+            live = self.conversation.start_reply(
+                regenerate=regenerate, model=request.model, backend="claude"
+            )
         except HearthError as error:
             self.failed.emit(error)
             return
         self._begin(live)
         self.cloud.reply_requested.emit(self._request, request, settings, key)
         self.conversation_changed.emit()
+
+    def _route_for(self, reply_backend: str | None) -> RouteDecision:
+        """Where a regenerated or re-sent turn goes: Claude when the conversation is set
+        to Claude or the reply being replaced came from Claude; raises HearthError
+        (shown, nothing sent) when Claude is wanted but off or offline."""
+        options = self.conversation.record.options if self.conversation else {}
+        return decide_route(
+            self._settings(), conversation_options=options, ask_claude=reply_backend == "claude"
+        )
 
     def set_backend(self, backend: str) -> None:
         """Set where this conversation's replies come from ("local" or "claude")."""
@@ -224,9 +257,25 @@ class ChatController(QObject):
         self.page.show_conversation(self.conversation)
 
     def regenerate(self) -> None:
-        if self.busy or self.conversation is None or self.model is None:
+        """A new version of the last reply, from the backend that wrote it."""
+        if self.busy or self.conversation is None:
             return
-        self._start(regenerate=True)
+        messages = self.conversation.messages
+        if not messages or messages[-1].role != "assistant":
+            return
+        try:
+            route = self._route_for(messages[-1].backend)
+        except HearthError as error:
+            self.failed.emit(error)
+            return
+        if route.route is Route.CLAUDE:
+            history = self._history_messages(until=messages[-1].id)
+            prepared = self._claude_request(history, self._settings(), preview=route.preview)
+            if prepared is not None:
+                self._ask_claude(*prepared, self._settings(), regenerate=True)
+            return
+        if self.model is not None:
+            self._start(regenerate=True)
 
     def edit(self, message_id: int) -> None:
         if self.busy or self.conversation is None:
@@ -238,11 +287,27 @@ class ChatController(QObject):
         if text is None or not text.strip() or text == old.text:
             return
         try:
+            route = self._route_for(None)  # a conversation set to Claude answers there
+        except HearthError as error:
+            self.failed.emit(error)
+            return
+        prepared = None
+        if route.route is Route.CLAUDE:
+            history = [*self._history_messages(until=message_id), Message("user", text)]
+            prepared = self._claude_request(history, self._settings(), preview=route.preview)
+            if prepared is None:
+                return  # not sent, and nothing changed
+        elif self.model is None:
+            self.page.show_notice("No model is loaded yet, so the edit was not sent.")
+            return
+        try:
             self.conversation.edit(message_id, text)
         except HearthError as error:
             self.failed.emit(error)
             return
-        if self.model is not None:
+        if prepared is not None:
+            self._ask_claude(*prepared, self._settings(), regenerate=False)
+        else:
             self._start(regenerate=False)
 
     def switch_version(self, message_id: int, step: int) -> None:
