@@ -202,3 +202,24 @@ def test_regenerating_a_claude_reply_asks_claude_again_and_keeps_both(
     assert claude_server.requests[1].body["messages"] == [
         {"role": "user", "content": "Tell me a fact"}
     ]
+
+
+def test_ask_each_time_lets_the_user_choose_per_message(
+    window: MainWindow, monkeypatch: pytest.MonkeyPatch, claude_server: ClaudeServer, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    turn_claude_on(window, monkeypatch)
+    set_key(window, monkeypatch)
+    window.settings = window.settings.with_value("routing", "ask")
+    monkeypatch.setattr(Ask, "preview", classmethod(lambda cls, *a: True))
+    answers = iter(["Answer locally", "Ask Claude"])
+    monkeypatch.setattr(Ask, "choose", classmethod(lambda cls, *a: next(answers)))
+    window.chat_page.composer.setPlainText("First")
+    window.chat_page.send_button.click()  # locally: no model is loaded, so it says so
+    assert "No model is loaded" in window.chat_page.notice.text()
+    assert claude_server.requests == []
+    window.chat_page.send_button.click()  # the same text, now to Claude
+    qtbot.waitUntil(
+        lambda: window.chat._live is None and len(claude_server.requests) == 1, timeout=30_000
+    )
+    assert window.chat.conversation is not None
+    assert window.chat.conversation.messages[-1].backend == "claude"
