@@ -79,7 +79,7 @@ def test_a_message_gets_a_streamed_reply_that_is_saved_with_its_figures(
     details = window.model_bar.details.text()
     assert "F32" in details and "CPU" in details and "of RAM" in details
     assert "context cache" in window.model_bar.details.toolTip()
-    assert "no chat template" in window.chat_page.notice.text()
+    assert "no chat template" in window.chat_page.model_note.text()
     set_max_tokens(window, 40)
     send(window, qtbot, "Once upon a time")
     assert window.chat_page.composer.toPlainText() == ""

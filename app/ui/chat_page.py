@@ -89,7 +89,13 @@ class ChatPage(QWidget):
         system_row.addWidget(self.preview_check)
         layout.addLayout(system_row)
 
-        self.notice = QLabel()
+        self.model_note = QLabel()  # about the loaded model; stays across chats
+        self.model_note.setObjectName("model-note")
+        self.model_note.setWordWrap(True)
+        self.model_note.setStyleSheet("color: gray")
+        self.model_note.hide()
+        layout.addWidget(self.model_note)
+        self.notice = QLabel()  # about this chat's last reply
         self.notice.setObjectName("chat-notice")
         self.notice.setWordWrap(True)
         self.notice.hide()
@@ -253,6 +259,10 @@ class ChatPage(QWidget):
         self.send_button.setEnabled(not busy)
         self.ask_claude_button.setEnabled(not busy)
         self.regenerate_button.setEnabled(not busy and bool(self.views))
+
+    def show_model_note(self, text: str) -> None:
+        self.model_note.setText(text)
+        self.model_note.setVisible(bool(text))
 
     def show_notice(self, text: str) -> None:
         self.notice.setText(text)

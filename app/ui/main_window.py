@@ -245,7 +245,7 @@ class MainWindow(QMainWindow):
         self.chat.model = model
         self.model_bar.show_loaded(model, gpu_offload=bool(llama_cpp.llama_supports_gpu_offload()))
         self.state.last_model = str(model.path)
-        self.chat_page.show_notice(f"Note: {model.notice}" if model.notice else "")
+        self.chat_page.show_model_note(f"Note: {model.notice}" if model.notice else "")
         self.status_context.setText(f"context {model.context_length:,}")
         with contextlib.suppress(OSError, HearthError):  # "last used" is a nicety
             Library(models_dir=self.settings.models_folder()).mark_used(model.path)
