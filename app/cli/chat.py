@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import signal
 import sys
+from collections.abc import Iterable
 from types import FrameType
 from typing import Any
 
@@ -165,6 +166,19 @@ def _interactive(
             return 130
 
 
+def _print_stream(pieces: Iterable[str], on_interrupt: Any) -> None:
+    """Write a streamed reply to stdout; Ctrl-C runs ``on_interrupt`` instead of quitting."""
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        for piece in pieces:
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+
+
 class _QuitRequested:
     flag = False
 
@@ -187,15 +201,7 @@ def _stream(
         if presses > 1:
             _QuitRequested.flag = True
 
-    previous = signal.signal(signal.SIGINT, on_interrupt)
-    try:
-        for piece in reply:
-            sys.stdout.write(piece)
-            sys.stdout.flush()
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    sys.stdout.write("\n")
-    sys.stdout.flush()
+    _print_stream(reply, on_interrupt)
     stats = reply.stats
     if stats is not None:
         rate = f"{stats.tokens_per_second:.1f} tok/s" if stats.tokens_per_second else "- tok/s"
@@ -272,15 +278,9 @@ def _claude_turn(
             say("Not sent.")
             return 1
     reply = client.chat(preview.request)
-    previous = signal.signal(signal.SIGINT, lambda _s, _f: client.stop())
     try:
-        for piece in reply:
-            sys.stdout.write(piece)
-            sys.stdout.flush()
+        _print_stream(reply, lambda _s, _f: client.stop())
     finally:
-        signal.signal(signal.SIGINT, previous)
-        sys.stdout.write("\n")
-        sys.stdout.flush()
         if reply.text:
             history.append(Message("assistant", reply.text))
         stats = reply.stats
