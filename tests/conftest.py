@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,22 @@ def fresh_keyring() -> Iterator[None]:
     yield
     keyring.core._keyring_backend = None
     vars(keyring.backend.get_all_keyring).pop("saved_result", None)
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """`hearth` commands run in-process attach log handlers; each test leaves none behind.
+
+    A handler left on the root logger would keep writing to a test's captured (and by
+    then closed) stderr, and a --verbose test would leave the root at DEBUG.
+    """
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    for handler in [h for h in root.handlers if h not in handlers]:
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

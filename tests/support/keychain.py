@@ -1,8 +1,8 @@
 """A private, real OS keychain for tests: Secret Service from ``gnome-keyring-daemon``.
 
 The ``keychain`` fixture starts its own D-Bus session bus (``dbus-daemon --session``)
-and a ``gnome-keyring-daemon --unlock --components=secrets`` on it, unlocked with a
-known password given on standard input, with every XDG folder in a temporary
+and a ``gnome-keyring-daemon --components=secrets`` on it, then creates its default
+collection, unlocked, with a known password, with every XDG folder in a temporary
 directory: a test never sees the user's real keyring, and plain ``pytest`` needs no
 wrapper. The test process then talks to it through ``DBUS_SESSION_BUS_ADDRESS``.
 
@@ -57,6 +57,48 @@ def _wait_for_secret_service(address: str, deadline: float) -> None:
     raise RuntimeError(f"gnome-keyring-daemon did not appear on {address}: {last}")
 
 
+def _create_unlocked_default_collection(password: str) -> None:
+    """Create the "login" collection with a known password, unlocked, as the default.
+
+    ``gnome-keyring-daemon --unlock`` (password on standard input) races with the
+    first client: now and then the login keyring it creates stays locked for good,
+    and storing a key fails with "Failed to unlock the collection". gnome-keyring's
+    own ``CreateWithMasterPassword`` (what its password tools use) does the same
+    thing in one call with no race.
+    """
+    import secretstorage
+    from jeepney import DBusAddress, new_method_call
+    from jeepney.wrappers import unwrap_msg
+
+    connection = secretstorage.dbus_init()
+    try:
+        service = DBusAddress(
+            "/org/freedesktop/secrets",
+            bus_name="org.freedesktop.secrets",
+            interface="org.freedesktop.Secret.Service",
+        )
+
+        def call(address: DBusAddress, method: str, signature: str, body: tuple) -> tuple:
+            message = new_method_call(address, method, signature, body)
+            return unwrap_msg(connection.send_and_get_reply(message, timeout=10))  # raises on error
+
+        _output, session = call(service, "OpenSession", "sv", ("plain", ("s", "")))
+        internal = DBusAddress(
+            "/org/freedesktop/secrets",
+            bus_name="org.freedesktop.secrets",
+            interface="org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface",
+        )
+        label = {"org.freedesktop.Secret.Collection.Label": ("s", "login")}
+        secret = (session, b"", password.encode(), "text/plain")
+        (path,) = call(internal, "CreateWithMasterPassword", "a{sv}(oayays)", (label, secret))
+        call(service, "SetAlias", "so", ("default", path))
+        collection = secretstorage.collection.get_collection_by_alias(connection, "default")
+        if collection.is_locked():
+            raise RuntimeError("gnome-keyring created the default collection locked")
+    finally:
+        connection.close()
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.terminate()
@@ -105,20 +147,18 @@ def keychain(monkeypatch: pytest.MonkeyPatch) -> Iterator[Keychain]:
             raise RuntimeError("dbus-daemon printed no address")
         env["DBUS_SESSION_BUS_ADDRESS"] = address
         daemon = subprocess.Popen(
-            ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
-            stdin=subprocess.PIPE,
+            ["gnome-keyring-daemon", "--foreground", "--components=secrets"],
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=env,
         )
         processes.append(daemon)
-        assert daemon.stdin is not None
-        daemon.stdin.write(KEYRING_PASSWORD.encode())
-        daemon.stdin.close()
         for name in ("DBUS_SESSION_BUS_ADDRESS", "XDG_DATA_HOME", "XDG_CONFIG_HOME"):
             monkeypatch.setenv(name, env[name])
         monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
         _wait_for_secret_service(address, time.monotonic() + 15)
+        _create_unlocked_default_collection(KEYRING_PASSWORD)
         yield Keychain(bus_address=address, data_dir=root / "data")
     finally:
         for process in reversed(processes):
