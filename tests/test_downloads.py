@@ -90,6 +90,13 @@ def wait_for(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyp
         time.sleep(0.01)
 
 
+def settled(read, quiet: float = 0.2) -> bool:  # type: ignore[no-untyped-def]
+    """True when ``read()`` gives the same value before and after ``quiet`` seconds."""
+    before = read()
+    time.sleep(quiet)
+    return bool(read() == before)
+
+
 # -- the happy path ------------------------------------------------------------------
 
 
@@ -343,7 +350,7 @@ def test_pause_stops_fetching_and_resume_continues(tmp_path: Path, fake: FakeHub
     wait_for(lambda: task.progress().done_bytes > 100_000)
     task.pause()
     wait_for(lambda: task.state is DownloadState.PAUSED)
-    time.sleep(0.1)  # let anything in flight land
+    wait_for(lambda: settled(lambda: fake.served(NAME)))  # anything in flight has landed
     served = fake.served(NAME)
     time.sleep(0.4)
     assert fake.served(NAME) == served, "bytes kept coming while paused"
