@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+
+from tests.support.loopback import LoopbackServer
 
 TEST_KEY = "sk-ant-api03-TESTKEY-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEF"
 
@@ -54,7 +55,7 @@ class Recorded:
 
 
 @dataclass
-class ClaudeServer:
+class ClaudeServer(LoopbackServer):
     """Serves a fake Messages API on 127.0.0.1 until stopped."""
 
     api_key: str = TEST_KEY
@@ -68,38 +69,9 @@ class ClaudeServer:
     cut_after: int | None = None
     error_event_after: int | None = None
     requests: list[Recorded] = field(default_factory=list)
-    _server: ThreadingHTTPServer | None = None
 
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    @property
-    def address(self) -> tuple[str, int]:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return str(host), int(port)
-
-    def start(self) -> ClaudeServer:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        server.daemon_threads = True
-        self._server = server
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> ClaudeServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _handler(self)
 
 
 @pytest.fixture

@@ -29,8 +29,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.support.loopback import LoopbackServer
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -76,7 +78,7 @@ def _git_sha1(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
-class FakeHub:
+class FakeHub(LoopbackServer):
     """The server. Use as a context manager, or call :meth:`start` / :meth:`stop`."""
 
     def __init__(self) -> None:
@@ -90,8 +92,6 @@ class FakeHub:
         self.peak_active = 0
         self._lock = threading.Lock()
         self._stop_stall = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- set up -------------------------------------------------------------------------
 
@@ -102,32 +102,15 @@ class FakeHub:
 
     @property
     def endpoint(self) -> str:
-        assert self._server is not None, "start the server first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        """What ``HF_ENDPOINT`` points at."""
+        return self.base_url
 
-    def start(self) -> FakeHub:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self)
 
     def stop(self) -> None:
-        self._stop_stall.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeHub:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self._stop_stall.set()  # release requests held by a stall fault first
+        super().stop()
 
     def served(self, filename: str, *, settle_s: float = 2.0) -> int:
         """Body bytes sent for ``filename`` so far, over every request.

@@ -10,51 +10,29 @@ counted only for what it took) and records every ``Range`` header.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.support.loopback import LoopbackServer
 
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
 CHUNK = 64 * 1024
 
 
 @dataclass
-class RangeServer:
+class RangeServer(LoopbackServer):
     """Serves ``files`` on 127.0.0.1 until stopped."""
 
     files: dict[str, bytes]
     ignore_ranges: bool = False
     sent: dict[str, int] = field(default_factory=dict)
     ranges: list[str] = field(default_factory=list)
-    _server: ThreadingHTTPServer | None = None
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     def url(self, name: str, *, redirect: bool = False) -> str:
         return f"{self.base_url}/{'redirect' if redirect else 'files'}/{name}"
 
-    def start(self) -> RangeServer:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        server.daemon_threads = True
-        self._server = server
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> RangeServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _handler(self)
 
 
 def _handler(state: RangeServer) -> type[BaseHTTPRequestHandler]:
