@@ -72,3 +72,28 @@ def slow_chatml_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("models") / "chatml-wide.gguf"
     shape = ModelShape(n_layer=4, n_embd=512, n_head=8, n_head_kv=4, n_ff=1024)
     return write_llama_gguf(path, shape=shape, chat_template=CHATML_TEMPLATE, chatml_tokens=True)
+
+
+# Realistic shapes, quantized by llama.cpp: 1024 wide, GQA (16 heads, 4 KV heads), an
+# FFN 2.75x the width, ChatML template. Every quantized test model is built from this.
+REALISTIC_SHAPE = ModelShape(n_layer=4, n_embd=1024, n_head=16, n_head_kv=4, n_ff=2816)
+QUANTS = ("Q4_K_M", "Q8_0", "Q4_0")
+
+
+@pytest.fixture(scope="session")
+def quantized_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Q4_K_M, Q8_0 and Q4_0 files of a realistic llama shape (random weights)."""
+    import numpy as np
+
+    from tests.support.gguf_factory import quantize
+
+    folder = tmp_path_factory.mktemp("quantized")
+    source = write_llama_gguf(
+        folder / "realistic-f16.gguf",
+        shape=REALISTIC_SHAPE,
+        chat_template=CHATML_TEMPLATE,
+        chatml_tokens=True,
+        dtype=np.float16,
+        name="hearth-realistic",
+    )
+    return {q: quantize(source, folder / f"realistic-{q}.gguf", q) for q in QUANTS}

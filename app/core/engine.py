@@ -88,6 +88,10 @@ class LoadOptions:
     batch_size: int = 512
     flash_attention: bool = False
     kv_cache_type: str = "f16"
+    extra_buffers: bool = True
+    """llama.cpp's extra weight buffers (AMX, CPU repack); off is a recovery rung."""
+    swa_full: bool = True
+    """A full-size cache for sliding-window layers (llama-cpp-python's default)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LoadOptions:
@@ -323,6 +327,8 @@ class Engine:
                 flash_attn=options.flash_attention,
                 type_k=llama_runtime.KV_TYPES[options.kv_cache_type],
                 type_v=llama_runtime.KV_TYPES[options.kv_cache_type],
+                swa_full=options.swa_full,
+                extra_buffers=options.extra_buffers,
                 verbose=True,  # False would redirect the process's stdout/stderr
             )
         except (ValueError, RuntimeError, OSError) as error:

@@ -134,13 +134,32 @@ class Detokenizer:
 
 
 class HearthLlama(llama_cpp.Llama):
-    """``Llama`` without llama-cpp-python's own chat-template handling.
+    """``Llama`` without llama-cpp-python's own chat-template handling, with model params
+    its constructor does not expose.
 
     Its constructor compiles every ``tokenizer.chat_template*`` in the metadata, so a
     broken template would fail the whole load. Hearth renders templates itself from
     the GGUF header, so the templates are kept out of the library's copy of the
     metadata.
+
+    ``extra_buffers=False`` turns llama.cpp's ``use_extra_bufts`` off: quantized weights
+    then stay in the mapped file instead of being copied into the AMX or repack buffer
+    types, whose kernels crash on some CPUs (the engine's recovery ladder uses it).
     """
+
+    def __init__(self, *args: Any, extra_buffers: bool = True, **kwargs: Any) -> None:
+        self._hearth_extra_buffers = extra_buffers
+        super().__init__(*args, **kwargs)
+
+    @property
+    def model_params(self) -> Any:
+        return self._hearth_model_params
+
+    @model_params.setter
+    def model_params(self, value: Any) -> None:
+        # The constructor assigns the default params once, then fills in fields.
+        value.use_extra_bufts = self._hearth_extra_buffers
+        self._hearth_model_params = value
 
     @property
     def metadata(self) -> dict[str, str]:
