@@ -55,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from app.cli import selftest
 
     arguments = sys.argv[1:] if argv is None else list(argv)
+    if arguments[:1] == ["--engine-host"]:  # the bundle's engine process (engine_process.py)
+        from app.core import engine_host
+
+        return engine_host.main()
     if selftest.requested(arguments):
         return selftest.main(arguments)
     parser = build_parser()

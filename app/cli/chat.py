@@ -17,7 +17,8 @@ from types import FrameType
 from typing import Any
 
 from app.core.cloud import ClaudeClient, CloudError, ensure_claude_allowed
-from app.core.engine import Engine, LoadOptions, Message, Reply, SamplingOptions, StopReason
+from app.core.engine_process import EngineProcess
+from app.core.engine_types import LoadOptions, Message, Reply, SamplingOptions, StopReason
 from app.core.errors import HearthError
 from app.core.library import Library
 from app.core.paths import app_paths
@@ -30,6 +31,7 @@ STOP_WORDS = {
     StopReason.LENGTH: "length limit",
     StopReason.USER: "stopped",
     StopReason.CONTEXT: "context full",
+    StopReason.CRASHED: "the model stopped unexpectedly",
 }
 
 
@@ -108,7 +110,20 @@ def run(args: argparse.Namespace) -> int:
         print("hearth chat: --model PATH is required (or --claude)", file=sys.stderr)
         return 2
     load_options, sampling, system_prompt = _options(args)
-    engine = Engine()
+    engine = EngineProcess(on_notice=lambda words: print(f"hearth: {words}", file=sys.stderr))
+    try:
+        return _chat_with(engine, args, load_options, sampling, system_prompt)
+    finally:
+        engine.close()
+
+
+def _chat_with(
+    engine: EngineProcess,
+    args: argparse.Namespace,
+    load_options: LoadOptions,
+    sampling: SamplingOptions,
+    system_prompt: str,
+) -> int:
     model = engine.load(args.model, load_options)
     with contextlib.suppress(OSError, HearthError):  # "last used" in `hearth models`
         Library(models_dir=load_settings(app_paths().settings_file).models_folder()).mark_used(
@@ -118,14 +133,18 @@ def run(args: argparse.Namespace) -> int:
     if model.notice:
         say(f"note: {model.notice}")
     history = [Message("system", system_prompt)] if system_prompt else []
-    try:
-        if args.prompt is not None:
-            history.append(Message("user", args.prompt))
-            reply = _stream(engine, history, sampling, say)
-            return 0 if reply.stats and reply.stats.stop_reason is not StopReason.USER else 130
-        return _interactive(engine, history, sampling, say, model.name)
-    finally:
-        engine.close()
+    if args.prompt is not None:
+        history.append(Message("user", args.prompt))
+        reply = _stream(engine, history, sampling, say)
+        return _exit_code(reply)
+    return _interactive(engine, history, sampling, say, model.name)
+
+
+def _exit_code(reply: Reply) -> int:
+    stats = reply.stats
+    if stats is not None and stats.stop_reason is StopReason.CRASHED:
+        return 1
+    return 0 if stats and stats.stop_reason is not StopReason.USER else 130
 
 
 class _Notices:
@@ -138,7 +157,11 @@ class _Notices:
 
 
 def _interactive(
-    engine: Engine, history: list[Message], sampling: SamplingOptions, say: _Notices, name: str
+    engine: EngineProcess,
+    history: list[Message],
+    sampling: SamplingOptions,
+    say: _Notices,
+    name: str,
 ) -> int:
     say(f"Chatting with {name}. Ctrl-C stops a reply; Ctrl-D (or Ctrl-C twice) quits.")
     interrupted_prompt = False
@@ -184,7 +207,7 @@ class _QuitRequested:
 
 
 def _stream(
-    engine: Engine, history: list[Message], sampling: SamplingOptions, say: _Notices
+    engine: EngineProcess, history: list[Message], sampling: SamplingOptions, say: _Notices
 ) -> Reply:
     reply = engine.chat(history, sampling)
     if reply.dropped_messages:
@@ -215,6 +238,8 @@ def _stream(
             f"prompt {stats.prompt_tokens} ({stats.cached_tokens} cached), "
             f"{STOP_WORDS[stats.stop_reason]}]"
         )
+        if stats.stop_reason is StopReason.CRASHED and stats.notice:
+            print(f"hearth: {stats.notice}", file=sys.stderr, flush=True)
     return reply
 
 

@@ -208,22 +208,32 @@ def _check_catalog() -> str:
 
 
 def _check_model(model: str | None) -> str:
-    from app.core.engine import Engine, LoadOptions, SamplingOptions
+    from app.core.engine_process import EngineProcess
+    from app.core.engine_types import LoadOptions, SamplingOptions, StopReason
     from app.core.errors import HearthError
 
     if not model:
         raise StepFailed("no model to load: pass --model PATH or set HEARTH_TEST_MODEL")
-    engine = Engine()
+    engine = EngineProcess()
     try:
         started = time.perf_counter()
         loaded = engine.load(model, LoadOptions(context_length=256, batch_size=64))
         sampling = SamplingOptions(temperature=0.0, max_tokens=TOKENS, seed=1)
-        text = engine.complete(PROMPT, sampling, ignore_eos=True).read()
+        reply = engine.complete(PROMPT, sampling, ignore_eos=True)
+        text = reply.read()
         seconds = time.perf_counter() - started
     except HearthError as error:
         raise StepFailed(f"model {model}: {error.describe()}") from error
     finally:
         engine.close()
+    stats = reply.stats
+    if engine.restarts or (stats is not None and stats.stop_reason is StopReason.CRASHED):
+        # Recovered or not, a crash of llama.cpp here is what the self-test exists to catch.
+        said = (stats.notice if stats else None) or loaded.notice or ""
+        raise StepFailed(
+            f"model {loaded.name}: llama.cpp crashed {engine.restarts} time(s) in the engine "
+            f"process. {said}".strip()
+        )
     if not text.strip():
         raise StepFailed(f"model {loaded.name} loaded but generated no text")
     return f"{loaded.name} loaded and wrote {text.strip()!r} in {seconds:.2f} s"

@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 import anthropic
 import httpx2
 
-from app.core.engine import Message, StopReason
+from app.core.engine_types import Message, StopReason
 from app.core.errors import HearthError
 from app.core.settings import Settings
 

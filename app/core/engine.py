@@ -27,7 +27,6 @@ and the caller is told (``engine.model.prompt_format`` and its ``notice``).
 from __future__ import annotations
 
 import codecs
-import enum
 import logging
 import os
 import random
@@ -35,7 +34,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +43,16 @@ import psutil
 from app.core import llama_runtime
 from app.core.advisor import plan_backoff
 from app.core.calibration import CalibrationStore, calibration_key, parse_llama_log
+from app.core.engine_types import (
+    LoadedModel,
+    LoadOptions,
+    Message,
+    PromptFormat,
+    Reply,
+    ReplyStats,
+    SamplingOptions,
+    StopReason,
+)
 from app.core.errors import (
     ChatTemplateError,
     ContextOverflowError,
@@ -57,153 +66,23 @@ from app.core.errors import (
 from app.core.gguf import GGUFHeader, read_header
 from app.core.hardware import HardwareProfile, detect_hardware
 from app.core.memory import MemoryEstimate, estimate_memory, format_bytes, repack_types_for
-from app.core.settings import Settings
+
+__all__ = [
+    "Engine",
+    "LoadOptions",
+    "LoadedModel",
+    "Message",
+    "PromptFormat",
+    "Reply",
+    "ReplyStats",
+    "SamplingOptions",
+    "StopReason",
+    "plain_prompt",
+]
 
 log = logging.getLogger(__name__)
 
 PLAIN_STOP = "\nUser:"
-
-
-class StopReason(enum.StrEnum):
-    """Why a reply ended."""
-
-    END_OF_TEXT = "eos"  # the model said it was done
-    LENGTH = "length"  # max_tokens reached
-    USER = "user"  # stopped by the user
-    CONTEXT = "context"  # the context window is full
-
-
-class PromptFormat(enum.StrEnum):
-    TEMPLATE = "model template"
-    PLAIN = "plain"
-
-
-@dataclass(frozen=True, slots=True)
-class LoadOptions:
-    """How to load a model. ``gpu_layers=-1`` offloads every layer."""
-
-    context_length: int = 4096
-    gpu_layers: int = 0
-    threads: int | None = None
-    batch_size: int = 512
-    flash_attention: bool = False
-    kv_cache_type: str = "f16"
-    extra_buffers: bool = True
-    """llama.cpp's extra weight buffers (AMX, CPU repack); off is a recovery rung."""
-    swa_full: bool = True
-    """A full-size cache for sliding-window layers (llama-cpp-python's default)."""
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> LoadOptions:
-        """The load options a user chose in settings (GPU layers ``-1``: all)."""
-        return cls(
-            context_length=settings.context_length,
-            gpu_layers=settings.gpu_layers,
-            threads=settings.threads or None,
-            batch_size=settings.batch_size,
-            flash_attention=settings.flash_attention,
-            kv_cache_type=settings.kv_cache_type,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class SamplingOptions:
-    """How to pick tokens. ``temperature=0`` is greedy; ``seed=-1`` is random."""
-
-    temperature: float = 0.7
-    top_p: float = 0.95
-    top_k: int = 40
-    min_p: float = 0.05
-    repeat_penalty: float = 1.1
-    max_tokens: int = 2048
-    seed: int = -1
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> SamplingOptions:
-        return cls(
-            temperature=settings.temperature,
-            top_p=settings.top_p,
-            top_k=settings.top_k,
-            min_p=settings.min_p,
-            repeat_penalty=settings.repeat_penalty,
-            max_tokens=settings.max_tokens,
-            seed=settings.seed,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    role: str  # "system", "user" or "assistant"
-    content: str
-
-
-@dataclass(frozen=True, slots=True)
-class ReplyStats:
-    """The figures of one finished reply."""
-
-    prompt_tokens: int
-    cached_tokens: int
-    completion_tokens: int
-    time_to_first_token: float | None
-    tokens_per_second: float | None
-    stop_reason: StopReason
-    dropped_messages: int = 0
-    elapsed: float = 0.0
-
-
-@dataclass(slots=True)
-class LoadedModel:
-    """What is loaded, and how."""
-
-    path: Path
-    header: GGUFHeader
-    options: LoadOptions
-    context_length: int
-    prompt_format: PromptFormat
-    notice: str | None
-    load_seconds: float
-    log_lines: list[str] = field(default_factory=list)
-    estimate: MemoryEstimate | None = None
-
-    @property
-    def name(self) -> str:
-        return self.header.name or self.path.stem
-
-
-class Reply:
-    """A streaming reply: iterate for text pieces, then read ``stats``."""
-
-    def __init__(self, *, prompt_tokens: int, dropped: int) -> None:
-        self._pieces: Iterator[str] = iter(())
-        self.prompt_tokens = prompt_tokens
-        self.dropped_messages = dropped
-        self.stats: ReplyStats | None = None
-        self._parts: list[str] = []
-
-    def __iter__(self) -> Iterator[str]:
-        try:
-            for piece in self._pieces:
-                self._parts.append(piece)
-                yield piece
-        finally:
-            self.close()
-
-    @property
-    def text(self) -> str:
-        """What has streamed so far."""
-        return "".join(self._parts)
-
-    def close(self) -> None:
-        """Stop early; ``stats`` then says the user stopped it."""
-        close = getattr(self._pieces, "close", None)
-        if close is not None:
-            close()
-
-    def read(self) -> str:
-        """Consume the whole reply and return its text."""
-        for _ in self:
-            pass
-        return self.text
 
 
 def _system_memory() -> tuple[int, int]:
@@ -234,9 +113,15 @@ class Engine:
         *,
         memory: Callable[[], tuple[int, int]] | None = None,
         calibration: CalibrationStore | None = None,
+        progress: Callable[[], None] | None = None,
     ) -> None:
-        """``memory`` returns (bytes in all, bytes free now); tests pass a small machine."""
+        """``memory`` returns (bytes in all, bytes free now); tests pass a small machine.
+
+        ``progress`` is called while llama.cpp reads a prompt (from its abort callback,
+        between graph nodes), so a supervisor can tell a long prompt from a hang.
+        """
         self._memory = memory or _system_memory
+        self._progress = progress
         self._calibration = calibration or CalibrationStore()
         self._hardware: HardwareProfile | None = None
         self._llm: Any = None
@@ -351,6 +236,7 @@ class Engine:
             load_seconds=time.perf_counter() - started,
             log_lines=llama_runtime.recent_log(mark),
             estimate=estimate,
+            gpu_offload=llama_runtime.supports_gpu_offload(),
         )
         self._calibrate(header, options, self._model.log_lines)
         if notice:
@@ -606,6 +492,8 @@ class Engine:
         self._stop.set()
 
     def _should_abort(self, _data: Any) -> bool:
+        if self._progress is not None:
+            self._progress()
         return self._stop.is_set()
 
     def _stream(

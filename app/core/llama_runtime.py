@@ -183,6 +183,11 @@ def set_abort_callback(llm: Any, callback: Any) -> None:
     llama_cpp.llama_set_abort_callback(llm._ctx.ctx, callback, None)
 
 
+def supports_gpu_offload() -> bool:
+    """Whether this build of llama.cpp can put layers on a GPU."""
+    return bool(llama_cpp.llama_supports_gpu_offload())
+
+
 def cached_tokens(llm: Any) -> list[int]:
     """The tokens whose keys and values are in the context's cache right now."""
     return list(llm._input_ids)

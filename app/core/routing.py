@@ -27,7 +27,7 @@ from app.core.cloud import (
     prepare_request,
     resolve_base_url,
 )
-from app.core.engine import Message
+from app.core.engine_types import Message
 from app.core.settings import Settings
 
 # Anthropic's published standard prices, US dollars per million tokens (input, output),

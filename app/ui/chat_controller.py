@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.core.cloud import MissingKeyError
 from app.core.conversation import Conversation, LiveReply
-from app.core.engine import LoadedModel, Message, ReplyStats, SamplingOptions
+from app.core.engine_types import LoadedModel, Message, ReplyStats, SamplingOptions, StopReason
 from app.core.errors import HearthError
 from app.core.history import HistoryStore
 from app.core.routing import (
@@ -394,13 +394,19 @@ class ChatController(QObject):
         if request != self._request or self._live is None:
             return
         live, self._live = self._live, None
+        crashed = stats.stop_reason is StopReason.CRASHED
         live.finish(
+            # A crash keeps what was streamed, marked, with the crash in plain words.
+            status="interrupted" if crashed else None,
+            error=stats.notice if crashed else None,
             stop_reason=str(stats.stop_reason),
             prompt_tokens=stats.prompt_tokens,
             completion_tokens=stats.completion_tokens,
             ttft=stats.time_to_first_token,
             tokens_per_second=stats.tokens_per_second,
         )
+        if stats.notice:
+            self.page.show_notice(stats.notice)
         self._done()
         self.reply_done.emit(stats)
 

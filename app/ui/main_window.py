@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-import llama_cpp
 from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -24,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.engine import LoadedModel, LoadOptions, ReplyStats
+from app.core.engine_types import LoadedModel, LoadOptions, ReplyStats
 from app.core.errors import HearthError
 from app.core.history import HistoryStore
 from app.core.library import InstalledModel, Library
@@ -163,6 +162,7 @@ class MainWindow(QMainWindow):
         self.worker.loading.connect(self.model_bar.show_loading)
         self.worker.loaded.connect(self._model_loaded)
         self.worker.load_failed.connect(self._model_failed)
+        self.worker.notice.connect(self.chat_page.show_notice)
 
         self._add_shortcuts()
         self.refresh_models()
@@ -243,7 +243,7 @@ class MainWindow(QMainWindow):
     def _model_loaded(self, model: LoadedModel) -> None:
         self.loaded = model
         self.chat.model = model
-        self.model_bar.show_loaded(model, gpu_offload=bool(llama_cpp.llama_supports_gpu_offload()))
+        self.model_bar.show_loaded(model, gpu_offload=model.gpu_offload)
         self.state.last_model = str(model.path)
         self.chat_page.show_model_note(f"Note: {model.notice}" if model.notice else "")
         self.status_context.setText(f"context {model.context_length:,}")

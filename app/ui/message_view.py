@@ -320,7 +320,9 @@ class MessageView(QFrame):
 
     def _set_footer(self, message: MessageRecord) -> None:
         parts = []
-        if message.status == "interrupted":
+        if message.status == "interrupted" and message.stop_reason == "crashed":
+            parts.append("⚠ the model stopped unexpectedly — what was written so far is kept")
+        elif message.status == "interrupted":
             parts.append("⚠ interrupted — what was written so far is kept")
         if message.status == "error":
             parts.append(f"⚠ {message.error or 'failed'}")

@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QWidget
 
-from app.core.engine import LoadedModel
+from app.core.engine_types import LoadedModel
 from app.core.memory import format_bytes
 
 OPEN_FILE = "Open a GGUF file…"

@@ -1,10 +1,12 @@
-"""The inference worker: the one thread that owns the llama.cpp context.
+"""The inference worker: the one thread that talks to the engine process.
 
-A ``Llama`` context is not thread-safe, so one :class:`InferenceWorker` lives on its
-own ``QThread`` and is driven only through queued signals (GPT4All's ChatLLM does the
-same). It streams the engine's pieces back as signals, one per piece; the chat view
-throttles what it repaints. Stop is the one call made directly from the GUI thread:
-:meth:`Engine.stop` only sets a flag.
+llama.cpp runs in its own supervised process (:class:`EngineProcess`), so a crash
+there is an event this window reports, not the end of the window. One
+:class:`InferenceWorker` lives on its own ``QThread`` (it blocks while it waits for the
+engine) and is driven only through queued signals (GPT4All's ChatLLM does the same). It
+streams the engine's pieces back as signals, one per piece; the chat view throttles what
+it repaints. Stop is the one call made directly from the GUI thread:
+:meth:`EngineProcess.stop` only sends a message.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from app.core.engine import Engine, LoadedModel, LoadOptions, Message, SamplingOptions
+from app.core.engine_process import EngineProcess
+from app.core.engine_types import LoadedModel, LoadOptions, Message, SamplingOptions
 from app.core.errors import HearthError
 
 
@@ -34,10 +37,11 @@ class InferenceWorker(QObject):
     piece = Signal(int, str)  # request id, text
     reply_finished = Signal(int, object)  # request id, ReplyStats
     reply_failed = Signal(int, object)  # request id, HearthError
+    notice = Signal(str)  # what Hearth did after the engine crashed, as it happens
 
-    def __init__(self, engine: Engine | None = None) -> None:
+    def __init__(self, engine: EngineProcess | None = None) -> None:
         super().__init__()
-        self.engine = engine or Engine()
+        self.engine = engine or EngineProcess(on_notice=self.notice.emit)
         self.load_requested.connect(self._load)
         self.reply_requested.connect(self._reply)
         self.unload_requested.connect(self._unload)
@@ -61,7 +65,7 @@ class InferenceWorker(QObject):
 
     @Slot()
     def _unload(self) -> None:
-        self.engine.close()
+        self.engine.unload()
         self.unloaded.emit()
 
     @Slot(int, object, object)
@@ -83,7 +87,7 @@ class InferenceWorker(QObject):
 class WorkerThread:
     """An :class:`InferenceWorker` on its own started QThread."""
 
-    def __init__(self, engine: Engine | None = None) -> None:
+    def __init__(self, engine: EngineProcess | None = None) -> None:
         self.thread = QThread()
         self.thread.setObjectName("hearth-inference")
         self.worker = InferenceWorker(engine)
@@ -91,7 +95,7 @@ class WorkerThread:
         self.thread.start()
 
     def shutdown(self, timeout_ms: int = 30_000) -> None:
-        """Stop any reply, end the thread, then free the model."""
+        """Stop any reply, end the thread, then end the engine process."""
         self.worker.stop()
         self.thread.quit()
         if self.thread.wait(timeout_ms):
