@@ -45,6 +45,16 @@ class Session:
         self.cloud = CloudThread()
         self.keys = KeyStore()
         self.state = UiState.load(self.paths.config / "ui_state.json")
+        # Still "running" from last time: the app died (a crash, a kill, a power cut).
+        self.closed_unexpectedly = self.state.running
+        self.state.running = True
+        self._save_state()
+
+    def _save_state(self) -> None:
+        try:
+            self.state.save()
+        except OSError as error:
+            self.notices.append(f"Hearth cannot save the window's state ({error}).")
 
     def build_window(self) -> MainWindow:
         window = MainWindow(
@@ -58,12 +68,19 @@ class Session:
         )
         for notice in self.notices:
             window.notify(HearthError(notice))
+        if self.closed_unexpectedly:
+            window.chat_page.show_notice(
+                "Hearth closed unexpectedly last time. Your last chat and model are back; "
+                "everything you wrote and every reply streamed so far was saved."
+            )
         return window
 
     def close(self) -> None:
         self.worker.shutdown()
         self.cloud.shutdown()
         self.store.close()
+        self.state.running = False
+        self._save_state()
 
 
 def run(argv: list[str] | None = None) -> int:

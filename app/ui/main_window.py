@@ -8,6 +8,7 @@ all arrive at :meth:`MainWindow.notify`, the one place they become a visible mes
 from __future__ import annotations
 
 import contextlib
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt
@@ -53,6 +54,9 @@ CLAUDE_OPT_IN = (
     "Before each request you see exactly what will be sent, to which model, and what it "
     "costs. Your API key stays in the system keychain.\n\nTurn Claude on?"
 )
+
+
+log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
@@ -203,12 +207,15 @@ class MainWindow(QMainWindow):
             self.chat.new_chat()
         else:
             self.chat.open(conversation_id)
-        self.sidebar.set_current(conversation_id)
+        self._conversation_changed()
         self.show_page("chat")
 
     def _conversation_changed(self) -> None:
         current = self.chat.conversation.id if self.chat.conversation else None
         self.sidebar.set_current(current)
+        if current != self.state.conversation:
+            self.state.conversation = current
+            self._save_state_quietly()  # kept at once: the app may not get to close cleanly
 
     def _conversation_deleted(self, conversation_id: int) -> None:
         if self.chat.conversation and self.chat.conversation.id == conversation_id:
@@ -244,7 +251,9 @@ class MainWindow(QMainWindow):
         self.loaded = model
         self.chat.model = model
         self.model_bar.show_loaded(model, gpu_offload=model.gpu_offload)
-        self.state.last_model = str(model.path)
+        if self.state.last_model != str(model.path):
+            self.state.last_model = str(model.path)
+            self._save_state_quietly()
         self.chat_page.show_model_note(f"Note: {model.notice}" if model.notice else "")
         self.status_context.setText(f"context {model.context_length:,}")
         with contextlib.suppress(OSError, HearthError):  # "last used" is a nicety
@@ -340,6 +349,12 @@ class MainWindow(QMainWindow):
             self.chat.new_chat()
         if self.state.last_model and Path(self.state.last_model).exists():
             self.load_model(self.state.last_model)
+
+    def _save_state_quietly(self) -> None:
+        try:
+            self.state.save()
+        except OSError as error:
+            log.warning("Could not save the window's state: %s", error)
 
     def save_state(self) -> None:
         self.chat_page.save_draft()

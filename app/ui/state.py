@@ -20,6 +20,8 @@ class UiState:
     splitter: str = ""
     conversation: int | None = None
     last_model: str = ""
+    running: bool = False
+    """True while the app runs; still True at the next start means it did not close cleanly."""
 
     @classmethod
     def load(cls, path: Path) -> UiState:
