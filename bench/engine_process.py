@@ -18,13 +18,15 @@ reply ends as crashed), and, for scale, a fresh start-and-load.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import statistics
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from app.core.engine_process import EngineProcess
+from app.core.engine_process import EngineProcess, RecipeStore
 from app.core.engine_types import LoadOptions, Message, SamplingOptions, StopReason
 from bench.decode import PROMPT, SAMPLING, q4_model
 from tests.support.gguf_factory import test_model_path
@@ -153,8 +155,10 @@ def ttft_turns(path: Path, *, turns: int = 10) -> dict[str, Any]:
 def restart_time(path: Path, *, repeats: int = 3) -> dict[str, Any]:
     recoveries, fresh = [], []
     for _ in range(repeats):
+        # A fresh memory of what worked each time, kept out of the user's cache folder.
+        folder = Path(tempfile.mkdtemp(prefix="hearth-bench-"))
         started = time.perf_counter()
-        engine = EngineProcess()
+        engine = EngineProcess(recipes=RecipeStore(folder / "engine-recipes.json"))
         engine.load(path, LoadOptions(context_length=2048))
         fresh.append(time.perf_counter() - started)
         reply = engine.complete(PROMPT, SamplingOptions(max_tokens=4000), ignore_eos=True)
@@ -170,6 +174,7 @@ def restart_time(path: Path, *, repeats: int = 3) -> dict[str, Any]:
         assert engine.model is not None
         recoveries.append(recovered - killed)
         engine.close()
+        shutil.rmtree(folder, ignore_errors=True)
     return {
         "model": path.name,
         "recovery_s": round(statistics.median(recoveries), 2),

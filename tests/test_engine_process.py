@@ -525,3 +525,16 @@ def test_self_test_names_an_engine_crash_as_a_failed_step(stories_model: Path) -
     assert result.returncode == 1  # not 139
     output = result.stdout + result.stderr
     assert "FAILED" in output and "crashed" in output and "SIGSEGV" in output
+
+
+def test_a_reply_dropped_unread_does_not_hold_the_engine(stories_model: Path) -> None:
+    import gc
+
+    engine = EngineProcess()
+    try:
+        engine.load(stories_model, LoadOptions(context_length=1024))
+        engine.complete("Once upon a time", GREEDY)  # never read
+        gc.collect()
+        assert "Lily" in engine.complete("Once upon a time", GREEDY, wait=False).read()
+    finally:
+        engine.close()

@@ -44,6 +44,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -388,7 +389,8 @@ class _Turns:
         self._next = 0
         self._serving = 0
 
-    def acquire(self, *, wait: bool) -> None:
+    def acquire(self, *, wait: bool) -> Callable[[], None]:
+        """Wait for this caller's turn; returns its release, which works once."""
         with self._cond:
             if not wait and self._next != self._serving:
                 raise EngineBusyError("The model is busy with another reply.")
@@ -396,6 +398,14 @@ class _Turns:
             self._next += 1
             while self._serving != ticket:
                 self._cond.wait()
+        done = threading.Event()
+
+        def release() -> None:
+            if not done.is_set():
+                done.set()
+                self.release()
+
+        return release
 
     def release(self) -> None:
         with self._cond:
@@ -659,7 +669,7 @@ class EngineProcess:
         )
 
     def _start(self, request: tuple[Any, ...], *, wait: bool) -> Reply:
-        self._turns.acquire(wait=wait)
+        release = self._turns.acquire(wait=wait)
         try:
             if self._model is None or self._child is None:
                 raise NoModelLoadedError("No model is loaded.")
@@ -670,14 +680,16 @@ class EngineProcess:
         except _Died as death:
             worked, words = self._recover(death)
             self._active = None
-            self._turns.release()
+            release()
             raise EngineCrashedError(words if not worked else f"{words} Send it again.") from None
         except BaseException:
             self._active = None
-            self._turns.release()
+            release()
             raise
         reply = Reply(prompt_tokens=started[0], dropped=started[1])
-        reply._pieces = self._stream(reply, request, rid)
+        reply._pieces = self._stream(reply, request, rid, release)
+        # A reply dropped unread must not hold the engine for ever.
+        weakref.finalize(reply, release)
         return reply
 
     def _started(self, rid: int) -> tuple[int, int]:
@@ -688,7 +700,9 @@ class EngineProcess:
                 raise payload
         raise AssertionError("unreachable")
 
-    def _stream(self, reply: Reply, request: tuple[Any, ...], rid: int) -> Iterator[str]:
+    def _stream(
+        self, reply: Reply, request: tuple[Any, ...], rid: int, release: Callable[[], None]
+    ) -> Iterator[str]:
         streamed = False
         resend = False
         said: list[str] = []
@@ -735,7 +749,7 @@ class EngineProcess:
             raise
         finally:
             self._active = None
-            self._turns.release()
+            release()
 
     def _cancel(self, rid: int) -> ReplyStats | None:
         """Stop reply ``rid``, wait until the engine has finished with it; its figures."""
