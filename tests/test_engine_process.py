@@ -538,3 +538,23 @@ def test_a_reply_dropped_unread_does_not_hold_the_engine(stories_model: Path) ->
         assert "Lily" in engine.complete("Once upon a time", GREEDY, wait=False).read()
     finally:
         engine.close()
+
+
+def test_doctor_lists_and_forgets_what_crashed(
+    stories_model: Path, fault: Callable[[str], None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.cli import main
+
+    fault("load:SIGSEGV:when=extra_buffers")
+    engine = EngineProcess()
+    try:
+        engine.load(stories_model, LoadOptions(context_length=512))
+    finally:
+        engine.close()
+    assert main(["doctor"]) == 0
+    shown = capsys.readouterr().out
+    assert "Crashed    stories260K.gguf runs with 'no-extra-buffers'" in shown
+    assert main(["doctor", "--forget-crashes"]) == 0
+    assert "Forgot the safer settings of 1 model(s)" in capsys.readouterr().out
+    assert main(["doctor"]) == 0
+    assert "Crashed" not in capsys.readouterr().out

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from app.core.advisor import Verdict, advise, headroom_for, reference_files
+from app.core.engine_process import RecipeStore
 from app.core.hardware import HardwareProfile, detect_hardware
 from app.core.memory import format_bytes
 
@@ -16,6 +17,11 @@ def register(subparsers: Any) -> None:
         "doctor", help="show this computer's hardware and which models run well on it"
     )
     parser.add_argument("--json", action="store_true", help="print the profile as JSON")
+    parser.add_argument(
+        "--forget-crashes",
+        action="store_true",
+        help="forget the safer settings Hearth chose for models that crashed llama.cpp here",
+    )
     parser.set_defaults(func=run)
 
 
@@ -45,9 +51,18 @@ def implications(profile: HardwareProfile, *, context_length: int = 8192) -> lis
 
 
 def run(args: argparse.Namespace) -> int:
+    recipes = RecipeStore()
+    if args.forget_crashes:
+        count = recipes.forget()
+        print(f"Forgot the safer settings of {count} model(s); the next load uses yours.")
+        return 0
     profile = detect_hardware()
     if args.json:
         data = profile.to_dict()
+        data["crash_workarounds"] = [
+            {"model": key, "runs_with": name, "crash": crash}
+            for key, name, crash in recipes.entries()
+        ]
         data["headroom"] = {"ram": headroom_for(profile).ram, "gpu": headroom_for(profile).gpu}
         data["implications"] = implications(profile)
         print(json.dumps(data, indent=2))
@@ -77,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"Headroom   {headroom_for(profile).describe()}.")
     for note in profile.notes:
         print(f"Note       {note}")
+    for key, name, crash in recipes.entries():
+        model = key.split(" | ")[-2] if key.count(" | ") >= 2 else key
+        print(f"Crashed    {model} runs with '{name}' here (llama.cpp crashed {crash})")
     print()
     for line in implications(profile):
         print(line)

@@ -232,6 +232,21 @@ class RecipeStore:
         rung = entry.get("rung", 0)
         return rung if isinstance(rung, int) and 0 <= rung < len(LADDER) else 0
 
+    def entries(self) -> list[tuple[str, str, str]]:
+        """Every remembered model: (key, rung name, the crash that led there)."""
+        return [
+            (key, str(entry.get("name", "")), str(entry.get("crash", "")))
+            for key, entry in sorted(self._read().items())
+            if isinstance(entry, dict)
+        ]
+
+    def forget(self) -> int:
+        """Forget every remembered rung (after an update, say); how many there were."""
+        count = len(self.entries())
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        return count
+
     def remember(self, key: str, rung: int, *, crash: str) -> None:
         data = self._read()
         data[key] = {"rung": rung, "name": LADDER[rung].name, "crash": crash, "when": time.time()}
