@@ -19,7 +19,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 # Benchmark modules; each has run() -> dict.
-BENCHMARKS = ("bench.decode", "bench.estimate", "bench.downloads", "bench.ui_stream")
+BENCHMARKS = (
+    "bench.decode",
+    "bench.estimate",
+    "bench.downloads",
+    "bench.ui_stream",
+    "bench.portable",
+)
 
 
 def main(names: list[str]) -> int:
