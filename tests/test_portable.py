@@ -99,3 +99,41 @@ def test_the_bundle_does_not_ship_the_native_build_that_qemu_catches(
     result = run_emulated("Nehalem-v2", stories_model, python=Path(sys.executable), lib=None)
 
     assert result.returncode in (-4, 132), result.stdout  # SIGILL, not some other failure
+
+
+FORCED = r"""
+import json
+from app.core import ggml_backends
+from app.core.errors import HearthError
+try:
+    from app.core import llama_runtime  # noqa: F401
+except HearthError as error:
+    print(json.dumps({"error": type(error).__name__, "message": str(error)}))
+else:
+    report = ggml_backends.load_backends()
+    print(json.dumps({"variant": report.cpu_variant, "by": report.chosen_by}))
+"""
+
+
+@pytest.mark.parametrize(("forced", "expected"), [("sse42", "sse42"), ("pentium", None)])
+def test_hearth_cpu_variant_loads_only_that_variant(
+    bundle_build: subprocess.CompletedProcess[str], forced: str, expected: str | None
+) -> None:
+    """The crash-recovery ladder's rung: a named variant instead of the best one."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LLAMA_CPP_LIB_PATH": str(BUNDLED_LIB)}
+    result = subprocess.run(
+        [str(BUNDLE_PYTHON), "-c", FORCED],
+        capture_output=True,
+        text=True,
+        env={**env, "HEARTH_CPU_VARIANT": forced},
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    if expected is None:
+        assert outcome["error"] == "CpuVariantError"
+        assert "haswell" in outcome["message"]  # it lists what there is
+    else:
+        assert outcome == {"variant": expected, "by": "HEARTH_CPU_VARIANT"}
