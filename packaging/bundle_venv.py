@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import llama_wheel  # noqa: E402
+import llama_wheel
 
 ROOT = Path(__file__).resolve().parents[1]
 # Not constrained: the portable wheel replaces the one, the project is the other, and

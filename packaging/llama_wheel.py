@@ -45,9 +45,10 @@ PACKAGE_LOCAL = "-DCMAKE_INSTALL_BINDIR=llama_cpp/lib -DCMAKE_INSTALL_INCLUDEDIR
 def default_cmake_args() -> str:
     """The portable flags for this platform (what Ollama / LM Studio ship)."""
     if sys.platform == "darwin" and platform.machine().lower() in ("arm64", "aarch64"):
-        # Apple Silicon: Metal and one CPU backend built in for the armv8 baseline of
-        # every M-series chip, as upstream's macOS releases do (the apple_m* variants
-        # would need BACKEND_DL, whose Metal module Hearth does not ship).
+        # Apple Silicon: Metal and one CPU backend built in, compiled for the M1
+        # baseline rather than the build machine's chip. llama.cpp also has apple_m1 /
+        # apple_m2_m3 / apple_m4 CPU variants, but only with BACKEND_DL, which would
+        # make Metal a loadable module too; not measured here, so not taken.
         return f"-DGGML_METAL=ON -DGGML_NATIVE=OFF {PACKAGE_LOCAL}"
     # x86-64 Linux, Windows and Intel macOS; arm64 Linux gets the armv8.x variants.
     return f"{PORTABLE} {PACKAGE_LOCAL}"
