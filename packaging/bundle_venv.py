@@ -1,7 +1,7 @@
 """Make (or reuse) build/bundle-venv, the venv PyInstaller bundles from; print its Python.
 
     python packaging/bundle_venv.py                       # the portable CPU build
-    python packaging/bundle_venv.py --add-cmake-args "-DGGML_CUDA=on"   # Windows CUDA
+    python packaging/bundle_venv.py --add-cmake-args=-DGGML_CUDA=on    # Windows CUDA
 
 Run it with the dev venv's Python. The bundle venv holds the project (not editable),
 PyInstaller, the portable llama-cpp-python wheel from packaging/llama_wheel.py, and

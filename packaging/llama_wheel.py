@@ -1,7 +1,7 @@
 """Build (once) and print the path of a portable llama-cpp-python wheel for the bundles.
 
     python packaging/llama_wheel.py                  # prints .../llama_cpp_python-*.whl
-    python packaging/llama_wheel.py --cmake-args "-DGGML_CUDA=on ..."   # other flags
+    python packaging/llama_wheel.py --cmake-args="-DGGML_CUDA=on ..."   # other flags
 
 The dev venv's llama.cpp is compiled for the build machine's CPU (-march=native); a
 bundle that ships it dies with SIGILL on any CPU lacking one of those instructions. The

@@ -28,7 +28,7 @@ function Invoke-Checked([string]$Exe, [string[]]$Arguments) {
 
 $Version = & $Python -c "import app; print(app.__version__)"
 $Extra = if ($Variant -eq "cuda") { "-DGGML_CUDA=on" } else { "-DGGML_CUDA=off" }
-$BundlePython = & $Python packaging\bundle_venv.py --add-cmake-args $Extra
+$BundlePython = & $Python packaging\bundle_venv.py "--add-cmake-args=$Extra"
 if ($LASTEXITCODE -ne 0) { throw "the bundle venv could not be made ($LASTEXITCODE)" }
 $Python = ($BundlePython | Select-Object -Last 1).Trim()
 
