@@ -25,6 +25,7 @@ BENCHMARKS = (
     "bench.estimate",
     "bench.downloads",
     "bench.ui_stream",
+    "bench.portable",
 )
 
 

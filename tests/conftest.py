@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,3 +100,26 @@ def quantized_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path
         name="hearth-realistic",
     )
     return {q: quantize(source, folder / f"realistic-{q}.gguf", q) for q in QUANTS}
+
+
+# The first `make bundle` on a machine also compiles the portable llama.cpp (about 11
+# minutes on two cores; packaging/llama_wheel.py); later ones reuse it (about 2 minutes).
+BUNDLE_BUILD_TIMEOUT = 2400
+
+
+@pytest.fixture(scope="session")
+def bundle_build(stories_model: Path) -> subprocess.CompletedProcess[str]:
+    """Run `make bundle` once per session (it builds, self-tests and packs the bundle)."""
+    started = time.monotonic()
+    result = subprocess.run(
+        ["make", "bundle"],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HEARTH_TEST_MODEL": str(stories_model)},
+        timeout=BUNDLE_BUILD_TIMEOUT,
+        check=False,
+    )
+    print(f"make bundle took {time.monotonic() - started:.0f} s")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return result

@@ -1,9 +1,10 @@
 """The Linux one-folder bundle: `make bundle` builds it, and the bundle proves itself.
 
-One build (about a minute on two cores) serves every slow test here. The bundle's own
-self-test runs inside `make bundle`; these tests run the built executable again, look
-at what went in and what stayed out, and open a database from an older version with
-it, as a user upgrading would.
+One build serves every slow test here and in tests/test_portable.py: about two minutes
+on two cores, plus about 11 the first time, when the portable llama.cpp is compiled.
+The bundle's own self-test runs inside `make bundle`; these tests run the built
+executable again, look at what went in and what stayed out, and open a database from
+an older version with it, as a user upgrading would.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import re
 import sqlite3
 import subprocess
 import tarfile
-import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,7 @@ from tests.test_history import write_version_1
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLE = ROOT / "dist" / "Hearth"
 INTERNAL = BUNDLE / "_internal"
+MAX_BUNDLE_BYTES = 250_000_000  # `du -sb dist/Hearth`
 
 
 def test_the_release_workflow_builds_with_the_packaging_scripts() -> None:
@@ -48,21 +49,9 @@ def test_the_release_workflow_builds_with_the_packaging_scripts() -> None:
 
 
 @pytest.fixture(scope="module")
-def build(stories_model: Path) -> subprocess.CompletedProcess[str]:
-    """Run `make bundle` once (it builds, self-tests and packs the bundle)."""
-    started = time.monotonic()
-    result = subprocess.run(
-        ["make", "bundle"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "HEARTH_TEST_MODEL": str(stories_model)},
-        timeout=840,
-        check=False,
-    )
-    print(f"make bundle took {time.monotonic() - started:.0f} s")
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    return result
+def build(bundle_build: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    """`make bundle`, run once per session (tests/conftest.py)."""
+    return bundle_build
 
 
 def run_bundled(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
@@ -77,7 +66,7 @@ def run_bundled(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(2700)
 def test_make_bundle_self_tests_the_bundle_before_packing_it(
     build: subprocess.CompletedProcess[str],
 ) -> None:
@@ -92,7 +81,7 @@ def test_make_bundle_self_tests_the_bundle_before_packing_it(
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(2700)
 def test_the_bundled_executable_passes_its_self_test(
     build: subprocess.CompletedProcess[str], stories_model: Path, tmp_path: Path
 ) -> None:
@@ -102,6 +91,7 @@ def test_the_bundled_executable_passes_its_self_test(
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"bundle at {BUNDLE}" in result.stdout
     assert "CPU build" in result.stdout
+    assert re.search(r"CPU variant \w+ \(of \d+\)", result.stdout), result.stdout
     assert f"curated models in {INTERNAL / 'models' / 'catalog.json'}" in result.stdout
     assert "main window shown on the 'offscreen' platform" in result.stdout
     assert result.stdout.rstrip().endswith("self-test passed")
@@ -109,7 +99,7 @@ def test_the_bundled_executable_passes_its_self_test(
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(2700)
 def test_the_bundled_self_test_names_a_broken_model(
     build: subprocess.CompletedProcess[str], tmp_path: Path
 ) -> None:
@@ -121,12 +111,15 @@ def test_the_bundled_self_test_names_a_broken_model(
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(2700)
 def test_the_bundle_holds_what_it_needs_and_not_the_rest(
     build: subprocess.CompletedProcess[str],
 ) -> None:
     assert list((INTERNAL / "llama_cpp" / "lib").glob("libllama.so*"))
-    assert list((INTERNAL / "llama_cpp" / "lib").glob("libggml-cpu.so*"))
+    # The portable llama.cpp: one CPU backend per CPU generation, none of them native.
+    variants = {p.name for p in (INTERNAL / "llama_cpp" / "lib").glob("libggml-cpu-*.so")}
+    assert {"libggml-cpu-sse42.so", "libggml-cpu-haswell.so", "libggml-cpu-x64.so"} <= variants
+    assert not list((INTERNAL / "llama_cpp" / "lib").glob("libggml-cpu.so*"))
     assert (INTERNAL / "models" / "catalog.json").is_file()
     assert (INTERNAL / "resources" / "icons" / "hearth.svg").is_file()
     platforms = {p.name for p in (INTERNAL / "PySide6" / "Qt" / "plugins" / "platforms").iterdir()}
@@ -142,7 +135,15 @@ def test_the_bundle_holds_what_it_needs_and_not_the_rest(
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(2700)
+def test_the_bundle_stays_under_250_mb(build: subprocess.CompletedProcess[str]) -> None:
+    """What a user downloads and unpacks; the CPU variants cost about 20 MB of it."""
+    size = sum(p.stat().st_size for p in BUNDLE.rglob("*") if p.is_file() and not p.is_symlink())
+    assert size <= MAX_BUNDLE_BYTES, f"dist/Hearth is {size / 1e6:.1f} MB"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(2700)
 def test_an_upgrade_keeps_the_conversations_of_an_older_version(
     build: subprocess.CompletedProcess[str], tmp_path: Path
 ) -> None:

@@ -3,7 +3,9 @@
 Each step prints one line, ``ok`` or ``FAILED`` with what is broken:
 
 1. the version of Hearth and of llama-cpp-python;
-2. the llama.cpp build (CPU, CUDA, Metal, ...) and the backends it registered;
+2. the llama.cpp build (CPU, CUDA, Metal, ...), the CPU variant a portable build
+   picked for this CPU (``haswell``, ``sse42``...; see app/core/ggml_backends.py) and
+   the backends it registered;
    the curated model catalog that ships with the app;
 3. loading a model (``--model``, else ``$HEARTH_TEST_MODEL``) and generating a few
    tokens;
@@ -53,6 +55,7 @@ class LlamaBuild:
     devices: tuple[str, ...]
     gpu_offload: bool
     system_info: str
+    cpu: str  # "CPU variant haswell (of 14)" or "CPU backend built in"
 
 
 def requested(argv: Sequence[str]) -> bool:
@@ -141,11 +144,19 @@ def _how_installed() -> str:
 
 def llama_build() -> LlamaBuild:
     """Ask the loaded llama.cpp what it was built with. Raises StepFailed if it cannot load."""
+    from app.core.errors import HearthError
+
     try:
         import llama_cpp
-        from llama_cpp._ggml import libggml
+
+        from app.core import ggml_backends, llama_runtime  # noqa: F401 (loads the backends)
+
+        report = ggml_backends.load_backends()
+        libggml = ggml_backends.libggml()  # not llama_cpp._ggml's: LLAMA_CPP_LIB_PATH
     except (ImportError, OSError) as error:  # OSError: a native library is missing
         raise StepFailed(f"llama-cpp-python cannot load its native libraries ({error})") from error
+    except HearthError as error:  # HEARTH_CPU_VARIANT names a variant that cannot load
+        raise StepFailed(error.describe()) from error
     llama_cpp.llama_backend_init()
     backends = tuple(_names(libggml, "ggml_backend_reg_count", "ggml_backend_reg_get", "reg"))
     devices = tuple(_names(libggml, "ggml_backend_dev_count", "ggml_backend_dev_get", "dev"))
@@ -157,6 +168,7 @@ def llama_build() -> LlamaBuild:
         devices=devices,
         gpu_offload=bool(llama_cpp.llama_supports_gpu_offload()),
         system_info=llama_cpp.llama_print_system_info().decode("utf-8", "replace").strip(" |"),
+        cpu=report.describe(),
     )
 
 
@@ -185,7 +197,7 @@ def _check_llama() -> str:
         raise StepFailed("llama.cpp registered no backend at all (its ggml libraries are missing)")
     offload = "GPU offload available" if build.gpu_offload else "no GPU offload"
     return (
-        f"llama-cpp-python {build.package_version}, {build.label} build, "
+        f"llama-cpp-python {build.package_version}, {build.label} build, {build.cpu}, "
         f"backends {', '.join(build.backends)}; devices {', '.join(build.devices)}; "
         f"{offload}; {build.system_info}"
     )

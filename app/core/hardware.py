@@ -220,9 +220,9 @@ class _LlamaBuild:
 
 def _ggml_libraries() -> Iterator[ctypes.CDLL]:
     """The ggml libraries llama_cpp loaded (dlopen of a loaded file returns its handle)."""
-    import llama_cpp
+    from app.core.ggml_backends import library_dir
 
-    lib_dir = Path(llama_cpp.__file__).parent / "lib"
+    lib_dir = library_dir()  # LLAMA_CPP_LIB_PATH when set: the copy libllama came from
     names = ("libggml", "ggml", "libggml-base", "ggml-base", "libllama", "llama")
     for path in sorted(lib_dir.glob("*")):
         stem = path.name.split(".")[0]

@@ -22,6 +22,8 @@ from typing import Any
 import llama_cpp
 import llama_cpp.llama as _llama_module
 
+from app.core import ggml_backends
+
 log = logging.getLogger("hearth.llama")
 
 # ggml_log_level (ggml.h): NONE=0, DEBUG=1, INFO=2, WARN=3, ERROR=4, CONT=5
@@ -68,6 +70,7 @@ def install() -> None:
     """Route llama.cpp's and llama-cpp-python's output to logging (idempotent)."""
     llama_cpp.llama_log_set(_on_llama_log, ctypes.c_void_p(0))
     _llama_module.print = _print_to_log  # type: ignore[attr-defined]
+    ggml_backends.load_backends()
 
 
 def recent_log(since: int = 0) -> list[str]:

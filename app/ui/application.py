@@ -8,6 +8,7 @@ import sys
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import __version__
+from app.core import display_libraries
 from app.core.errors import HearthError
 from app.core.history import HistoryCorruptError, HistoryStore
 from app.core.paths import AppPaths, app_paths
@@ -85,6 +86,10 @@ class Session:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the desktop app until its window closes; returns the exit status."""
+    missing = display_libraries.check_before_qt()
+    if missing is not None and QApplication.instance() is None:
+        print(f"hearth: {missing.describe()}", file=sys.stderr)  # Qt would dump core
+        return 1
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName("Hearth")
     app.setApplicationVersion(__version__)

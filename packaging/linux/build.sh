@@ -5,6 +5,13 @@
 #   packaging/linux/build.sh                 # uses ./.venv/bin/python
 #   PYTHON=/path/python MODEL=x.gguf packaging/linux/build.sh
 #
+# The bundle ships a portable llama.cpp, not the dev venv's -march=native one (which
+# dies with SIGILL on older CPUs): packaging/llama_wheel.py builds it once (about 11 min
+# on two cores) into ~/.cache/hearth-build/, and packaging/bundle_venv.py installs it
+# in a separate venv, build/bundle-venv, with the dev venv's versions of everything
+# else; that venv runs PyInstaller. `make run` stays native.
+# HEARTH_NATIVE_BUNDLE=1 bundles PYTHON's own llama.cpp instead (quick, not portable).
+#
 # MODEL (default $HEARTH_TEST_MODEL, else ../shared/models/stories260K.gguf; see
 # packaging/fetch_test_model.sh) is the GGUF file the self-test loads.
 # Output: dist/Hearth/ (the bundle), dist/hearth-VERSION-linux-ARCH.tar.gz and, with
@@ -17,6 +24,12 @@ MODEL=${MODEL:-${HEARTH_TEST_MODEL:-../shared/models/stories260K.gguf}}
 VERSION=$("$PYTHON" -c 'import app; print(app.__version__)')
 ARCH=$(uname -m)
 BUNDLE=dist/Hearth
+
+started=$(date +%s)
+if [[ "${HEARTH_NATIVE_BUNDLE:-0}" != 1 ]]; then
+    PYTHON=$("$PYTHON" packaging/bundle_venv.py)
+    echo "bundle venv ready in $(( $(date +%s) - started )) s: $PYTHON"
+fi
 
 started=$(date +%s)
 "$PYTHON" -m PyInstaller --noconfirm --log-level WARN \

@@ -3,8 +3,12 @@
 #
 #   packaging/macos/build.sh        # PYTHON (default .venv/bin/python), MODEL as on Linux
 #
-# 1. llama-cpp-python is rebuilt with Metal (CMAKE_ARGS=-DGGML_METAL=on) unless
-#    HEARTH_KEEP_LLAMA=1;  2. PyInstaller builds dist/Hearth.app (icon, Info.plist);
+# 1. a bundle venv (build/bundle-venv, packaging/bundle_venv.py) gets llama-cpp-python
+#    built by packaging/llama_wheel.py once into ~/.cache/hearth-build/: on Apple
+#    Silicon Metal with GGML_NATIVE=OFF (the M1 baseline, so it runs on every M chip),
+#    on Intel Macs the x86 CPU variants; the dev venv stays as it is. HEARTH_KEEP_LLAMA=1
+#    bundles PYTHON's own llama.cpp instead;  2. PyInstaller builds dist/Hearth.app
+#    (icon, Info.plist);
 # 3. the app's own self-test runs; 4. sign.sh signs and notarises when credentials are
 # set (it says so and skips otherwise);  5. dmg.sh makes the drag-to-Applications image.
 set -euo pipefail
@@ -16,9 +20,7 @@ VERSION=$("$PYTHON" -c 'import app; print(app.__version__)')
 ARCH=$(uname -m)
 
 if [[ "${HEARTH_KEEP_LLAMA:-0}" != 1 ]]; then
-    LLAMA=$("$PYTHON" -c 'import importlib.metadata as m; print(m.version("llama-cpp-python"))')
-    CMAKE_ARGS="-DGGML_METAL=on" "$PYTHON" -m pip install --force-reinstall --no-deps \
-        --no-binary llama-cpp-python "llama-cpp-python==$LLAMA"
+    PYTHON=$("$PYTHON" packaging/bundle_venv.py)
 fi
 
 "$PYTHON" -m PyInstaller --noconfirm --log-level WARN \

@@ -2,9 +2,15 @@
 #
 #   powershell -File packaging\windows\build.ps1 -Variant cpu     # or -Variant cuda
 #
-# -Variant cuda rebuilds llama-cpp-python with CUDA (CMAKE_ARGS=-DGGML_CUDA=on; needs
-# the CUDA toolkit); cpu rebuilds it CPU-only. The self-test names the build it finds
-# (CPU or CUDA), so a CUDA installer that quietly holds a CPU build fails here.
+# llama-cpp-python is built portable by packaging/llama_wheel.py, once, into
+# ~\.cache\hearth-build\ (or $env:HEARTH_BUILD_CACHE): GGML_NATIVE=OFF, GGML_BACKEND_DL
+# and GGML_CPU_ALL_VARIANTS give ggml-cpu-sse42.dll ... ggml-cpu-icelake.dll, of which
+# app/core/ggml_backends.py loads the best this CPU runs. It is installed with the
+# project in build\bundle-venv (packaging/bundle_venv.py), which runs PyInstaller; the
+# dev venv is left as it is. -Variant cuda adds -DGGML_CUDA=on (needs the CUDA
+# toolkit): ggml-cuda.dll is then one more loadable backend. The self-test names the
+# build it finds (CPU or CUDA), so a CUDA installer that quietly holds a CPU build
+# fails here.
 # Output: dist\Hearth\ and dist\Hearth-VERSION-windows-VARIANT-setup.exe (Inno Setup 6,
 # iscc on PATH or in its default folder). Signed by sign.ps1 when a certificate is set.
 param(
@@ -21,10 +27,10 @@ function Invoke-Checked([string]$Exe, [string[]]$Arguments) {
 }
 
 $Version = & $Python -c "import app; print(app.__version__)"
-$Llama = & $Python -c "import importlib.metadata as m; print(m.version('llama-cpp-python'))"
-$env:CMAKE_ARGS = if ($Variant -eq "cuda") { "-DGGML_CUDA=on" } else { "-DGGML_CUDA=off" }
-Invoke-Checked $Python @("-m", "pip", "install", "--force-reinstall", "--no-deps",
-    "--no-binary", "llama-cpp-python", "llama-cpp-python==$Llama")
+$Extra = if ($Variant -eq "cuda") { "-DGGML_CUDA=on" } else { "-DGGML_CUDA=off" }
+$BundlePython = & $Python packaging\bundle_venv.py "--add-cmake-args=$Extra"
+if ($LASTEXITCODE -ne 0) { throw "the bundle venv could not be made ($LASTEXITCODE)" }
+$Python = ($BundlePython | Select-Object -Last 1).Trim()
 
 Invoke-Checked $Python @("-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
     "--distpath", "dist", "--workpath", "build\pyinstaller", "packaging\hearth.spec")
