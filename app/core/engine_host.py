@@ -273,17 +273,20 @@ class _Host:
 
 
 def _hello() -> dict[str, Any]:
-    from app.core import llama_runtime
+    from app.core import ggml_backends
     from app.core.calibration import calibration_key
     from app.core.hardware import detect_hardware
 
-    backends = getattr(llama_runtime, "backend_report", None)
-    report = backends() if callable(backends) else None
+    report = ggml_backends.load_backends()  # loaded already, with llama_runtime
+    runnable = sorted(
+        (name for name, score in report.scores.items() if score > 0),
+        key=lambda name: -report.scores[name],
+    )
     return {
         "pid": os.getpid(),
         "machine": calibration_key(detect_hardware()),
-        "cpu_variant": getattr(report, "cpu_variant", None),
-        "cpu_variants": list(getattr(report, "cpu_variants", []) or []),
+        "cpu_variant": report.cpu_variant if report.portable else None,
+        "cpu_variants": runnable,  # best first: the ladder's last rung steps down these
     }
 
 
