@@ -137,3 +137,47 @@ def test_hearth_cpu_variant_loads_only_that_variant(
         assert "haswell" in outcome["message"]  # it lists what there is
     else:
         assert outcome == {"variant": expected, "by": "HEARTH_CPU_VARIANT"}
+
+
+RECOVER = r"""
+import json, sys
+from app.core.engine_process import EngineProcess
+from app.core.engine_types import LoadOptions, SamplingOptions
+engine = EngineProcess()
+engine.load(sys.argv[1], LoadOptions(context_length=256))
+reply = engine.complete("Once upon a time", SamplingOptions(temperature=0.0, max_tokens=8))
+text = reply.read()
+print(json.dumps({"text": text, "notice": reply.stats.notice, "restarts": engine.restarts,
+                  "variant": engine.info.cpu_variant, "rung": engine.rung}))
+engine.close()
+"""
+
+
+def test_a_crash_in_the_best_cpu_variant_steps_down_to_the_next(
+    bundle_build: subprocess.CompletedProcess[str], stories_model: Path, tmp_path: Path
+) -> None:
+    # As on an AMX Xeon, where the sapphirerapids variant crashes: every batch crashes
+    # while ggml picks the variant, whatever else changes; the last rung loads a lower one.
+    env = {
+        **os.environ,
+        "LLAMA_CPP_LIB_PATH": str(BUNDLED_LIB),
+        "HEARTH_TEST_ENGINE_FAULT": "prompt:SIGSEGV:when=best_cpu_variant",
+        "HEARTH_HOME": str(tmp_path / "home"),
+    }
+    env.pop("HEARTH_CPU_VARIANT", None)
+    result = subprocess.run(
+        [str(BUNDLE_PYTHON), "-c", RECOVER, str(stories_model)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["text"].strip()
+    assert "next simpler CPU kernels" in report["notice"]
+    assert report["restarts"] >= 2  # extra buffers off and a small batch did not help
+    assert report["rung"] == 5  # the ladder's last rung: one CPU variant lower
+    assert report["variant"]  # the engine process that answered names its (forced) variant

@@ -36,7 +36,8 @@ llama.cpp does not crash. Faults are separated by ``;``, each ``PHASE:ACTION[:OP
   ``reply`` (after ``after=N`` pieces, default 1);
 - ACTION: a signal name (``SIGSEGV``, ``SIGKILL``, ``SIGABRT``...) or ``HANG`` (SIGSTOP);
 - OPTION: ``when=extra_buffers`` (only while llama.cpp's extra buffers are on, as the
-  AMX crash), ``when=batch>N`` (only with a batch larger than N), ``once=PATH`` (only
+  AMX crash), ``when=best_cpu_variant`` (only while ggml picks the CPU variant itself,
+  as the sapphirerapids variant on an AMX CPU), ``when=batch>N`` (only with a batch larger than N), ``once=PATH`` (only
   while PATH does not exist; it is created first).
 """
 
@@ -117,6 +118,8 @@ class Fault:
 
     def applies(self, options: Any) -> bool:
         if self.when == "extra_buffers" and not (options and options.extra_buffers):
+            return False
+        if self.when == "best_cpu_variant" and os.environ.get("HEARTH_CPU_VARIANT"):
             return False
         if (
             self.when

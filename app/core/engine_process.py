@@ -737,7 +737,7 @@ class EngineProcess:
                         elif kind == "done":
                             stats: ReplyStats = payload
                             if said:
-                                stats = replace(stats, notice=" ".join(said))
+                                stats = replace(stats, notice=_summary(said))
                             reply.stats = stats
                             return
                         elif kind == "error":
@@ -759,7 +759,7 @@ class EngineProcess:
                     final,
                     stop_reason=StopReason.USER,
                     completion_tokens=len(reply._parts),
-                    notice=" ".join(said) or None,
+                    notice=_summary(said) if said else None,
                 )
             raise
         finally:
@@ -812,6 +812,13 @@ class EngineProcess:
                     self._ask(("unload", self._new_id()), until="unloaded")
                 except _Died:
                     self._drop_child()
+
+
+def _summary(said: list[str]) -> str:
+    """One notice for the crashes before a reply worked: the last says what runs now."""
+    if len(said) == 1:
+        return said[0]
+    return f"{said[-1]} (llama.cpp crashed {len(said)} times before this reply came through.)"
 
 
 def _crashed_stats(reply: Reply, words: str) -> ReplyStats:
