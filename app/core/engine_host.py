@@ -37,8 +37,8 @@ llama.cpp does not crash. Faults are separated by ``;``, each ``PHASE:ACTION[:OP
 - ACTION: a signal name (``SIGSEGV``, ``SIGKILL``, ``SIGABRT``...) or ``HANG`` (SIGSTOP);
 - OPTION: ``when=extra_buffers`` (only while llama.cpp's extra buffers are on, as the
   AMX crash), ``when=best_cpu_variant`` (only while ggml picks the CPU variant itself,
-  as the sapphirerapids variant on an AMX CPU), ``when=batch>N`` (only with a batch larger than N), ``once=PATH`` (only
-  while PATH does not exist; it is created first).
+  as the sapphirerapids variant on an AMX CPU), ``when=batch>N`` (only with a batch
+  larger than N), ``once=PATH`` (only while PATH does not exist; it is created first).
 """
 
 from __future__ import annotations
