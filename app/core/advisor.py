@@ -31,8 +31,8 @@ from app.core.memory import (
     MemoryEstimate,
     ModelFigures,
     estimate_memory,
+    extra_buffers_for,
     format_bytes,
-    repack_types_for,
 )
 from app.core.quant_quality import QuantQuality, auto_ladder, normalise_quant, quant_quality
 
@@ -208,7 +208,7 @@ class _Fitter:
         gpu = profile.gpu
         self.backend = gpu.backend if gpu is not None else None
         self.unified = gpu is not None and gpu.unified
-        self.repack = repack_types_for(
+        self.extra = extra_buffers_for(
             cpu_features=profile.cpu_features, llama_system_info=profile.llama_system_info
         )
 
@@ -219,7 +219,7 @@ class _Fitter:
             gpu_layers=gpu_layers,
             kv_type=self.kv_type,
             gpu_backend=self.backend,
-            repack_types=self.repack if gpu_layers < self.figures.n_layer + 1 else frozenset(),
+            extra_buffers=self.extra,
         )
 
     def fits(self, estimate: MemoryEstimate) -> bool:
