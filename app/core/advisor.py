@@ -197,7 +197,12 @@ def _speed(
     gpu_bw = (gpu.bandwidth or _bandwidth(gpu.name, None)) if gpu is not None else None
     cpu_bw = profile.memory_bandwidth or _bandwidth(profile.cpu_model, DEFAULT_CPU_BANDWIDTH)
     speed = estimate_speed(
-        profile, file.figures, estimate, gpu_bandwidth=gpu_bw, cpu_bandwidth=cpu_bw
+        profile,
+        file.figures,
+        estimate,
+        gpu_bandwidth=gpu_bw,
+        cpu_bandwidth=cpu_bw,
+        probed_bandwidth=calibration.bandwidth if calibration is not None else None,
     )
     if speed is None:
         return None

@@ -13,6 +13,7 @@ tokens/s and the machine's ratio of measured to estimated speed
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -144,10 +145,29 @@ class CalibrationStore:
             entry["speed_replies"] = entry.get("speed_replies", 0.0) + 1
         self._save(data)
 
-    def speed_calibration(self, key: str) -> SpeedCalibration:
-        """Measured speeds of files run on this machine, and its speed correction."""
+    def memory_bandwidth(self, key: str, *, probe: bool = True) -> float | None:
+        """This machine's measured memory bandwidth (bytes/s), probed once and kept."""
+        from app.core.speed import probe_memory_bandwidth
+
+        data = self._load()
+        known = data.get(key, {}).get("bandwidth")
+        if known or not probe:
+            return known
+        measured = probe_memory_bandwidth()
+        data.setdefault(key, {})["bandwidth"] = measured
+        with contextlib.suppress(OSError):  # measured again next time
+            self._save(data)
+        return measured
+
+    def speed_calibration(self, key: str, *, probe: bool = True) -> SpeedCalibration:
+        """Measured speeds of files run here, the speed correction and the bandwidth.
+
+        The first call on a machine measures its memory bandwidth (about 0.2 s)
+        unless ``probe`` is False.
+        """
         from app.core.speed import SpeedCalibration
 
+        bandwidth = self.memory_bandwidth(key, probe=probe)
         data = self._load()
         prefix = f"{SPEED_PREFIX}{key} | "
         measured = {
@@ -155,7 +175,9 @@ class CalibrationStore:
             for name, entry in data.items()
             if name.startswith(prefix) and "tokens_per_second" in entry
         }
-        return SpeedCalibration(factor=data.get(key, {}).get("speed", 1.0), measured=measured)
+        return SpeedCalibration(
+            factor=data.get(key, {}).get("speed", 1.0), measured=measured, bandwidth=bandwidth
+        )
 
     def record(self, *, key: str, estimate: MemoryEstimate, reported: ReportedBuffers) -> None:
         """Fold one real load into the factors for ``key``.

@@ -4,7 +4,10 @@ Generating one token multiplies every weight matrix by one vector. On the CPU th
 takes the longer of two times (a roofline): reading the weights from memory
 (``bytes / (bandwidth x 0.6)``), or computing with them, ``elements / (cores x rate)``
 where the rate (weights per second per core) depends on the weight type and the
-CPU's vector unit. Small models are bound by compute and, smaller still, by fixed
+CPU's vector unit. The bandwidth is measured once per machine by a 0.2 s copy
+(:func:`probe_memory_bandwidth`, kept in the calibration store), of which a token
+reaches about 120% (it reads on every core, the probe copies on one); without it,
+60% of the chip's rated bandwidth. Small models are bound by compute and, smaller still, by fixed
 costs: llama.cpp's threads meet at a barrier after every operation, so each layer
 costs about ``LAYER_SECONDS`` and each token ``TOKEN_SECONDS`` more. On the GPU the
 weights' bytes over its bandwidth. The constants were measured with the test models
@@ -31,25 +34,31 @@ from app.core.memory import EMBEDDING, OUTPUT, MemoryEstimate, ModelFigures
 log = logging.getLogger(__name__)
 
 BANDWIDTH_EFFICIENCY = 0.6
+# What a token's matrix-vector products reach of the bandwidth measured by
+# :func:`probe_memory_bandwidth`: more than it, since they only read, on every core,
+# while the probe copies on one.
+PROBED_EFFICIENCY = 1.2
 DEFAULT_CPU_BANDWIDTH = 50e9
-LAYER_SECONDS = 120e-6
-TOKEN_SECONDS = 450e-6
+PROBE_BYTES = 64 * 1024**2
+LAYER_SECONDS = 160e-6
+TOKEN_SECONDS = 200e-6
 GPU_LAYER_SECONDS = 20e-6
 # Weights one AVX-512 core multiplies per second in a token's matrix-vector products,
 # by type (measured: the test models, llama.cpp from llama-cpp-python 0.3.36).
 CORE_RATE = {
-    "Q4_0": 5.5e9,
-    "IQ4_NL": 5.5e9,
-    "Q4_K": 4.2e9,
-    "Q8_0": 1.7e9,
-    "Q5_0": 2.0e9,
-    "Q5_K": 2.0e9,
-    "Q6_K": 2.2e9,
-    "F16": 0.8e9,
-    "BF16": 0.8e9,
-    "F32": 0.8e9,
+    "Q4_0": 15e9,
+    "IQ4_NL": 15e9,
+    "Q4_K": 13.5e9,
+    "Q8_0": 9e9,
+    "Q5_K": 7.5e9,
+    "Q6_K": 7.5e9,
+    "F16": 5.4e9,
+    "BF16": 5.4e9,
+    "Q5_0": 4e9,
+    "Q5_1": 4e9,
+    "F32": 3e9,
 }
-DEFAULT_CORE_RATE = 2.0e9
+DEFAULT_CORE_RATE = 5e9
 # The vector unit's share of an AVX-512 core's rate.
 VECTOR_SCALE = {"AVX512": 1.0, "AVX2": 0.6, "NEON": 0.6}
 SCALAR_SCALE = 0.1
@@ -65,6 +74,27 @@ class SpeedCalibration:
     """Measured over estimated tokens/s for files that have run here (1.0: none yet)."""
     measured: dict[str, float] = field(default_factory=dict)
     """:func:`model_id` -> measured tokens/s."""
+    bandwidth: float | None = None
+    """Memory bandwidth measured here (:func:`probe_memory_bandwidth`), bytes/s."""
+
+
+def probe_memory_bandwidth() -> float:
+    """This machine's memory bandwidth in bytes/s: the best of a few 64 MiB copies.
+
+    Takes about 0.2 s; the calibration store keeps the result.
+    """
+    import time
+
+    import numpy as np
+
+    source = np.ones(PROBE_BYTES // 8)
+    target = np.empty_like(source)
+    best = float("inf")
+    for _ in range(4):
+        started = time.perf_counter()
+        np.copyto(target, source)
+        best = min(best, time.perf_counter() - started)
+    return 2 * source.nbytes / best  # read and written
 
 
 def model_id(name: str, size_bytes: int) -> str:
@@ -89,10 +119,12 @@ def estimate_speed(
     *,
     gpu_bandwidth: float | None = None,
     cpu_bandwidth: float | None = None,
+    probed_bandwidth: float | None = None,
 ) -> float | None:
     """Greedy decode tokens per second of ``figures`` loaded as ``estimate`` says.
 
-    None when part of the model is on a GPU whose bandwidth is unknown.
+    ``cpu_bandwidth`` is a chip's rated bandwidth, ``probed_bandwidth`` one measured
+    here (preferred). None when part of the model is on a GPU of unknown bandwidth.
     """
     n_layer = figures.n_layer
     gpu_layers = min(estimate.gpu_layers, n_layer + 1)
@@ -123,8 +155,12 @@ def estimate_speed(
         seconds += min(gpu_layers, n_layer) * GPU_LAYER_SECONDS
     cpu_layers = n_layer - min(gpu_layers, n_layer)
     if cpu_bytes or cpu_layers:
-        bandwidth = cpu_bandwidth or profile.memory_bandwidth or DEFAULT_CPU_BANDWIDTH
-        seconds += max(cpu_bytes / (bandwidth * BANDWIDTH_EFFICIENCY), cpu_seconds)
+        if probed_bandwidth:
+            effective = probed_bandwidth * PROBED_EFFICIENCY
+        else:
+            bandwidth = cpu_bandwidth or profile.memory_bandwidth or DEFAULT_CPU_BANDWIDTH
+            effective = bandwidth * BANDWIDTH_EFFICIENCY
+        seconds += max(cpu_bytes / effective, cpu_seconds)
         seconds += cpu_layers * LAYER_SECONDS
     seconds += TOKEN_SECONDS
     return 1.0 / seconds
@@ -142,7 +178,12 @@ def record_reply_speed(
     if model is None or not rate or stats.completion_tokens < MIN_MEASURED_TOKENS:
         return
     try:
-        estimated = estimate_speed(profile, ModelFigures.from_header(model.header), model.estimate)
+        estimated = estimate_speed(
+            profile,
+            ModelFigures.from_header(model.header),
+            model.estimate,
+            probed_bandwidth=store.memory_bandwidth(calibration_key(profile)),
+        )
         path = Path(model.path)
         store.record_speed(
             key=calibration_key(profile),
