@@ -166,10 +166,28 @@ def test_speed_before_download_is_within_30_percent_of_the_engine(
         f"(runs {[round(r) for r in rates]})"
     )
     # After real replies the measured speed replaces the estimate for this file, and
-    # the machine's correction moves the estimate of files not run yet.
-    key = calibration_key(profile)
-    learnt = store.speed_calibration(key)
-    assert model_id(path.name, path.stat().st_size) in learnt.measured
+    # the machine's correction scales the estimate of files not run yet.
+    learnt = store.speed_calibration(calibration_key(profile))
+    ran = model_id(path.name, path.stat().st_size)
+    assert ran in learnt.measured
     after = advise_file(file, profile, context_length=512, speed=learnt).tokens_per_second
-    assert after == pytest.approx(learnt.measured[model_id(path.name, path.stat().st_size)])
-    assert 0.7 <= learnt.factor <= 1.3 or busy_now()
+    assert after == pytest.approx(learnt.measured[ran])
+    other = ModelFile(f"not-run-{path.name}", "Q4_K_M", file.size_bytes + 1, file.header)
+    corrected = advise_file(other, profile, context_length=512, speed=learnt).tokens_per_second
+    assert corrected == pytest.approx(shown * learnt.factor)
+
+
+def test_speed_records_replace_and_correct_the_estimate(tmp_path: Path) -> None:
+    store = CalibrationStore(tmp_path / "calibration.json")
+    store.record_speed(
+        key="m", model_id="a.gguf:1", tokens_per_second=50.0, estimated_tokens_per_second=100.0
+    )
+    store.record_speed(
+        key="m", model_id="a.gguf:1", tokens_per_second=70.0, estimated_tokens_per_second=100.0
+    )
+    learnt = store.speed_calibration("m", probe=False)
+    assert learnt.measured == {"a.gguf:1": 60.0}  # moved half-way
+    assert learnt.factor == pytest.approx(0.6)
+    assert learnt.bandwidth is None
+    assert store.speed_calibration("other machine", probe=False).factor == 1.0
+    assert store.factors("m") == (1.0, 1.0)  # memory factors untouched
