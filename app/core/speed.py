@@ -191,5 +191,5 @@ def record_reply_speed(
             tokens_per_second=float(rate),
             estimated_tokens_per_second=estimated,
         )
-    except (OSError, ValueError) as error:
+    except Exception as error:  # bookkeeping must never break the reply it follows
         log.warning("Could not save the measured speed: %s", error)
