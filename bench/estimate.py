@@ -8,7 +8,13 @@ process's resident memory grew. The estimate (:func:`app.core.memory.estimate_me
 is compared with both.
 
 ``run()`` returns the figures; ``python -m bench.estimate`` prints the table.
-Numbers, not pass/fail.
+
+``run_shapes()`` does the same with the real engine for every shape the tests build
+(stories260K; the 1024-wide GQA model as Q4_K_M, Q8_0 and Q4_0; a gemma3 model of
+Gemma 3 270M's shape with sliding-window layers, F16 and Q4_K_M), with extra buffers
+on and off and both ``swa_full`` settings for gemma3, and compares the advisor's
+pre-download tokens/s with the engine's measured greedy decode speed
+(``python -m bench.estimate --shapes``). Numbers, not pass/fail.
 """
 
 from __future__ import annotations
@@ -118,12 +124,12 @@ def run(*, folder: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Measure every case; returns ``{"cases": [...], "summary": {...}}``."""
     from app.core.gguf import read_header
     from app.core.hardware import detect_hardware
-    from app.core.memory import estimate_memory, repack_types_for
+    from app.core.memory import estimate_memory, extra_buffers_for
 
     work = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="hearth-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     profile = detect_hardware()
-    repack = repack_types_for(
+    extra = extra_buffers_for(
         cpu_features=profile.cpu_features, llama_system_info=profile.llama_system_info
     )
     rows: list[dict[str, Any]] = []
@@ -131,7 +137,7 @@ def run(*, folder: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         measured = measure(case.path, case.n_ctx)
         reported = measured["reported"]
         estimate = estimate_memory(
-            read_header(case.path), context_length=case.n_ctx, repack_types=repack
+            read_header(case.path), context_length=case.n_ctx, extra_buffers=extra
         )
         reported_total = sum(reported.values())
         rss_growth = measured["rss_after_fill"] - measured["rss_before"]
@@ -191,6 +197,136 @@ def print_table(result: dict[str, Any]) -> None:
     )
 
 
+def run_shapes(*, folder: str | os.PathLike[str] | None = None, runs: int = 3) -> dict[str, Any]:
+    """Estimate/reported ratios and estimated/measured speed on the tests' shapes."""
+    import numpy as np
+
+    from app.core.advisor import ModelFile, advise_file
+    from app.core.calibration import CalibrationStore
+    from app.core.calibration import parse_llama_log as parse_buffers
+    from app.core.engine import Engine, LoadOptions, SamplingOptions
+    from app.core.gguf import read_header
+    from tests.conftest import CHATML_TEMPLATE, REALISTIC_SHAPE
+    from tests.support.gguf_factory import (
+        quantize,
+        test_model_path,
+        write_gemma3_gguf,
+        write_llama_gguf,
+    )
+
+    work = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="hearth-shapes-"))
+    work.mkdir(parents=True, exist_ok=True)
+    models: dict[str, tuple[Path, tuple[int, ...]]] = {
+        "stories260K F32": (test_model_path(), (128, 512))
+    }
+    source = work / "realistic-F16.gguf"
+    if not source.exists():
+        write_llama_gguf(
+            source,
+            shape=REALISTIC_SHAPE,
+            chat_template=CHATML_TEMPLATE,
+            chatml_tokens=True,
+            dtype=np.float16,
+        )
+    for quant in ("Q4_K_M", "Q8_0", "Q4_0"):
+        target = work / f"realistic-{quant}.gguf"
+        if not target.exists():
+            quantize(source, target, quant)
+        models[f"realistic {quant}"] = (target, (1024, 4096))
+    gemma = work / "gemma3-F16.gguf"
+    if not gemma.exists():
+        write_gemma3_gguf(gemma)
+    gemma_q = work / "gemma3-Q4_K_M.gguf"
+    if not gemma_q.exists():
+        quantize(gemma, gemma_q, "Q4_K_M")
+    models["gemma3 F16"] = (gemma, (4096, 32768))
+    models["gemma3 Q4_K_M"] = (gemma_q, (4096, 32768))
+
+    engine = Engine(calibration=CalibrationStore(work / "calibration.json"))
+    profile = engine.hardware()
+    memory: list[dict[str, Any]] = []
+    speed: list[dict[str, Any]] = []
+    for label, (path, contexts) in models.items():
+        gemma3 = read_header(path).architecture == "gemma3"
+        for n_ctx in contexts:
+            for extra in (True, False):
+                for swa_full in (True, False) if gemma3 else (True,):
+                    options = LoadOptions(
+                        context_length=n_ctx, extra_buffers=extra, swa_full=swa_full
+                    )
+                    model = engine.load(path, options, back_off=False)
+                    reported = parse_buffers("\n".join(model.log_lines)).by_buffer
+                    e = model.estimate
+                    weights = sum(v for k, v in reported.items() if k.endswith(" model"))
+                    compute = reported.get("CPU compute", 0) + reported.get("CPU output", 0)
+                    kv = reported.get("CPU KV", 0)
+                    memory.append(
+                        {
+                            "model": label,
+                            "n_ctx": n_ctx,
+                            "extra_buffers": extra,
+                            "swa_full": swa_full,
+                            "weights_ratio": (e.weights_ram + e.repack_ram) / weights,
+                            "extra_reported": weights - reported.get("CPU_Mapped model", 0),
+                            "extra_estimated": e.repack_ram,
+                            "kv_reported": kv,
+                            "kv_ratio": e.kv_ram / kv,
+                            "compute_ratio": e.compute_ram / compute,
+                            "total_ratio": (e.weights_ram + e.repack_ram + e.kv_ram + e.compute_ram)
+                            / (weights + kv + compute),
+                        }
+                    )
+                    engine.close()
+        if runs <= 0:
+            continue
+        file = ModelFile(path.name, label.split()[-1], path.stat().st_size, read_header(path))
+        probe = CalibrationStore(work / "speed-calibration.json").speed_calibration("bench")
+        shown = advise_file(file, profile, context_length=512, speed=probe).tokens_per_second
+        shown = shown or 0.0
+        engine.load(path, LoadOptions(context_length=512))
+        greedy = SamplingOptions(temperature=0.0, max_tokens=96, seed=1)
+        rates = []
+        for _ in range(runs):
+            reply = engine.complete("Once upon a time", greedy, ignore_eos=True)
+            reply.read()
+            if reply.stats is not None and reply.stats.tokens_per_second:
+                rates.append(reply.stats.tokens_per_second)
+        engine.close()
+        best = max(rates, default=0.0)
+        speed.append({"model": label, "estimated": shown, "measured_best": best, "measured": rates})
+    return {"memory": memory, "speed": speed, "load": os.getloadavg()[0]}
+
+
+def print_shapes(result: dict[str, Any]) -> None:
+    """The run_shapes figures as two plain tables."""
+    print(
+        f"{'model':<18}{'ctx':>6}{'extra':>6}{'swa':>5}{'weights':>9}{'extra r/e MiB':>16}"
+        f"{'KV MiB':>8}{'KV':>7}{'compute':>9}{'total':>7}"
+    )
+    for r in result["memory"]:
+        print(
+            f"{r['model']:<18}{r['n_ctx']:>6}{'on' if r['extra_buffers'] else 'off':>6}"
+            f"{'full' if r['swa_full'] else 'win':>5}{r['weights_ratio']:>9.3f}"
+            f"{r['extra_reported'] / MIB:>8.2f}/{r['extra_estimated'] / MIB:<7.2f}"
+            f"{r['kv_reported'] / MIB:>8.1f}{r['kv_ratio']:>7.3f}{r['compute_ratio']:>9.3f}"
+            f"{r['total_ratio']:>7.3f}"
+        )
+    worst = max(abs(r["total_ratio"] - 1) for r in result["memory"])
+    print(f"\n{len(result['memory'])} loads; worst estimate/reported {100 * worst:.1f}% off.")
+    if result["speed"]:
+        print(f"\n{'model':<18}{'estimated':>10}{'measured':>10}{'ratio':>7}  (best of runs)")
+        for r in result["speed"]:
+            ratio = r["estimated"] / r["measured_best"] if r["measured_best"] else float("nan")
+            print(
+                f"{r['model']:<18}{r['estimated']:>10.0f}{r['measured_best']:>10.0f}{ratio:>7.2f}"
+            )
+        print(f"load average during the run: {result['load']:.1f}")
+
+
 if __name__ == "__main__":
-    outcome = run(folder=sys.argv[1] if len(sys.argv) > 1 else None)
-    print_table(outcome)
+    arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
+    target = arguments[0] if arguments else None
+    if "--shapes" in sys.argv:
+        print_shapes(run_shapes(folder=target))
+    else:
+        print_table(run(folder=target))

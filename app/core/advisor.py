@@ -10,8 +10,9 @@ system and other apps, and 512 MiB or 8% of a discrete GPU's memory (whichever i
 more) for the desktop and other programs. On Apple Silicon the GPU may use Metal's
 working-set limit, and GPU and RAM use come out of the same memory.
 
-Speed is rough: generating a token reads every weight once, so tokens per second is
-about 60% of the memory bandwidth divided by the bytes of weights on each device.
+Speed comes from :mod:`app.core.speed` (a roofline of memory bandwidth and the CPU's
+rate per weight type, plus per-layer and per-token costs), replaced by the speed
+measured here once a file has run and corrected by this machine's learnt ratio.
 
 :func:`plan_backoff` turns a failed load into the next configurations to try, each
 with a sentence saying what was changed, for the engine.
@@ -31,10 +32,11 @@ from app.core.memory import (
     MemoryEstimate,
     ModelFigures,
     estimate_memory,
+    extra_buffers_for,
     format_bytes,
-    repack_types_for,
 )
 from app.core.quant_quality import QuantQuality, auto_ladder, normalise_quant, quant_quality
+from app.core.speed import SpeedCalibration, estimate_speed, model_id
 
 RAM_HEADROOM_BASE = 2 * GIB
 RAM_HEADROOM_FRACTION = 0.10
@@ -180,19 +182,31 @@ def _bandwidth(name: str, default: float | None) -> float | None:
     return default
 
 
-def _speed(profile: HardwareProfile, estimate: MemoryEstimate) -> float | None:
+def _speed(
+    profile: HardwareProfile,
+    file: ModelFile,
+    estimate: MemoryEstimate,
+    calibration: SpeedCalibration | None,
+) -> float | None:
+    """Tokens/s: measured here for this file if it has run, else estimated (corrected)."""
+    if calibration is not None:
+        measured = calibration.measured.get(model_id(file.name, file.size_bytes))
+        if measured and estimate.gpu_layers == 0:
+            return measured
     gpu = profile.gpu
+    gpu_bw = (gpu.bandwidth or _bandwidth(gpu.name, None)) if gpu is not None else None
     cpu_bw = profile.memory_bandwidth or _bandwidth(profile.cpu_model, DEFAULT_CPU_BANDWIDTH)
-    seconds = 0.0
-    if estimate.weights_gpu and gpu is not None:
-        gpu_bw = gpu.bandwidth or _bandwidth(gpu.name, None)
-        if gpu_bw is None:
-            return None
-        seconds += estimate.weights_gpu / (gpu_bw * BANDWIDTH_EFFICIENCY)
-    cpu_weights = estimate.weights_ram
-    if cpu_weights and cpu_bw:
-        seconds += cpu_weights / (cpu_bw * BANDWIDTH_EFFICIENCY)
-    return 1.0 / seconds if seconds > 0 else None
+    speed = estimate_speed(
+        profile,
+        file.figures,
+        estimate,
+        gpu_bandwidth=gpu_bw,
+        cpu_bandwidth=cpu_bw,
+        probed_bandwidth=calibration.bandwidth if calibration is not None else None,
+    )
+    if speed is None:
+        return None
+    return speed * (calibration.factor if calibration is not None else 1.0)
 
 
 class _Fitter:
@@ -208,7 +222,7 @@ class _Fitter:
         gpu = profile.gpu
         self.backend = gpu.backend if gpu is not None else None
         self.unified = gpu is not None and gpu.unified
-        self.repack = repack_types_for(
+        self.extra = extra_buffers_for(
             cpu_features=profile.cpu_features, llama_system_info=profile.llama_system_info
         )
 
@@ -219,7 +233,7 @@ class _Fitter:
             gpu_layers=gpu_layers,
             kv_type=self.kv_type,
             gpu_backend=self.backend,
-            repack_types=self.repack if gpu_layers < self.figures.n_layer + 1 else frozenset(),
+            extra_buffers=self.extra,
         )
 
     def fits(self, estimate: MemoryEstimate) -> bool:
@@ -308,8 +322,13 @@ def advise_file(
     context_length: int,
     kv_type: str = "f16",
     headroom: Headroom | None = None,
+    speed: SpeedCalibration | None = None,
 ) -> Advice:
-    """How one file runs here with the wanted context."""
+    """How one file runs here with the wanted context.
+
+    ``speed`` (:meth:`app.core.calibration.CalibrationStore.speed_calibration`) puts
+    speeds measured on this machine in place of the estimate.
+    """
     headroom = headroom or headroom_for(profile)
     fitter = _Fitter(file, profile, kv_type=kv_type, headroom=headroom)
     figures = fitter.figures
@@ -341,7 +360,7 @@ def advise_file(
         else:
             verdict = Verdict.PARTIAL
     quality = quant_quality(file.quant)
-    speed = _speed(profile, estimate) if verdict is not Verdict.NO_FIT else None
+    rate = _speed(profile, file, estimate, speed) if verdict is not Verdict.NO_FIT else None
     need = estimate.ram_required_bytes + (estimate.gpu_bytes if fitter.unified else 0)
     sentence = _sentence(
         verdict,
@@ -350,7 +369,7 @@ def advise_file(
         context=context_length,
         max_context=max_context,
         wanted=context_length,
-        speed=speed,
+        speed=rate,
         quality=quality,
         gpu_name=gpu.name if gpu else "GPU",
         need=need,
@@ -366,7 +385,7 @@ def advise_file(
         max_context=max_context,
         estimate=estimate,
         quality=quality,
-        tokens_per_second=speed,
+        tokens_per_second=rate,
         sentence=sentence,
         approximate=estimate.approximate,
         notes=estimate.notes,
@@ -395,6 +414,7 @@ def advise(
     preference: str = "auto",
     kv_type: str = "f16",
     parameter_count: float | None = None,
+    speed: SpeedCalibration | None = None,
 ) -> Recommendation:
     """Advice for every file and the one to recommend.
 
@@ -405,7 +425,14 @@ def advise(
     """
     headroom = headroom_for(profile)
     results = [
-        advise_file(f, profile, context_length=context_length, kv_type=kv_type, headroom=headroom)
+        advise_file(
+            f,
+            profile,
+            context_length=context_length,
+            kv_type=kv_type,
+            headroom=headroom,
+            speed=speed,
+        )
         for f in files
     ]
     params = parameter_count if parameter_count is not None else _parameters(files)

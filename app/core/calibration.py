@@ -5,25 +5,38 @@ After each load the engine hands llama.cpp's log (or the sizes it parsed) to
 ratio of reported to estimated bytes for the GPU and for RAM, in a small JSON file in
 Hearth's cache folder. :meth:`CalibrationStore.factors` gives the ratios to pass to
 :func:`app.core.memory.estimate_memory` next time.
+
+Speed, the same way: :meth:`CalibrationStore.record_speed` keeps each file's measured
+tokens/s and the machine's ratio of measured to estimated speed
+(:mod:`app.core.speed`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.core.hardware import HardwareProfile
 from app.core.memory import MemoryEstimate
+
+if TYPE_CHECKING:
+    from app.core.speed import SpeedCalibration
 
 FILE_NAME = "memory-calibration.json"
 # A new measurement moves the factor half-way; factors stay within these bounds so
 # one odd load cannot make Hearth refuse every model or promise the impossible.
 SMOOTHING = 0.5
 MIN_FACTOR, MAX_FACTOR = 0.5, 2.5
+# Speed: estimates may be off several-fold on unusual machines; measured speeds of one
+# file move half-way too.
+MIN_SPEED_FACTOR, MAX_SPEED_FACTOR = 0.1, 10.0
+SPEED_PREFIX = "speed | "
 
 _BUFFER = re.compile(r"(\S+)\s+(model|KV|compute|output) buffer size =\s+([\d.]+) MiB")
 
@@ -100,6 +113,71 @@ class CalibrationStore:
         """``(gpu_factor, ram_factor)`` for this machine; ``(1.0, 1.0)`` before any load."""
         entry = self._load().get(key, {})
         return entry.get("gpu", 1.0), entry.get("ram", 1.0)
+
+    def record_speed(
+        self,
+        *,
+        key: str,
+        model_id: str,
+        tokens_per_second: float,
+        estimated_tokens_per_second: float | None,
+    ) -> None:
+        """Fold one reply's measured decode speed into the records for ``key``.
+
+        Keeps the file's measured speed (``model_id``: :func:`app.core.speed.model_id`)
+        and, when there was an estimate, the machine's ratio of measured to estimated.
+        """
+        if tokens_per_second <= 0:
+            return
+        data = self._load()
+        record = data.setdefault(f"{SPEED_PREFIX}{key} | {model_id}", {})
+        old = record.get("tokens_per_second")
+        record["tokens_per_second"] = (
+            tokens_per_second if old is None else old + SMOOTHING * (tokens_per_second - old)
+        )
+        record["replies"] = record.get("replies", 0.0) + 1
+        if estimated_tokens_per_second and estimated_tokens_per_second > 0:
+            entry = data.setdefault(key, {})
+            ratio = tokens_per_second / estimated_tokens_per_second
+            ratio = min(MAX_SPEED_FACTOR, max(MIN_SPEED_FACTOR, ratio))
+            old = entry.get("speed")
+            entry["speed"] = ratio if old is None else old + SMOOTHING * (ratio - old)
+            entry["speed_replies"] = entry.get("speed_replies", 0.0) + 1
+        self._save(data)
+
+    def memory_bandwidth(self, key: str, *, probe: bool = True) -> float | None:
+        """This machine's measured memory bandwidth (bytes/s), probed once and kept."""
+        from app.core.speed import probe_memory_bandwidth
+
+        data = self._load()
+        known = data.get(key, {}).get("bandwidth")
+        if known or not probe:
+            return known
+        measured = probe_memory_bandwidth()
+        data.setdefault(key, {})["bandwidth"] = measured
+        with contextlib.suppress(OSError):  # measured again next time
+            self._save(data)
+        return measured
+
+    def speed_calibration(self, key: str, *, probe: bool = True) -> SpeedCalibration:
+        """Measured speeds of files run here, the speed correction and the bandwidth.
+
+        The first call on a machine measures its memory bandwidth (about 0.2 s)
+        unless ``probe`` is False.
+        """
+        from app.core.speed import SpeedCalibration
+
+        bandwidth = self.memory_bandwidth(key, probe=probe)
+        data = self._load()
+        prefix = f"{SPEED_PREFIX}{key} | "
+        measured = {
+            name[len(prefix) :]: entry["tokens_per_second"]
+            for name, entry in data.items()
+            if name.startswith(prefix) and "tokens_per_second" in entry
+        }
+        return SpeedCalibration(
+            factor=data.get(key, {}).get("speed", 1.0), measured=measured, bandwidth=bandwidth
+        )
 
     def record(self, *, key: str, estimate: MemoryEstimate, reported: ReportedBuffers) -> None:
         """Fold one real load into the factors for ``key``.

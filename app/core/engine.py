@@ -65,7 +65,8 @@ from app.core.errors import (
 )
 from app.core.gguf import GGUFHeader, read_header
 from app.core.hardware import HardwareProfile, detect_hardware
-from app.core.memory import MemoryEstimate, estimate_memory, format_bytes, repack_types_for
+from app.core.memory import MemoryEstimate, estimate_memory, extra_buffers_for, format_bytes
+from app.core.speed import record_reply_speed
 
 __all__ = [
     "Engine",
@@ -265,9 +266,12 @@ class Engine:
             flash_attention=options.flash_attention,
             n_ubatch=min(options.batch_size, 512),
             gpu_backend=gpu.backend if gpu else None,
-            repack_types=repack_types_for(
-                cpu_features=profile.cpu_features, llama_system_info=profile.llama_system_info
+            extra_buffers=extra_buffers_for(
+                cpu_features=profile.cpu_features,
+                llama_system_info=profile.llama_system_info,
+                enabled=options.extra_buffers,
             ),
+            swa_full=options.swa_full,
             gpu_factor=factors[0],
             ram_factor=factors[1],
         )
@@ -594,6 +598,7 @@ class Engine:
                 dropped_messages=reply.dropped_messages,
                 elapsed=ended - started,
             )
+            record_reply_speed(self._calibration, self.hardware(), self._model, reply.stats)
         tail = held + decoder.decode(b"", final=True)
         if tail:
             yield tail

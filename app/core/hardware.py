@@ -68,7 +68,7 @@ class HardwareProfile:
     ram_total: int
     ram_available: int
     cpu_features: frozenset[str] = frozenset()
-    """Of ``AVX2``, ``AVX512``, ``NEON``: what the CPU has."""
+    """Of ``AVX2``, ``AVX512``, ``AMX``, ``NEON``: what the CPU has."""
     gpus: tuple[GPUInfo, ...] = ()
     gpu_offload_supported: bool = False
     """Whether the installed llama.cpp build can offload layers to a GPU at all."""
@@ -139,6 +139,8 @@ def _cpu_model_and_features(notes: list[str]) -> tuple[str, set[str]]:
             features.add("AVX2")
         if "avx512f" in flags:
             features.add("AVX512")
+        if "amx_int8" in flags:
+            features.add("AMX")
         if "asimd" in flags or "neon" in flags:
             features.add("NEON")
     elif system == "Darwin":

@@ -30,7 +30,10 @@ log = logging.getLogger("hearth.llama")
 _LEVELS = {0: logging.INFO, 1: logging.DEBUG, 2: logging.INFO, 3: logging.WARNING, 4: logging.ERROR}
 _CONT = 5
 
-_recent: collections.deque[str] = collections.deque(maxlen=400)
+# Room for a large model's whole load log (one line per tensor), so the buffer sizes
+# at its end are still there for calibration; debug lines (one per graph input per
+# layer) are logged but not kept.
+_recent: collections.deque[str] = collections.deque(maxlen=4000)
 _emitted = 0  # lines ever emitted; positions in the log count from here
 _lock = threading.Lock()
 _pending: list[str] = []
@@ -39,8 +42,9 @@ _pending_level = logging.INFO
 
 def _emit(level: int, line: str) -> None:
     global _emitted
-    _recent.append(line)
-    _emitted += 1
+    if level > logging.DEBUG:
+        _recent.append(line)
+        _emitted += 1
     log.log(level, "%s", line)
 
 

@@ -152,3 +152,112 @@ def quantize(source: str | os.PathLike[str], target: str | os.PathLike[str], qua
     if result != 0:
         raise RuntimeError(f"llama_model_quantize failed with {result}")
     return Path(target)
+
+
+GEMMA_TEMPLATE = (
+    "{{ bos_token }}"
+    "{% for message in messages %}"
+    "{% set role = 'model' if message['role'] == 'assistant' else message['role'] %}"
+    "{{ '<start_of_turn>' + role + '\n' + message['content'] | trim + '<end_of_turn>\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}"
+)
+
+
+@dataclass(frozen=True)
+class Gemma3Shape:
+    """Hyper-parameters of a gemma3-style model; the defaults are Gemma 3 270M's."""
+
+    n_layer: int = 18
+    n_embd: int = 640
+    n_head: int = 4
+    n_head_kv: int = 1
+    head_dim: int = 256
+    n_ff: int = 2048
+    sliding_window: int = 512
+    n_ctx_train: int = 32768
+
+
+def write_gemma3_gguf(
+    path: str | os.PathLike[str],
+    *,
+    shape: Gemma3Shape | None = None,
+    dtype: type = np.float16,
+    seed: int = 0,
+    name: str = "hearth-gemma3",
+) -> Path:
+    """Write a random-weight gemma3 GGUF (sliding-window layers, 5 local : 1 global).
+
+    It has what llama.cpp's gemma3 loader reads: ``attention.sliding_window``, head
+    size as ``key_length``/``value_length`` (not ``n_embd / n_head``), the q/k norms,
+    the post-attention and post-feed-forward norms, and a tied output (no
+    ``output.weight``). The vocabulary is stories260K's plus ``<start_of_turn>`` and
+    ``<end_of_turn>`` as control tokens, with a Gemma chat template.
+    """
+    shape = shape or Gemma3Shape()
+    out = Path(path)
+    tokens, scores, types = _stories_vocab()
+    tokens += [b"<start_of_turn>", b"<end_of_turn>"]
+    scores += [0.0, 0.0]
+    types += [3, 3]
+    eot_id = len(tokens) - 1
+    n_vocab = len(tokens)
+
+    writer = gguf.GGUFWriter(str(out), "gemma3")
+    writer.add_name(name)
+    writer.add_context_length(shape.n_ctx_train)
+    writer.add_embedding_length(shape.n_embd)
+    writer.add_block_count(shape.n_layer)
+    writer.add_feed_forward_length(shape.n_ff)
+    writer.add_head_count(shape.n_head)
+    writer.add_head_count_kv(shape.n_head_kv)
+    writer.add_key_length(shape.head_dim)
+    writer.add_value_length(shape.head_dim)
+    writer.add_sliding_window(shape.sliding_window)
+    writer.add_rope_freq_base(1_000_000.0)
+    writer.add_layer_norm_rms_eps(1e-6)
+    writer.add_file_type(gguf.LlamaFileType.ALL_F32 if dtype == np.float32 else 1)
+    writer.add_tokenizer_model("llama")
+    writer.add_token_list(tokens)
+    writer.add_token_scores(scores)
+    writer.add_token_types(types)
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+    writer.add_eot_token_id(eot_id)
+    writer.add_unk_token_id(0)
+    writer.add_add_bos_token(True)
+    writer.add_chat_template(GEMMA_TEMPLATE)
+
+    rng = np.random.default_rng(seed)
+    n_q = shape.head_dim * shape.n_head
+    n_kv = shape.head_dim * shape.n_head_kv
+
+    def weight(rows: int, cols: int) -> np.ndarray:
+        return (rng.standard_normal((rows, cols), dtype=np.float32) * 0.02).astype(dtype)
+
+    def norm(n: int) -> np.ndarray:
+        # Gemma's RMS norms multiply by (1 + w); the converter stores 1 + w.
+        return np.ones(n, dtype=np.float32)
+
+    writer.add_tensor("token_embd.weight", weight(n_vocab, shape.n_embd))
+    for i in range(shape.n_layer):
+        writer.add_tensor(f"blk.{i}.attn_norm.weight", norm(shape.n_embd))
+        writer.add_tensor(f"blk.{i}.attn_q.weight", weight(n_q, shape.n_embd))
+        writer.add_tensor(f"blk.{i}.attn_k.weight", weight(n_kv, shape.n_embd))
+        writer.add_tensor(f"blk.{i}.attn_v.weight", weight(n_kv, shape.n_embd))
+        writer.add_tensor(f"blk.{i}.attn_q_norm.weight", norm(shape.head_dim))
+        writer.add_tensor(f"blk.{i}.attn_k_norm.weight", norm(shape.head_dim))
+        writer.add_tensor(f"blk.{i}.attn_output.weight", weight(shape.n_embd, n_q))
+        writer.add_tensor(f"blk.{i}.post_attention_norm.weight", norm(shape.n_embd))
+        writer.add_tensor(f"blk.{i}.ffn_norm.weight", norm(shape.n_embd))
+        writer.add_tensor(f"blk.{i}.ffn_gate.weight", weight(shape.n_ff, shape.n_embd))
+        writer.add_tensor(f"blk.{i}.ffn_up.weight", weight(shape.n_ff, shape.n_embd))
+        writer.add_tensor(f"blk.{i}.ffn_down.weight", weight(shape.n_embd, shape.n_ff))
+        writer.add_tensor(f"blk.{i}.post_ffw_norm.weight", norm(shape.n_embd))
+    writer.add_tensor("output_norm.weight", norm(shape.n_embd))
+
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return out
