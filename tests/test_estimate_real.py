@@ -191,3 +191,36 @@ def test_speed_records_replace_and_correct_the_estimate(tmp_path: Path) -> None:
     assert learnt.bandwidth is None
     assert store.speed_calibration("other machine", probe=False).factor == 1.0
     assert store.factors("m") == (1.0, 1.0)  # memory factors untouched
+
+
+def test_after_a_real_reply_recommend_shows_the_measured_speed(
+    quantized_models: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from app.cli import main
+    from app.core.calibration import calibration_key
+    from app.core.engine_process import EngineProcess
+    from app.core.engine_types import LoadOptions, SamplingOptions
+    from app.core.hardware import detect_hardware
+    from app.core.speed import model_id
+
+    path = quantized_models["Q4_K_M"]
+    engine = EngineProcess()
+    try:
+        engine.load(path, LoadOptions(context_length=512))
+        reply = engine.complete(
+            "Once upon a time", SamplingOptions(temperature=0.0, max_tokens=32), ignore_eos=True
+        )
+        reply.read()
+    finally:
+        engine.close()
+    assert reply.stats is not None and reply.stats.tokens_per_second
+    learnt = CalibrationStore().speed_calibration(calibration_key(detect_hardware()), probe=False)
+    measured = learnt.measured[model_id(path.name, path.stat().st_size)]
+    assert measured == pytest.approx(reply.stats.tokens_per_second)
+
+    assert main(["recommend", str(path), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    speeds = [a["tokens_per_second"] for a in shown["files"]]
+    assert speeds == [pytest.approx(measured)]  # the measured figure, not the estimate

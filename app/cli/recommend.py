@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.advisor import ModelFile, Recommendation, advise
+from app.core.calibration import CalibrationStore, calibration_key
 from app.core.errors import ModelNotFoundError
 from app.core.gguf import read_header
 from app.core.hardware import detect_hardware
@@ -99,7 +100,11 @@ def run(args: argparse.Namespace) -> int:
         raise ModelNotFoundError(f"{args.source} is neither a file, a folder nor a Hub repo id.")
     if not files:
         raise ModelNotFoundError(f"No GGUF model files at {args.source}.")
-    result = advise(files, detect_hardware(), context_length=args.context, preference=args.quant)
+    profile = detect_hardware()
+    # Files already run here show their measured speed; others are corrected by this
+    # machine's measured / estimated ratio.
+    speed = CalibrationStore().speed_calibration(calibration_key(profile))
+    result = advise(files, profile, context_length=args.context, preference=args.quant, speed=speed)
     if args.json:
         print(json.dumps(to_dict(result), indent=2))
         return 0

@@ -35,6 +35,7 @@ from app.core.hub import (
 if TYPE_CHECKING:  # the advisor is imported only when advice is asked for
     from app.core.advisor import Recommendation
     from app.core.hardware import HardwareProfile
+    from app.core.speed import SpeedCalibration
 
 CATALOG_FILE = Path(__file__).resolve().parents[2] / "models" / "catalog.json"
 REFRESH_FILE_NAME = "catalog-refresh.json"
@@ -442,10 +443,12 @@ def catalog_recommendation(
     preference: str = "auto",
     context_length: int = 4096,
     quants: list[str] | None = None,
+    speed: SpeedCalibration | None = None,
 ) -> Recommendation:
     """The advisor's verdict on every file of ``model`` (or of ``quants``) on ``profile``.
 
     From the catalog's header figures and file sizes alone: no download, no network.
+    ``speed`` corrects the speed estimate by what replies measured on this machine.
     """
     offered = quants if quants is not None else model.quants
     from app.core.advisor import ModelFile, ReferenceModel, advise, synthetic_header
@@ -481,4 +484,5 @@ def catalog_recommendation(
         context_length=context_length,
         preference=preference,
         parameter_count=float(model.parameters),
+        speed=speed,
     )

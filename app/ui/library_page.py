@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.advisor import Advice, Recommendation, Verdict
+from app.core.calibration import CalibrationStore, calibration_key
 from app.core.catalog import Catalog, CatalogModel, catalog_recommendation, load_catalog
 from app.core.downloads import DownloadManager, DownloadProgress, DownloadState, DownloadTask
 from app.core.errors import HearthError
@@ -178,12 +179,15 @@ class LibraryPage(QWidget):
         def work() -> tuple[HardwareProfile, Catalog, dict[str, Recommendation]]:
             profile = detect_hardware(models_dir=settings.models_folder())
             catalog = load_catalog()
+            # What replies measured here corrects the speed shown (a 0.2 s probe, once).
+            speed = CalibrationStore().speed_calibration(calibration_key(profile))
             advice = {
                 model.id: catalog_recommendation(
                     model,
                     profile,
                     preference=settings.quantization,
                     context_length=settings.context_length,
+                    speed=speed,
                 )
                 for model in catalog
             }
