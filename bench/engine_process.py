@@ -182,7 +182,7 @@ def restart_time(path: Path, *, repeats: int = 3) -> dict[str, Any]:
     }
 
 
-def run(*, repeats: int = 9) -> dict[str, Any]:
+def run(*, repeats: int = 15) -> dict[str, Any]:
     stories = test_model_path()
     q4 = q4_model()
     return {
