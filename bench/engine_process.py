@@ -29,6 +29,7 @@ from typing import Any
 from app.core.engine_process import EngineProcess, RecipeStore
 from app.core.engine_types import LoadOptions, Message, SamplingOptions, StopReason
 from bench.decode import PROMPT, SAMPLING, q4_model
+from bench.decode import _raw_decode as decode_tokens
 from tests.support.gguf_factory import test_model_path
 
 
@@ -55,24 +56,7 @@ def _raw(path: Path) -> Any:
 
 def _raw_decode(llm: Any, n: int) -> float:
     tokens = llm.tokenize(PROMPT.encode(), add_bos=True, special=False)
-    llm.set_seed(SAMPLING.seed)
-    first = last = 0.0
-    stream = llm.generate(
-        tokens,
-        temp=SAMPLING.temperature,
-        top_p=SAMPLING.top_p,
-        top_k=SAMPLING.top_k,
-        min_p=SAMPLING.min_p,
-        repeat_penalty=SAMPLING.repeat_penalty,
-        reset=True,
-    )
-    for count, _token in enumerate(stream, start=1):
-        if count == 1:
-            first = time.perf_counter()
-        if count == n:
-            last = time.perf_counter()
-            break
-    return (n - 1) / (last - first)
+    return decode_tokens(llm, tokens, n)
 
 
 def _process_decode(engine: EngineProcess, n: int) -> float:
