@@ -23,7 +23,7 @@ from app.core.calibration import CalibrationStore, calibration_key, parse_llama_
 from app.core.engine import Engine, LoadOptions, SamplingOptions
 from app.core.gguf import read_header
 from app.core.memory import MIB, extra_buffers_for
-from app.core.speed import model_id
+from app.core.speed import PROBED_EFFICIENCY, model_id
 from tests.support.gguf_factory import quantize, write_gemma3_gguf
 
 TOLERANCE = 0.10
@@ -160,6 +160,16 @@ def test_speed_before_download_is_within_30_percent_of_the_engine(
             f"the machine is busy (load {os.getloadavg()[0]:.1f}): {which} ran at "
             f"{measured:.0f} tok/s (median {statistics.median(rates):.0f}), estimate "
             f"{shown:.0f}"
+        )
+    read_rate = path.stat().st_size * measured  # bytes of weights read per second
+    memory_rate = (before.bandwidth or 0) * PROBED_EFFICIENCY
+    if ratio < 1 - SPEED_TOLERANCE and memory_rate and read_rate > memory_rate:
+        # A test model small enough to stay in the CPU's cache runs faster than memory
+        # allows; real models (gigabytes) never do, and the estimate is for them.
+        pytest.skip(
+            f"{which} read its weights at {read_rate / 1e9:.1f} GB/s, faster than this "
+            f"machine's memory ({memory_rate / 1e9:.1f} GB/s): it ran from the "
+            f"CPU cache ({measured:.0f} tok/s, estimate {shown:.0f})"
         )
     assert 1 - SPEED_TOLERANCE <= ratio <= 1 + SPEED_TOLERANCE, (
         f"{which}: shown {shown:.0f} tok/s before download, measured {measured:.0f} "

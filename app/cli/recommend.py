@@ -91,6 +91,11 @@ def to_dict(result: Recommendation) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    profile = detect_hardware()
+    # Files already run here show their measured speed; others are corrected by this
+    # machine's measured / estimated ratio. (First: the first call probes the memory
+    # bandwidth for 0.2 s, which must not hold a Hub connection open.)
+    speed = CalibrationStore().speed_calibration(calibration_key(profile))
     source = Path(args.source).expanduser()
     if source.exists():
         files = local_files(source)
@@ -100,10 +105,6 @@ def run(args: argparse.Namespace) -> int:
         raise ModelNotFoundError(f"{args.source} is neither a file, a folder nor a Hub repo id.")
     if not files:
         raise ModelNotFoundError(f"No GGUF model files at {args.source}.")
-    profile = detect_hardware()
-    # Files already run here show their measured speed; others are corrected by this
-    # machine's measured / estimated ratio.
-    speed = CalibrationStore().speed_calibration(calibration_key(profile))
     result = advise(files, profile, context_length=args.context, preference=args.quant, speed=speed)
     if args.json:
         print(json.dumps(to_dict(result), indent=2))
