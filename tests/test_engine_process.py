@@ -559,3 +559,19 @@ def test_doctor_lists_and_forgets_what_crashed(
     assert "Forgot the safer settings of 1 model(s)" in capsys.readouterr().out
     assert main(["doctor"]) == 0
     assert "Crashed" not in capsys.readouterr().out
+
+
+def test_close_does_not_hang_on_a_reply_its_reader_abandoned(stories_model: Path) -> None:
+    engine = EngineProcess()
+    engine.load(stories_model, LoadOptions(context_length=1024))
+    reply = engine.complete("Once upon a time", LONG, ignore_eos=True)
+    pieces = iter(reply)
+    next(pieces)  # the reader stops here, holding the reply (an exception, say)
+    pid = engine.pid
+    assert pid is not None
+    started = time.monotonic()
+    engine.close()
+    assert time.monotonic() - started < 30
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # the engine process is gone
+    del pieces, reply

@@ -404,15 +404,18 @@ class _Turns:
         self._next = 0
         self._serving = 0
 
-    def acquire(self, *, wait: bool) -> Callable[[], None]:
-        """Wait for this caller's turn; returns its release, which works once."""
+    def acquire(self, *, wait: bool, timeout: float | None = None) -> Callable[[], None]:
+        """Wait for this caller's turn; returns its release, which works once.
+
+        With a ``timeout`` that passes, the turn is taken anyway (for closing only).
+        """
         with self._cond:
             if not wait and self._next != self._serving:
                 raise EngineBusyError("The model is busy with another reply.")
             ticket = self._next
             self._next += 1
-            while self._serving != ticket:
-                self._cond.wait()
+            self._cond.wait_for(lambda: self._serving >= ticket, timeout=timeout)
+            self._serving = max(self._serving, ticket)
         done = threading.Event()
 
         def release() -> None:
@@ -468,6 +471,7 @@ class EngineProcess:
         self._ids = 0
         self._active: int | None = None
         self._lock = threading.Lock()
+        self._closed = False
         self.restarts = 0
         """How many times an engine process was started again after a crash."""
 
@@ -562,6 +566,7 @@ class EngineProcess:
     ) -> LoadedModel:
         """Load ``path`` in the engine process, down the ladder if it crashes there."""
         with self._turns.held():
+            self._closed = False
             self._model = None
             self._loaded = None
             return self._load_from(Path(path), options or LoadOptions(), back_off, None, [])
@@ -632,7 +637,7 @@ class EngineProcess:
         self._model = None
         loaded = self._loaded
         words = f"The model stopped unexpectedly: {death.words}."
-        if loaded is None:
+        if loaded is None or self._closed:
             return False, words
         info = self._info or EngineInfo(pid=0, machine="")
         lower = next_rung(loaded.options, loaded.rung, info)
@@ -794,13 +799,22 @@ class EngineProcess:
             child.send(("stop", active))
 
     def close(self) -> None:
-        """Unload the model and end the engine process."""
-        with self._turns.held():
+        """Unload the model and end the engine process.
+
+        A reply in progress is stopped first; one its reader abandoned (an exception in
+        the reader, say) cannot keep the process alive: after 10 s it is ended anyway.
+        """
+        self._closed = True
+        self.stop()
+        release = self._turns.acquire(wait=True, timeout=10)
+        try:
             self._model = None
             self._loaded = None
             if self._child is not None:
                 self._child.close()
             self._child = None
+        finally:
+            release()
 
     def unload(self) -> None:
         """Free the model's memory, keeping the engine process for the next load."""
