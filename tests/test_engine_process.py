@@ -132,8 +132,8 @@ def test_stop_mid_reply_and_the_next_turn_reuses_the_prefix(stories_model: Path)
                 engine.stop()
         assert reply.stats is not None
         assert reply.stats.stop_reason is StopReason.USER
-        # Pieces cross in batches of up to 30 ms: the stop lands within that much.
-        assert reply.stats.completion_tokens < 1000
+        # Pieces cross in batches of up to 100 ms: the stop lands within about that.
+        assert reply.stats.completion_tokens < 2000
         history += [Message("assistant", reply.text), Message("user", "And then?")]
         follow = engine.chat(history, GREEDY)
         follow.read()

@@ -45,9 +45,10 @@ def _load(window: MainWindow, qtbot, path: Path) -> None:  # type: ignore[no-unt
 def test_engine_killed_mid_reply_keeps_the_window_and_the_text(
     window: MainWindow,
     qtbot,
-    stories_model: Path,  # type: ignore[no-untyped-def]
+    slow_chatml_model: Path,  # type: ignore[no-untyped-def]
 ) -> None:
-    _load(window, qtbot, stories_model)
+    # Slow enough (and without an early end of text) to be killed in the middle.
+    _load(window, qtbot, slow_chatml_model)
     window.settings = window.settings.with_value("max_tokens", 3000).with_value("temperature", 0.0)
     pid = window.worker.engine.pid
     assert pid is not None

@@ -23,11 +23,13 @@ the host sends ``("progress", id, None)`` at most every :data:`PING_SECONDS`, so
 supervisor can tell a long prompt from a hang. The first message is
 ``("hello", 0, {...})`` with the pid, the machine's calibration key and the CPU variant.
 
-Pieces are sent in batches: at once when :data:`FLUSH_SECONDS` (30 ms, the window's
-repaint interval) have passed since the last send (always for the first piece), else
-with the next one. A fast model then pays for one send, and the app for one wake-up,
-per few tokens; a slow one still streams token by token. (At 4 ms, stories260K decoded
-at 0.79 of the raw library: the app's wake-ups took CPU from llama.cpp's threads.)
+Pieces are sent in batches: at once when :data:`FLUSH_SECONDS` (100 ms) have passed
+since the last send (always for the first piece), else with the next one. A fast model
+then pays for one send, and the app for one wake-up, per several tokens; a slow one
+still streams token by token. On a machine whose cores llama.cpp's threads fill, every
+wake-up of the app can stall a token at llama.cpp's thread barrier: measured on 2
+cores, a 114 MB Q4_K_M decoded at 0.96 of the raw library with 30 ms batches and 0.98
+with 100 ms; stories260K at 0.79 with 4 ms batches. Stop is never batched.
 
 Test-only fault hook: ``HEARTH_TEST_ENGINE_FAULT`` makes this process die by a real
 signal (or stop, for a hang) at a chosen point, to test recovery on machines whose
@@ -61,7 +63,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 FAULT_ENV = "HEARTH_TEST_ENGINE_FAULT"
-FLUSH_SECONDS = 0.03
+FLUSH_SECONDS = 0.1
 PING_SECONDS = 0.5
 _HEADER = struct.Struct("<I")
 
