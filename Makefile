@@ -27,8 +27,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy app/core
 
+# The core and CLI tests run once with PySide6 hidden (tests/support/without_qt.py), as on
+# a machine without Qt; then the window's tests.
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p tests.support.without_qt -p no:pytest-qt tests/core $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q tests/ui $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

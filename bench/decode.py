@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.core.engine import Engine, LoadOptions, Message, SamplingOptions
+from app.core.inference.engine import Engine, LoadOptions, Message, SamplingOptions
 from tests.support.gguf_factory import (
     CHATML_TEMPLATE,
     ModelShape,

@@ -26,8 +26,8 @@ def run() -> dict[str, Any]:
     """Median seconds and MB/s for each way, and Hearth's throughput as a ratio."""
     from huggingface_hub import hf_hub_download
 
-    from app.core.downloads import DownloadManager
-    from app.core.hub import Hub
+    from app.core.library.downloads import DownloadManager
+    from app.core.library.hub import Hub
     from tests.support.gguf_factory import ModelShape, write_llama_gguf
     from tests.support.hf_server import FakeHub
 

@@ -26,8 +26,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.core.engine_process import EngineProcess, RecipeStore
-from app.core.engine_types import LoadOptions, Message, SamplingOptions, StopReason
+from app.core.generation import Message, SamplingOptions, StopReason
+from app.core.inference.process import EngineProcess, RecipeStore
+from app.core.inference.types import LoadOptions
 from bench.decode import PROMPT, SAMPLING, q4_model
 from bench.decode import _raw_decode as decode_tokens
 from tests.support.gguf_factory import test_model_path
@@ -40,7 +41,7 @@ def _threads() -> int:
 
 
 def _raw(path: Path) -> Any:
-    from app.core.llama_runtime import HearthLlama
+    from app.core.inference.runtime import HearthLlama
 
     threads = _threads()
     return HearthLlama(

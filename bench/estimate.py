@@ -4,7 +4,7 @@ For stories260K and for Q4_K_M / Q8_0 models of several shapes built here, at se
 context lengths, each model is loaded in a fresh process that captures llama.cpp's log
 (``llama_log_set``) and reads the buffer sizes llama.cpp reports (model, KV cache,
 compute, output), then fills the context with a prompt and measures how much the
-process's resident memory grew. The estimate (:func:`app.core.memory.estimate_memory`)
+process's resident memory grew. The estimate (:func:`app.core.machine.memory.estimate_memory`)
 is compared with both.
 
 ``run()`` returns the figures; ``python -m bench.estimate`` prints the table.
@@ -122,13 +122,13 @@ def _pct(estimate: float, actual: float) -> float:
 
 def run(*, folder: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Measure every case; returns ``{"cases": [...], "summary": {...}}``."""
-    from app.core.gguf import read_header
-    from app.core.hardware import detect_hardware
-    from app.core.memory import estimate_memory, extra_buffers_for
+    from app.core.gguf.header import read_header
+    from app.core.inference.devices import detect_machine
+    from app.core.machine.memory import estimate_memory, extra_buffers_for
 
     work = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="hearth-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    profile = detect_hardware()
+    profile = detect_machine()
     extra = extra_buffers_for(
         cpu_features=profile.cpu_features, llama_system_info=profile.llama_system_info
     )
@@ -201,11 +201,11 @@ def run_shapes(*, folder: str | os.PathLike[str] | None = None, runs: int = 3) -
     """Estimate/reported ratios and estimated/measured speed on the tests' shapes."""
     import numpy as np
 
-    from app.core.advisor import ModelFile, advise_file
-    from app.core.calibration import CalibrationStore
-    from app.core.calibration import parse_llama_log as parse_buffers
-    from app.core.engine import Engine, LoadOptions, SamplingOptions
-    from app.core.gguf import read_header
+    from app.core.advisor.advice import ModelFile, advise_file
+    from app.core.gguf.header import read_header
+    from app.core.inference.engine import Engine, LoadOptions, SamplingOptions
+    from app.core.machine.calibration import CalibrationStore
+    from app.core.machine.calibration import parse_llama_log as parse_buffers
     from tests.conftest import CHATML_TEMPLATE, REALISTIC_SHAPE
     from tests.support.gguf_factory import (
         quantize,

@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.core.ggml_backends import variant_libraries
+from app.core.inference.backends import variant_libraries
 from bench.decode import q4_model
 from tests.support.gguf_factory import test_model_path
 
@@ -36,7 +36,7 @@ TOKENS = 128
 CHILD = r"""
 import json, sys, time
 import llama_cpp
-from app.core import ggml_backends
+from app.core.inference import backends as ggml_backends
 report = ggml_backends.load_backends()
 llm = llama_cpp.Llama(sys.argv[1], n_ctx=512, n_batch=64, n_threads=int(sys.argv[3]),
                       verbose=False)

@@ -48,7 +48,7 @@ def run() -> dict[str, Any]:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app.core import conversation
+    from app.core.chat import conversation
     from app.ui import message_view
     from app.ui.application import Session
 

@@ -8,7 +8,7 @@ bundle that ships it dies with SIGILL on any CPU lacking one of those instructio
 bundles ship llama.cpp the way Ollama and LM Studio do: GGML_NATIVE=OFF, the CPU backend
 as loadable libraries (GGML_BACKEND_DL) in one variant per CPU generation
 (GGML_CPU_ALL_VARIANTS: sse42, haswell, skylakex, sapphirerapids, ...), of which
-app/core/ggml_backends.py loads the best one the CPU can run.
+app/core/inference/backends.py loads the best one the CPU can run.
 
 pip's wheel cache is keyed by name and version, not by CMAKE_ARGS, so a portable wheel
 must neither come from it (that would be the native one) nor go into it (the next dev

@@ -56,9 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     arguments = sys.argv[1:] if argv is None else list(argv)
     if arguments[:1] == ["--engine-host"]:  # the bundle's engine process (engine_process.py)
-        from app.core import engine_host
+        from app.core.inference import run_engine_host
 
-        return engine_host.main()
+        return run_engine_host()
     if selftest.requested(arguments):
         return selftest.main(arguments)
     parser = build_parser()
@@ -110,14 +110,14 @@ def configure_logging(*, verbose: bool) -> None:
 def start_desktop() -> int:
     """Start the desktop app, or say why it cannot start."""
     try:
-        from app.ui.application import run  # type: ignore[import-not-found,unused-ignore]
+        from app.ui.application import run
     except ImportError as error:
-        if "app.ui" not in str(error) and "PySide6" not in str(error):
+        if (error.name or "").split(".")[0] not in ("PySide6", "shiboken6"):
             raise
         print(
-            "hearth: the desktop app is not part of this version yet.\n"
-            "Use `hearth chat --model PATH` to chat from the terminal, "
-            "or `hearth --help` for every command.",
+            f"hearth: the desktop app needs PySide6 (Qt), which cannot be imported: {error}.\n"
+            "Reinstall Hearth to get it back; meanwhile `hearth chat --model PATH` chats "
+            "from the terminal (`hearth --help` lists every command).",
             file=sys.stderr,
         )
         return 2

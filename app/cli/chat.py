@@ -16,13 +16,13 @@ from collections.abc import Iterable
 from types import FrameType
 from typing import Any
 
+from app.core.chat import build_preview
 from app.core.cloud import ClaudeClient, CloudError, ensure_claude_allowed
-from app.core.engine_process import EngineProcess
-from app.core.engine_types import LoadOptions, Message, Reply, SamplingOptions, StopReason
 from app.core.errors import HearthError
+from app.core.generation import Message, Reply, SamplingOptions, StopReason
+from app.core.inference import EngineProcess, LoadOptions
 from app.core.library import Library
 from app.core.paths import app_paths
-from app.core.routing import build_preview
 from app.core.secrets import KeyStore
 from app.core.settings import KV_CACHE_CHOICES, load_settings
 

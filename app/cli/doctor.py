@@ -7,9 +7,8 @@ import json
 from typing import Any
 
 from app.core.advisor import Verdict, advise, headroom_for, reference_files
-from app.core.engine_process import RecipeStore
-from app.core.hardware import HardwareProfile, detect_hardware
-from app.core.memory import format_bytes
+from app.core.inference import RecipeStore, detect_machine
+from app.core.machine import HardwareProfile, format_bytes
 
 
 def register(subparsers: Any) -> None:
@@ -56,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         count = recipes.forget()
         print(f"Forgot the safer settings of {count} model(s); the next load uses yours.")
         return 0
-    profile = detect_hardware()
+    profile = detect_machine()
     if args.json:
         data = profile.to_dict()
         data["crash_workarounds"] = [

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from app.core.history import HistoryStore
+from app.core.chat import HistoryStore
 
 EXIT_USAGE = 2
 

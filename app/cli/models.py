@@ -24,17 +24,24 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from app.core.catalog import Catalog, choose_quant, load_catalog, refresh_catalog
-from app.core.downloads import DownloadManager, DownloadProgress, DownloadState
-from app.core.hub import (
+from app.core.inference import detect_machine
+from app.core.library import (
+    Catalog,
+    DownloadManager,
+    DownloadProgress,
+    DownloadState,
     Hub,
+    ImportMode,
+    Library,
     OfflineError,
     check_repo_id,
+    choose_quant,
     forget_token,
+    load_catalog,
     load_token,
+    refresh_catalog,
     store_token,
 )
-from app.core.library import ImportMode, Library
 from app.core.paths import app_paths
 from app.core.settings import Settings, load_settings
 
@@ -296,6 +303,7 @@ def run_pull(args: argparse.Namespace) -> int:
             model=model,
             preference=settings.quantization,
             context_length=settings.context_length,
+            hardware=detect_machine() if model is not None else None,
         )
         print(f"Choosing {choice.quant}: {choice.reason}")
         variant = listing.find(quant=choice.quant)

@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from app.core.advisor import ModelFile, Recommendation, advise
-from app.core.calibration import CalibrationStore, calibration_key
 from app.core.errors import ModelNotFoundError
 from app.core.gguf import read_header
-from app.core.hardware import detect_hardware
-from app.core.memory import format_bytes
-from app.core.remote_gguf import group_split_files, merge_split_headers, read_hub_models
+from app.core.inference import detect_machine
+from app.core.library import group_split_files, merge_split_headers, read_hub_models
+from app.core.machine import CalibrationStore, calibration_key, format_bytes
 
 
 def register(subparsers: Any) -> None:
@@ -91,7 +90,7 @@ def to_dict(result: Recommendation) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    profile = detect_hardware()
+    profile = detect_machine()
     # Files already run here show their measured speed; others are corrected by this
     # machine's measured / estimated ratio. (First: the first call probes the memory
     # bandwidth for 0.2 s, which must not hold a Hub connection open.)

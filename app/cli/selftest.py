@@ -4,7 +4,7 @@ Each step prints one line, ``ok`` or ``FAILED`` with what is broken:
 
 1. the version of Hearth and of llama-cpp-python;
 2. the llama.cpp build (CPU, CUDA, Metal, ...), the CPU variant a portable build
-   picked for this CPU (``haswell``, ``sse42``...; see app/core/ggml_backends.py) and
+   picked for this CPU (``haswell``, ``sse42``...; see app/core/inference/backends.py) and
    the backends it registered;
    the curated model catalog that ships with the app;
 3. loading a model (``--model``, else ``$HEARTH_TEST_MODEL``) and generating a few
@@ -22,7 +22,6 @@ so not even the log file lands in the user's folders.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import shutil
 import sys
@@ -30,32 +29,16 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from app import __version__
 
 PROMPT = "Once upon a time"
 TOKENS = 8
-# llama.cpp backend names -> the build a user would name. The first GPU one found wins.
-GPU_BACKENDS = ("CUDA", "Metal", "Vulkan", "ROCm", "HIP", "SYCL", "OpenCL", "CANN", "MUSA")
 
 
 class StepFailed(Exception):
     """A self-test step found something broken; the message says what."""
-
-
-@dataclass(frozen=True, slots=True)
-class LlamaBuild:
-    """Which llama.cpp this is: the label (``CPU``, ``CUDA``...), its backends and devices."""
-
-    package_version: str
-    label: str
-    backends: tuple[str, ...]
-    devices: tuple[str, ...]
-    gpu_offload: bool
-    system_info: str
-    cpu: str  # "CPU variant haswell (of 14)" or "CPU backend built in"
 
 
 def requested(argv: Sequence[str]) -> bool:
@@ -142,57 +125,14 @@ def _how_installed() -> str:
 # -- llama.cpp ---------------------------------------------------------------------------
 
 
-def llama_build() -> LlamaBuild:
-    """Ask the loaded llama.cpp what it was built with. Raises StepFailed if it cannot load."""
+def _check_llama() -> str:
     from app.core.errors import HearthError
+    from app.core.inference import llama_build
 
     try:
-        import llama_cpp
-
-        from app.core import ggml_backends, llama_runtime  # noqa: F401 (loads the backends)
-
-        report = ggml_backends.load_backends()
-        libggml = ggml_backends.libggml()  # not llama_cpp._ggml's: LLAMA_CPP_LIB_PATH
-    except (ImportError, OSError) as error:  # OSError: a native library is missing
-        raise StepFailed(f"llama-cpp-python cannot load its native libraries ({error})") from error
-    except HearthError as error:  # HEARTH_CPU_VARIANT names a variant that cannot load
+        build = llama_build()
+    except HearthError as error:
         raise StepFailed(error.describe()) from error
-    llama_cpp.llama_backend_init()
-    backends = tuple(_names(libggml, "ggml_backend_reg_count", "ggml_backend_reg_get", "reg"))
-    devices = tuple(_names(libggml, "ggml_backend_dev_count", "ggml_backend_dev_get", "dev"))
-    gpu = [name for name in GPU_BACKENDS if any(b.lower() == name.lower() for b in backends)]
-    return LlamaBuild(
-        package_version=llama_cpp.__version__,
-        label=gpu[0] if gpu else "CPU",
-        backends=backends,
-        devices=devices,
-        gpu_offload=bool(llama_cpp.llama_supports_gpu_offload()),
-        system_info=llama_cpp.llama_print_system_info().decode("utf-8", "replace").strip(" |"),
-        cpu=report.describe(),
-    )
-
-
-def _names(lib: ctypes.CDLL, count_fn: str, get_fn: str, kind: str) -> list[str]:
-    count = getattr(lib, count_fn)
-    count.restype = ctypes.c_size_t
-    get = getattr(lib, get_fn)
-    get.restype, get.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
-    name = getattr(lib, f"ggml_backend_{kind}_name")
-    name.restype, name.argtypes = ctypes.c_char_p, [ctypes.c_void_p]
-    names = []
-    for index in range(count()):
-        handle = get(index)
-        text = name(handle).decode("utf-8", "replace")
-        if kind == "dev":
-            describe = lib.ggml_backend_dev_description
-            describe.restype, describe.argtypes = ctypes.c_char_p, [ctypes.c_void_p]
-            text = f"{text} ({describe(handle).decode('utf-8', 'replace')})"
-        names.append(text)
-    return names
-
-
-def _check_llama() -> str:
-    build = llama_build()
     if not build.backends:
         raise StepFailed("llama.cpp registered no backend at all (its ggml libraries are missing)")
     offload = "GPU offload available" if build.gpu_offload else "no GPU offload"
@@ -204,8 +144,8 @@ def _check_llama() -> str:
 
 
 def _check_catalog() -> str:
-    from app.core.catalog import CATALOG_FILE, load_catalog
     from app.core.errors import HearthError
+    from app.core.library import CATALOG_FILE, load_catalog
 
     try:
         catalog = load_catalog()
@@ -220,9 +160,9 @@ def _check_catalog() -> str:
 
 
 def _check_model(model: str | None) -> str:
-    from app.core.engine_process import EngineProcess
-    from app.core.engine_types import LoadOptions, SamplingOptions, StopReason
     from app.core.errors import HearthError
+    from app.core.generation import SamplingOptions, StopReason
+    from app.core.inference import EngineProcess, LoadOptions
 
     if not model:
         raise StepFailed("no model to load: pass --model PATH or set HEARTH_TEST_MODEL")

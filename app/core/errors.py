@@ -62,5 +62,9 @@ class ChatTemplateError(HearthError):
     hint = "The model's chat template is broken; Hearth can use its plain prompt format instead."
 
 
+class EngineUnavailableError(HearthError):
+    """llama.cpp's native libraries cannot be loaded on this machine."""
+
+
 class NoModelLoadedError(HearthError):
     hint = "Load a model first."

@@ -24,7 +24,7 @@ SETTINGS_VERSION = 1
 QUANT_CHOICES = ("auto", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ4_XS", "Q3_K_M", "Q2_K")
 KV_CACHE_CHOICES = ("f16", "q8_0", "q4_0")
 THEME_CHOICES = ("system", "light", "dark")
-# Claude models Hearth offers (ids the Messages API accepts); app.core.routing holds
+# Claude models Hearth offers (ids the Messages API accepts); app.core.chat.routing holds
 # their published prices, and a test checks every choice has one.
 CLAUDE_MODEL_CHOICES = (
     "claude-sonnet-4-6",

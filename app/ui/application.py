@@ -8,9 +8,9 @@ import sys
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import __version__
-from app.core import display_libraries
+from app.core.chat import HistoryCorruptError, HistoryStore
 from app.core.errors import HearthError
-from app.core.history import HistoryCorruptError, HistoryStore
+from app.core.machine import check_before_qt
 from app.core.paths import AppPaths, app_paths
 from app.core.secrets import KeyStore
 from app.core.settings import Settings, SettingsError, load_settings
@@ -86,7 +86,7 @@ class Session:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the desktop app until its window closes; returns the exit status."""
-    missing = display_libraries.check_before_qt()
+    missing = check_before_qt()
     if missing is not None and QApplication.instance() is None:
         print(f"hearth: {missing.describe()}", file=sys.stderr)  # Qt would dump core
         return 1

@@ -12,12 +12,10 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from app.core.cloud import MissingKeyError
-from app.core.conversation import Conversation, LiveReply
-from app.core.engine_types import LoadedModel, Message, ReplyStats, SamplingOptions, StopReason
-from app.core.errors import HearthError
-from app.core.history import HistoryStore
-from app.core.routing import (
+from app.core.chat import (
+    Conversation,
+    HistoryStore,
+    LiveReply,
     Preview,
     Route,
     RouteDecision,
@@ -25,6 +23,10 @@ from app.core.routing import (
     decide_route,
     suggest_claude,
 )
+from app.core.cloud import MissingKeyError
+from app.core.errors import HearthError
+from app.core.generation import Message, ReplyStats, SamplingOptions, StopReason
+from app.core.inference import LoadedModel
 from app.core.secrets import KeyStore
 from app.core.settings import Settings
 from app.ui.chat_page import ChatPage

@@ -1,4 +1,4 @@
-"""The chat: a view over one :class:`~app.core.conversation.Conversation` and a composer.
+"""The chat: a view over one :class:`~app.core.chat.conversation.Conversation` and a composer.
 
 The page only renders the conversation's events and forwards the user's intents
 (send, stop, regenerate, edit, switch version) as signals; the
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.conversation import Conversation, ConversationEvent
+from app.core.chat import Conversation, ConversationEvent
 from app.ui.message_view import MessageView, copy_to_clipboard
 
 DRAFT_SAVE_MS = 400

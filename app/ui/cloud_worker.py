@@ -11,9 +11,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from app.core.chat import Preview
 from app.core.cloud import ClaudeClient, CloudError
 from app.core.errors import HearthError
-from app.core.routing import Preview
 from app.core.settings import Settings
 
 

@@ -28,15 +28,27 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.advisor import Advice, Recommendation, Verdict
-from app.core.calibration import CalibrationStore, calibration_key
-from app.core.catalog import Catalog, CatalogModel, catalog_recommendation, load_catalog
-from app.core.downloads import DownloadManager, DownloadProgress, DownloadState, DownloadTask
+from app.core.chat import suggest_claude
 from app.core.errors import HearthError
-from app.core.hardware import HardwareProfile, detect_hardware
-from app.core.hub import GGUFVariant, Hub, load_token
-from app.core.library import ImportMode, InstalledModel, Library, reveal_command
-from app.core.memory import format_bytes
-from app.core.routing import suggest_claude
+from app.core.inference import detect_machine
+from app.core.library import (
+    Catalog,
+    CatalogModel,
+    DownloadManager,
+    DownloadProgress,
+    DownloadState,
+    DownloadTask,
+    GGUFVariant,
+    Hub,
+    ImportMode,
+    InstalledModel,
+    Library,
+    catalog_recommendation,
+    load_catalog,
+    load_token,
+    reveal_command,
+)
+from app.core.machine import CalibrationStore, HardwareProfile, calibration_key, format_bytes
 from app.core.settings import Settings
 from app.ui.dialogs import Ask
 from app.ui.operations import run_operation
@@ -177,7 +189,7 @@ class LibraryPage(QWidget):
         settings = self._settings()
 
         def work() -> tuple[HardwareProfile, Catalog, dict[str, Recommendation]]:
-            profile = detect_hardware(models_dir=settings.models_folder())
+            profile = detect_machine(models_dir=settings.models_folder())
             catalog = load_catalog()
             # What replies measured here corrects the speed shown (a 0.2 s probe, once).
             speed = CalibrationStore().speed_calibration(calibration_key(profile))

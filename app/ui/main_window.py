@@ -24,9 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.engine_types import LoadedModel, LoadOptions, ReplyStats
+from app.core.chat import HistoryStore
 from app.core.errors import HearthError
-from app.core.history import HistoryStore
+from app.core.generation import ReplyStats
+from app.core.inference import LoadedModel, LoadOptions
 from app.core.library import InstalledModel, Library
 from app.core.paths import AppPaths
 from app.core.secrets import KeyStore

@@ -32,8 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.history import MessageRecord
-from app.core.textparts import ReasoningSplitter, code_blocks, split_reasoning
+from app.core.chat import MessageRecord, ReasoningSplitter, code_blocks, split_reasoning
 
 REPAINT_MS = 30
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QWidget
 
-from app.core.engine_types import LoadedModel
-from app.core.memory import format_bytes
+from app.core.inference import LoadedModel
+from app.core.machine import format_bytes
 
 OPEN_FILE = "Open a GGUF file…"
 

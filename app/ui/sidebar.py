@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.chat import HistoryStore
 from app.core.errors import HearthError
-from app.core.history import HistoryStore
 from app.ui.dialogs import Ask
 
 UNDO_SECONDS = 10

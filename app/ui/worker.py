@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from app.core.engine_process import EngineProcess
-from app.core.engine_types import LoadedModel, LoadOptions, Message, SamplingOptions
 from app.core.errors import HearthError
+from app.core.generation import Message, SamplingOptions
+from app.core.inference import EngineProcess, LoadedModel, LoadOptions
 
 
 class InferenceWorker(QObject):

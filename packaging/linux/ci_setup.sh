@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepare a fresh Ubuntu/Debian CI runner for packaging/linux/build.sh: a compiler for
-# the portable llama.cpp, qemu-user for tests/test_portable.py, the libraries
+# the portable llama.cpp, qemu-user for tests/core/test_portable.py, the libraries
 # Qt needs at run time (the self-test opens the window offscreen), FUSE for AppImages,
 # and appimagetool (not packaged by Debian/PyPI) in build/tools/. Needs root (sudo).
 set -euo pipefail

@@ -5,7 +5,7 @@
 # llama-cpp-python is built portable by packaging/llama_wheel.py, once, into
 # ~\.cache\hearth-build\ (or $env:HEARTH_BUILD_CACHE): GGML_NATIVE=OFF, GGML_BACKEND_DL
 # and GGML_CPU_ALL_VARIANTS give ggml-cpu-sse42.dll ... ggml-cpu-icelake.dll, of which
-# app/core/ggml_backends.py loads the best this CPU runs. It is installed with the
+# app/core/inference/backends.py loads the best this CPU runs. It is installed with the
 # project in build\bundle-venv (packaging/bundle_venv.py), which runs PyInstaller; the
 # dev venv is left as it is. -Variant cuda adds -DGGML_CUDA=on (needs the CUDA
 # toolkit): ggml-cuda.dll is then one more loadable backend. The self-test names the

@@ -1,0 +1,278 @@
+"""Where a reply comes from (local or Claude), what a Claude request would send, and
+when to suggest Claude.
+
+* :func:`decide_route` picks local, Claude or "ask the user" from the settings, the
+  conversation's options and a per-message "Ask Claude" action. Claude is never
+  chosen unless the person asked for it (a conversation set to Claude, the action, or
+  their yes to the "ask" question), and never while it is off or Hearth is offline.
+* :func:`build_preview` shows exactly what would leave the machine: every message,
+  the system prompt, the model, the host, the token count and the estimated cost at
+  the model's published price (:data:`PRICES`).
+* :func:`suggest_claude` says when Claude might help (the local model cannot hold
+  the conversation, or no model fits this machine); it only suggests.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.core.cloud.claude import (
+    ClaudeRequest,
+    ensure_claude_allowed,
+    host_of,
+    prepare_request,
+    resolve_base_url,
+)
+from app.core.generation import Message
+from app.core.settings import Settings
+
+# Anthropic's published standard prices, US dollars per million tokens (input, output),
+# from https://docs.claude.com/en/docs/about-claude/pricing as of March 2026.
+PRICES_AS_OF = "2026-03"
+PRICING_URL = "https://docs.claude.com/en/docs/about-claude/pricing"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPrice:
+    """A Claude model's display name and its price per million tokens, in USD."""
+
+    label: str
+    input_per_mtok: float
+    output_per_mtok: float
+
+    def cost(self, *, input_tokens: int, output_tokens: int = 0) -> float:
+        """Dollars for that many tokens."""
+        return (
+            input_tokens * self.input_per_mtok + output_tokens * self.output_per_mtok
+        ) / 1_000_000
+
+
+PRICES: dict[str, ModelPrice] = {
+    "claude-sonnet-4-6": ModelPrice("Claude Sonnet 4.6", 3.0, 15.0),
+    "claude-opus-4-6": ModelPrice("Claude Opus 4.6", 5.0, 25.0),
+    "claude-haiku-4-5": ModelPrice("Claude Haiku 4.5", 1.0, 5.0),
+    "claude-opus-4-5": ModelPrice("Claude Opus 4.5", 5.0, 25.0),
+    "claude-sonnet-4-5": ModelPrice("Claude Sonnet 4.5", 3.0, 15.0),
+}
+
+# Claude's tokenizer is not public: Hearth estimates about 3.5 characters per token
+# (English prose; code and other languages use more tokens) plus a few per message.
+CHARS_PER_TOKEN = 3.5
+TOKENS_PER_MESSAGE = 4
+
+
+class Route(enum.StrEnum):
+    LOCAL = "local"
+    CLAUDE = "claude"
+    ASK = "ask"  # ask the person: local, or Claude (then preview)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteDecision:
+    """Where this turn goes; ``preview`` says whether to show the preview first."""
+
+    route: Route
+    preview: bool
+    reason: str
+
+
+def decide_route(
+    settings: Settings,
+    *,
+    conversation_options: Mapping[str, Any] | None = None,
+    ask_claude: bool = False,
+) -> RouteDecision:
+    """Where the next reply comes from.
+
+    ``ask_claude`` is the composer's per-message "Ask Claude" action. A conversation's
+    ``backend`` option (``"local"``/``"claude"``) wins over the settings' ``routing``.
+    When Claude was explicitly asked for but is off or Hearth is offline, raises
+    ClaudeDisabledError or OfflineError (show it; nothing is sent). The "ask" mode
+    falls back to local then, since there is nothing to ask.
+    """
+    options = conversation_options or {}
+    preview = bool(options.get("preview_before_send", True))
+    backend = options.get("backend")
+    if ask_claude or backend == "claude":
+        ensure_claude_allowed(settings)
+        why = "you asked Claude for this message" if ask_claude else "this conversation uses Claude"
+        return RouteDecision(Route.CLAUDE, preview, why)
+    if backend == "local":
+        return RouteDecision(Route.LOCAL, False, "this conversation uses the local model")
+    if settings.routing == "ask":
+        if settings.offline:
+            return RouteDecision(Route.LOCAL, False, "offline: Claude is unavailable")
+        if not settings.claude_enabled:
+            return RouteDecision(Route.LOCAL, False, "Claude is turned off")
+        return RouteDecision(Route.ASK, preview, "settings ask each time")
+    return RouteDecision(Route.LOCAL, False, "local only")
+
+
+# -- the preview --------------------------------------------------------------------------
+
+
+def estimate_tokens(text: str) -> int:
+    """A local estimate of Claude's token count for ``text`` (no request is made)."""
+    return math.ceil(len(text) / CHARS_PER_TOKEN) if text else 0
+
+
+def estimate_request_tokens(request: ClaudeRequest) -> int:
+    """Estimated input tokens of ``request``: its messages, system prompt and framing."""
+    total = estimate_tokens(request.system or "")
+    for message in request.messages:
+        total += estimate_tokens(message.content) + TOKENS_PER_MESSAGE
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """Exactly what a Claude request sends, to whom, and about what it costs.
+
+    ``input_tokens`` is estimated locally (``input_tokens_estimated``), since counting
+    exactly would itself send the text. ``input_cost_usd`` is for sending it;
+    ``max_cost_usd`` adds a reply that uses all of ``max_tokens``. Costs are None for a
+    model without a known price.
+    """
+
+    request: ClaudeRequest
+    host: str
+    input_tokens: int
+    input_tokens_estimated: bool
+    input_cost_usd: float | None
+    max_cost_usd: float | None
+    price: ModelPrice | None
+
+    @property
+    def model(self) -> str:
+        return self.request.model
+
+    @property
+    def system(self) -> str | None:
+        return self.request.system
+
+    @property
+    def messages(self) -> tuple[Message, ...]:
+        return self.request.messages
+
+    @property
+    def max_tokens(self) -> int:
+        return self.request.max_tokens
+
+    def summary(self) -> str:
+        """One line for the preview's header (model, host, tokens, cost)."""
+        label = self.price.label if self.price else self.model
+        parts = [
+            f"{len(self.messages)} message{'s' if len(self.messages) != 1 else ''}"
+            + (" and the system prompt" if self.system else ""),
+            f"to {label} at {self.host}",
+            f"about {self.input_tokens:,} tokens",
+        ]
+        if self.input_cost_usd is not None and self.max_cost_usd is not None:
+            parts.append(
+                f"about {format_usd(self.input_cost_usd)} to send, at most "
+                f"{format_usd(self.max_cost_usd)} with a {self.max_tokens:,}-token reply"
+            )
+        else:
+            parts.append("price unknown for this model")
+        return ", ".join(parts)
+
+
+def format_usd(amount: float) -> str:
+    """Dollars with enough digits to show a fraction of a cent."""
+    if amount >= 1:
+        return f"${amount:,.2f}"
+    if amount >= 0.01:
+        return f"${amount:.3f}"
+    return f"${amount:.4f}"
+
+
+def build_preview(
+    messages: Sequence[Message],
+    *,
+    model: str,
+    system: str | None = None,
+    temperature: float | None = None,
+    max_tokens: int = 2048,
+    base_url: str | None = None,
+) -> Preview:
+    """The preview of sending ``messages`` (a Hearth history) to Claude ``model``.
+
+    Send ``preview.request`` with :meth:`ClaudeClient.chat` so what is sent is what was
+    shown. Raises NothingToSendError when there is no user message to answer.
+    """
+    request = prepare_request(
+        messages, model=model, system=system, temperature=temperature, max_tokens=max_tokens
+    )
+    tokens = estimate_request_tokens(request)
+    price = PRICES.get(model)
+    return Preview(
+        request=request,
+        host=host_of(resolve_base_url(base_url)),
+        input_tokens=tokens,
+        input_tokens_estimated=True,
+        input_cost_usd=None if price is None else price.cost(input_tokens=tokens),
+        max_cost_usd=None
+        if price is None
+        else price.cost(input_tokens=tokens, output_tokens=request.max_tokens),
+        price=price,
+    )
+
+
+# -- suggestions --------------------------------------------------------------------------
+
+
+class SuggestionReason(enum.StrEnum):
+    CONTEXT_TOO_LONG = "context too long"
+    NO_MODEL_FITS = "no model fits"
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A hint that Claude could help; ``needs_opt_in`` when Claude is still off."""
+
+    reason: SuggestionReason
+    message: str
+    needs_opt_in: bool
+
+
+def suggest_claude(
+    settings: Settings,
+    *,
+    prompt_tokens: int | None = None,
+    context_length: int | None = None,
+    dropped_messages: int = 0,
+    fits_any_model: bool = True,
+) -> Suggestion | None:
+    """A suggestion to try Claude, or None. It never routes anything to Claude.
+
+    Suggests when the local model's context cannot hold the conversation (messages
+    were dropped, or ``prompt_tokens`` exceeds ``context_length``) or when no local
+    model fits this machine. Never while offline.
+    """
+    if settings.offline:
+        return None
+    off = not settings.claude_enabled
+    tail = " (turn Claude on in Settings first)" if off else ""
+    if not fits_any_model:
+        return Suggestion(
+            SuggestionReason.NO_MODEL_FITS,
+            "No local model fits this computer's memory. You could ask Claude instead; "
+            f"your messages would then be sent to Anthropic{tail}.",
+            off,
+        )
+    too_long = dropped_messages > 0 or (
+        prompt_tokens is not None and context_length is not None and prompt_tokens > context_length
+    )
+    if too_long:
+        return Suggestion(
+            SuggestionReason.CONTEXT_TOO_LONG,
+            "This conversation is longer than the local model can hold, so older messages "
+            "are left out. Claude can read all of it; your messages would then be sent to "
+            f"Anthropic{tail}.",
+            off,
+        )
+    return None

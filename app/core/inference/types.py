@@ -1,0 +1,76 @@
+"""The engine's own vocabulary: how a model is loaded and what was loaded.
+
+Plain data, shared by the in-process :class:`app.core.inference.engine.Engine` (which runs in the
+engine process) and its supervisor :class:`app.core.inference.process.EngineProcess`
+(which the app, the CLI and the server use). Nothing here imports llama.cpp, so the
+app's own process never loads it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.core.gguf.header import GGUFHeader
+from app.core.machine.memory import MemoryEstimate
+from app.core.settings import Settings
+
+
+class PromptFormat(enum.StrEnum):
+    TEMPLATE = "model template"
+    PLAIN = "plain"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadOptions:
+    """How to load a model. ``gpu_layers=-1`` offloads every layer."""
+
+    context_length: int = 4096
+    gpu_layers: int = 0
+    threads: int | None = None
+    batch_size: int = 512
+    flash_attention: bool = False
+    kv_cache_type: str = "f16"
+    extra_buffers: bool = True
+    """llama.cpp's extra weight buffers (AMX, CPU repack); off is a recovery rung."""
+    swa_full: bool = True
+    """A full-size cache for sliding-window layers (llama-cpp-python's default).
+
+    Kept on although off saves memory (Gemma 3 270M shape: 45 MiB of 72 at 4k context,
+    465 of 576 at 32k): off, llama.cpp drops cache cells that slid out of the window,
+    and llama-cpp-python still reuses a cached prefix whose window is gone, so
+    regenerating or editing a reply further back than the window gives wrong text."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LoadOptions:
+        """The load options a user chose in settings (GPU layers ``-1``: all)."""
+        return cls(
+            context_length=settings.context_length,
+            gpu_layers=settings.gpu_layers,
+            threads=settings.threads or None,
+            batch_size=settings.batch_size,
+            flash_attention=settings.flash_attention,
+            kv_cache_type=settings.kv_cache_type,
+        )
+
+
+@dataclass(slots=True)
+class LoadedModel:
+    """What is loaded, and how."""
+
+    path: Path
+    header: GGUFHeader
+    options: LoadOptions
+    context_length: int
+    prompt_format: PromptFormat
+    notice: str | None
+    load_seconds: float
+    log_lines: list[str] = field(default_factory=list)
+    estimate: MemoryEstimate | None = None
+    gpu_offload: bool = False
+    """Whether this llama.cpp build can offload layers to a GPU."""
+
+    @property
+    def name(self) -> str:
+        return self.header.name or self.path.stem

@@ -1,0 +1,58 @@
+"""The model library: the curated catalog, the Hugging Face Hub, downloads, installed models."""
+
+from __future__ import annotations
+
+from app.core.library.catalog import (
+    CATALOG_FILE,
+    Catalog,
+    CatalogModel,
+    catalog_recommendation,
+    choose_quant,
+    load_catalog,
+    refresh_catalog,
+)
+from app.core.library.downloads import (
+    DownloadManager,
+    DownloadProgress,
+    DownloadState,
+    DownloadTask,
+)
+from app.core.library.hub import (
+    GGUFVariant,
+    Hub,
+    OfflineError,
+    check_repo_id,
+    forget_token,
+    load_token,
+    store_token,
+)
+from app.core.library.installed import ImportMode, InstalledModel, Library, reveal_command
+from app.core.library.remote import group_split_files, merge_split_headers, read_hub_models
+
+__all__ = [
+    "CATALOG_FILE",
+    "Catalog",
+    "CatalogModel",
+    "DownloadManager",
+    "DownloadProgress",
+    "DownloadState",
+    "DownloadTask",
+    "GGUFVariant",
+    "Hub",
+    "ImportMode",
+    "InstalledModel",
+    "Library",
+    "OfflineError",
+    "catalog_recommendation",
+    "check_repo_id",
+    "choose_quant",
+    "forget_token",
+    "group_split_files",
+    "load_catalog",
+    "load_token",
+    "merge_split_headers",
+    "read_hub_models",
+    "refresh_catalog",
+    "reveal_command",
+    "store_token",
+]

@@ -1,0 +1,17 @@
+"""The machine: hardware detection, the memory and speed estimates, their calibration."""
+
+from __future__ import annotations
+
+from app.core.machine.calibration import CalibrationStore, calibration_key
+from app.core.machine.display_libraries import check_before_qt
+from app.core.machine.hardware import HardwareProfile, detect_hardware
+from app.core.machine.memory import format_bytes
+
+__all__ = [
+    "CalibrationStore",
+    "HardwareProfile",
+    "calibration_key",
+    "check_before_qt",
+    "detect_hardware",
+    "format_bytes",
+]

@@ -1,0 +1,200 @@
+"""Hub search and listing with the real huggingface_hub client, names, and the token."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+from keyring.backends.fail import Keyring as NoKeyring
+from keyring.errors import PasswordDeleteError
+
+from app.core.library.hub import (
+    GatedRepoError,
+    Hub,
+    HubFile,
+    HubUnavailableError,
+    RepoNotFoundError,
+    TokenStoreError,
+    UnsafeFileNameError,
+    check_repo_path,
+    forget_token,
+    group_gguf_files,
+    load_token,
+    parse_quant,
+    split_part,
+    store_token,
+)
+from tests.support.hf_server import FakeHub
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeHub]:
+    with FakeHub() as server:
+        yield server
+
+
+@pytest.mark.parametrize(
+    ("name", "quant"),
+    [
+        ("Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf", "Q4_K_M"),
+        ("qwen2.5-7b-instruct-q5_k_m-00001-of-00002.gguf", "Q5_K_M"),
+        ("gemma-2-9b-it-IQ4_XS.gguf", "IQ4_XS"),
+        ("Phi-3.5-mini-instruct-Q8_0.gguf", "Q8_0"),
+        ("model.f16.gguf", "F16"),
+        ("Llama-3.3-70B-Instruct-Q6_K/Llama-3.3-70B-Instruct-Q6_K-00002-of-00002.gguf", "Q6_K"),
+        ("mistral-7b-instruct-v0.2.Q3_K_L.gguf", "Q3_K_L"),
+        ("tinyllama-1.1b-chat-v1.0.Q2_K.gguf", "Q2_K"),
+        ("something-unquantized.gguf", None),
+        ("Q4_K_M-notes.txt", "Q4_K_M"),
+    ],
+)
+def test_quant_from_file_name(name: str, quant: str | None) -> None:
+    assert parse_quant(name) == quant
+
+
+def test_split_names_and_grouping() -> None:
+    assert split_part("a/Big-Q8_0-00002-of-00003.gguf") == ("a/Big-Q8_0", 2, 3)
+    assert split_part("Big-Q8_0.gguf") is None
+    files = [
+        HubFile("Big-Q8_0/Big-Q8_0-00002-of-00002.gguf", 20, None),
+        HubFile("Big-Q8_0/Big-Q8_0-00001-of-00002.gguf", 30, None),
+        HubFile("Big-Q4_K_M.gguf", 25, None),
+        HubFile("Gap-Q6_K-00001-of-00003.gguf", 5, None),
+        HubFile("README.md", 1, None),
+    ]
+    variants, incomplete = group_gguf_files(files)
+    assert [(v.name, v.quant, v.size) for v in variants] == [
+        ("Big-Q4_K_M", "Q4_K_M", 25),
+        ("Big-Q8_0", "Q8_0", 50),
+    ]
+    assert [f.path[-19:] for f in variants[1].files] == [
+        "Q8_0-00001-of-00002.gguf"[-19:],
+        "Q8_0-00002-of-00002.gguf"[-19:],
+    ]
+    assert incomplete == ["Gap-Q6_K"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../x.gguf",
+        "a/../../x.gguf",
+        "/etc/passwd",
+        "\\\\server\\x.gguf",
+        "C:x.gguf",
+        "a//b.gguf",
+        "./x.gguf",
+        "x\x00.gguf",
+        "",
+        "a\\..\\x.gguf",
+    ],
+)
+def test_hostile_names_are_refused(name: str) -> None:
+    with pytest.raises(UnsafeFileNameError):
+        check_repo_path(name)
+
+
+def test_ordinary_names_pass() -> None:
+    assert str(check_repo_path("Dir/Model-Q4_K_M.gguf")) == "Dir/Model-Q4_K_M.gguf"
+
+
+def test_search_lists_gguf_repos_most_downloaded_first(fake: FakeHub) -> None:
+    fake.add_repo("bartowski/Qwen2.5-7B-Instruct-GGUF", {"a.gguf": b"x"}, downloads=900)
+    fake.add_repo("Qwen/Qwen2.5-7B-Instruct-GGUF", {"b.gguf": b"x"}, downloads=5000, gated=True)
+    fake.add_repo("Qwen/Qwen2.5-7B-Instruct", {"model.safetensors": b"x"}, tags=("safetensors",))
+    fake.add_repo("other/Llama-GGUF", {"c.gguf": b"x"})
+    results = Hub(endpoint=fake.endpoint).search("qwen2.5-7b")
+    assert [r.repo_id for r in results] == [
+        "Qwen/Qwen2.5-7B-Instruct-GGUF",
+        "bartowski/Qwen2.5-7B-Instruct-GGUF",
+    ]
+    assert results[0].gated and results[0].downloads == 5000
+    assert ("GET", "/api/models") in fake.requests
+
+
+def test_listing_has_sizes_hashes_and_commit(fake: FakeHub) -> None:
+    fake.add_repo("o/R-GGUF", {"R-Q4_K_M.gguf": b"a" * 100, "R-Q8_0.gguf": b"b" * 200})
+    listing = Hub(endpoint=fake.endpoint).list_gguf("o/R-GGUF")
+    assert listing.commit == fake.repos["o/R-GGUF"].commit
+    q8 = listing.find(quant="q8_0")
+    assert q8.size == 200 and q8.files[0].sha256 is not None and len(q8.files[0].sha256) == 64
+    assert listing.find(filename="R-Q4_K_M.gguf").quant == "Q4_K_M"
+
+
+def test_private_repo_needs_its_token(fake: FakeHub) -> None:
+    fake.add_repo("me/Private-GGUF", {"P-Q4_K_M.gguf": b"p"}, private=True, token="hf_me")
+    with pytest.raises(RepoNotFoundError, match="or it is private"):
+        Hub(endpoint=fake.endpoint).list_gguf("me/Private-GGUF")
+    listing = Hub(endpoint=fake.endpoint, token="hf_me").list_gguf("me/Private-GGUF")
+    assert listing.variants[0].quant == "Q4_K_M"
+
+
+def test_gated_repo_listing_shows_it_is_gated(fake: FakeHub) -> None:
+    fake.add_repo("meta-llama/G-GGUF", {"G-Q4_K_M.gguf": b"g"}, gated=True, token="t")
+    assert Hub(endpoint=fake.endpoint).list_gguf("meta-llama/G-GGUF").gated
+
+
+def test_server_error_and_unreachable_server_are_clear(fake: FakeHub) -> None:
+    fake.add_repo("o/R-GGUF", {"R-Q4_K_M.gguf": b"r"})
+    fake.faults.listing_status = 503
+    with pytest.raises(HubUnavailableError, match="answered 503"):
+        Hub(endpoint=fake.endpoint).list_gguf("o/R-GGUF")
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(HubUnavailableError, match="Searching Hugging Face failed"):
+        Hub(endpoint=f"http://127.0.0.1:{port}").search("x")
+
+
+def test_gated_error_type_is_distinct() -> None:
+    assert issubclass(GatedRepoError, Exception) and not issubclass(
+        GatedRepoError, RepoNotFoundError
+    )
+
+
+class MemoryKeyring(KeyringBackend):
+    priority = 0  # type: ignore[assignment]  # never chosen by discovery, only set explicitly
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if (service, username) not in self.items:
+            raise PasswordDeleteError("none")
+        del self.items[(service, username)]
+
+
+@pytest.fixture
+def restore_keyring() -> Iterator[None]:
+    before = keyring.get_keyring()
+    yield
+    keyring.set_keyring(before)
+
+
+def test_token_lives_in_the_keychain_under_hearth(restore_keyring: None) -> None:
+    memory = MemoryKeyring()
+    keyring.set_keyring(memory)
+    assert load_token() is None
+    store_token("  hf_abc  ")
+    assert memory.items == {("Hearth", "huggingface-token"): "hf_abc"}
+    assert load_token() == "hf_abc"
+    assert forget_token() is True
+    assert load_token() is None and forget_token() is False
+
+
+def test_without_a_keychain_storing_fails_loudly(restore_keyring: None) -> None:
+    keyring.set_keyring(NoKeyring())
+    with pytest.raises(TokenStoreError) as caught:
+        store_token("hf_abc")
+    assert "keychain" in caught.value.hint
+    assert load_token() is None
