@@ -4,6 +4,11 @@ With ``--prompt``, one reply is streamed to standard output and the command exit
 Without it, an interactive session: Ctrl-C stops a reply (not the program); Ctrl-C
 at an empty prompt twice, or Ctrl-D, quits. Notices and figures go to standard error,
 so standard output holds only the model's words.
+
+The turns follow the same rules as the desktop app's (:class:`app.core.chat.ChatSession`):
+``--continue ID`` goes on with a stored conversation (the model sees exactly what the
+app would show it), ``--save`` keeps a new one in the history; otherwise the chat is
+kept only until the command ends.
 """
 
 from __future__ import annotations
@@ -12,19 +17,21 @@ import argparse
 import contextlib
 import signal
 import sys
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from app.core.chat import build_preview
+from app.core.chat import ChatSession, HistoryStore, Preview, Route
 from app.core.cloud import ClaudeClient, CloudError, ensure_claude_allowed
 from app.core.errors import HearthError
-from app.core.generation import Message, Reply, SamplingOptions, StopReason
+from app.core.generation import Reply, StopReason
 from app.core.inference import EngineProcess, LoadOptions
 from app.core.library import Library
 from app.core.paths import app_paths
 from app.core.secrets import KeyStore
-from app.core.settings import KV_CACHE_CHOICES, load_settings
+from app.core.settings import KV_CACHE_CHOICES, Settings, load_settings
 
 STOP_WORDS = {
     StopReason.END_OF_TEXT: "end of text",
@@ -45,6 +52,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--model", help="path of a .gguf file (required unless --claude)")
     parser.add_argument("--prompt", help="send one message, print the reply and exit")
     parser.add_argument("--system", help="system prompt (default: from settings)")
+    keep = parser.add_mutually_exclusive_group()
+    keep.add_argument(
+        "--continue",
+        dest="conversation",
+        type=int,
+        metavar="ID",
+        help="go on with stored conversation ID (`hearth history list`); new turns are saved",
+    )
+    keep.add_argument("--save", action="store_true", help="keep this chat in the history")
     load = parser.add_argument_group("loading")
     load.add_argument("--context", type=int, help="context length in tokens")
     load.add_argument(
@@ -76,7 +92,8 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _options(args: argparse.Namespace) -> tuple[LoadOptions, SamplingOptions, str]:
+def _settings(args: argparse.Namespace) -> Settings:
+    """The user's settings with this command's options applied (validated alike)."""
     settings = load_settings(app_paths().settings_file)
     for key, value in (
         ("context_length", args.context),
@@ -93,58 +110,37 @@ def _options(args: argparse.Namespace) -> tuple[LoadOptions, SamplingOptions, st
         ("max_tokens", args.max_tokens),
         ("seed", args.seed),
         ("system_prompt", args.system),
+        ("claude_model", args.claude_model),
     ):
         if value is not None:
             settings = settings.with_value(key, value)  # the same validation as settings
-    return (
-        LoadOptions.from_settings(settings),
-        SamplingOptions.from_settings(settings),
-        settings.system_prompt,
-    )
+    return settings
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.claude:
-        return run_claude(args)
-    if not args.model:
-        print("hearth chat: --model PATH is required (or --claude)", file=sys.stderr)
-        return 2
-    load_options, sampling, system_prompt = _options(args)
-    engine = EngineProcess(on_notice=lambda words: print(f"hearth: {words}", file=sys.stderr))
-    try:
-        return _chat_with(engine, args, load_options, sampling, system_prompt)
-    finally:
-        engine.close()
+class TerminalPrompts:
+    """The session's questions, asked on the terminal (standard error and input)."""
 
+    def __init__(self, *, claude: bool, yes: bool, say: _Notices) -> None:
+        self.claude = claude
+        self.yes = yes
+        self.say = say
 
-def _chat_with(
-    engine: EngineProcess,
-    args: argparse.Namespace,
-    load_options: LoadOptions,
-    sampling: SamplingOptions,
-    system_prompt: str,
-) -> int:
-    model = engine.load(args.model, load_options)
-    with contextlib.suppress(OSError, HearthError):  # "last used" in `hearth models`
-        Library(models_dir=load_settings(app_paths().settings_file).models_folder()).mark_used(
-            model.path
-        )
-    say = _Notices(quiet=args.quiet)
-    if model.notice:
-        say(f"note: {model.notice}")
-    history = [Message("system", system_prompt)] if system_prompt else []
-    if args.prompt is not None:
-        history.append(Message("user", args.prompt))
-        reply = _stream(engine, history, sampling, say)
-        return _exit_code(reply)
-    return _interactive(engine, history, sampling, say, model.name)
+    def choose_route(self) -> Route | None:
+        return Route.CLAUDE if self.claude else Route.LOCAL  # the command says which
 
-
-def _exit_code(reply: Reply) -> int:
-    stats = reply.stats
-    if stats is not None and stats.stop_reason is StopReason.CRASHED:
-        return 1
-    return 0 if stats and stats.stop_reason is not StopReason.USER else 130
+    def confirm_preview(self, preview: Preview) -> bool:
+        if self.yes:
+            return True
+        print(f"About to send {preview.summary()}:", file=sys.stderr)
+        if preview.system:
+            print(f"  [system] {preview.system}", file=sys.stderr)
+        for message in preview.messages:
+            print(f"  [{message.role}] {message.content}", file=sys.stderr)
+        print("Send this to Anthropic? [y/N] ", end="", file=sys.stderr, flush=True)
+        if sys.stdin.readline().strip().lower() in ("y", "yes"):
+            return True
+        self.say("Not sent.")
+        return False
 
 
 class _Notices:
@@ -156,12 +152,84 @@ class _Notices:
             print(text, file=sys.stderr, flush=True)
 
 
+@contextlib.contextmanager
+def _history(args: argparse.Namespace) -> Iterator[HistoryStore]:
+    """The user's history (``--continue``, ``--save``), else one that lasts this command."""
+    if args.conversation is not None or args.save:
+        with HistoryStore.open() as store:  # the app's history file
+            yield store
+        return
+    with tempfile.TemporaryDirectory(prefix="hearth-chat-") as folder:
+        store = HistoryStore.open(Path(folder) / "chat.db")
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.claude and not args.model:
+        print("hearth chat: --model PATH is required (or --claude)", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    say = _Notices(quiet=args.quiet)
+    with _history(args) as store:
+        session = ChatSession(
+            store,
+            settings=lambda: settings,
+            prompts=TerminalPrompts(claude=args.claude, yes=args.yes, say=say),
+            claude_key=KeyStore().load,
+        )
+        session.open(args.conversation)
+        if args.conversation is None:
+            session.set_system_prompt(settings.system_prompt)
+        elif args.system is not None:
+            session.set_system_prompt(args.system)
+        if args.claude:
+            ensure_claude_allowed(settings)  # off or offline: nothing is sent
+            return _chat(session, None, settings, args, say)
+        engine = EngineProcess(on_notice=lambda words: say(f"hearth: {words}"))
+        try:
+            return _chat(session, engine, settings, args, say)
+        finally:
+            engine.close()
+
+
+def _chat(
+    session: ChatSession,
+    engine: EngineProcess | None,
+    settings: Settings,
+    args: argparse.Namespace,
+    say: _Notices,
+) -> int:
+    client: ClaudeClient | None = None
+    if engine is not None:
+        session.model = model = engine.load(args.model, LoadOptions.from_settings(settings))
+        with contextlib.suppress(OSError, HearthError):  # "last used" in `hearth models`
+            Library(models_dir=settings.models_folder()).mark_used(model.path)
+        if model.notice:
+            say(f"note: {model.notice}")
+        name = model.name
+    else:
+        client = ClaudeClient.from_settings(settings, api_key=KeyStore().load())
+        name = f"{client.model} at {client.host}"
+    try:
+        if args.prompt is not None:
+            return _turn(session, engine, client, args.prompt, say, claude=args.claude)
+        return _interactive(session, engine, client, say, name, claude=args.claude)
+    finally:
+        if client is not None:
+            client.close()
+
+
 def _interactive(
-    engine: EngineProcess,
-    history: list[Message],
-    sampling: SamplingOptions,
+    session: ChatSession,
+    engine: EngineProcess | None,
+    client: ClaudeClient | None,
     say: _Notices,
     name: str,
+    *,
+    claude: bool,
 ) -> int:
     say(f"Chatting with {name}. Ctrl-C stops a reply; Ctrl-D (or Ctrl-C twice) quits.")
     interrupted_prompt = False
@@ -181,15 +249,70 @@ def _interactive(
         interrupted_prompt = False
         if not text.strip():
             continue
-        history.append(Message("user", text))
-        reply = _stream(engine, history, sampling, say)
-        if reply.text:
-            history.append(Message("assistant", reply.text))
+        try:
+            _turn(session, engine, client, text, say, claude=claude)
+        except CloudError as error:  # shown; the conversation goes on
+            say(f"hearth: {error.describe()}")
         if _QuitRequested.flag:
             return 130
 
 
-def _print_stream(pieces: Iterable[str], on_interrupt: Any) -> None:
+class _QuitRequested:
+    flag = False
+
+
+def _turn(
+    session: ChatSession,
+    engine: EngineProcess | None,
+    client: ClaudeClient | None,
+    text: str,
+    say: _Notices,
+    *,
+    claude: bool,
+) -> int:
+    """One message and its streamed reply; returns the exit status it stands for."""
+    turn = session.send(text, ask_claude=claude)
+    if turn is None:
+        return 1  # not sent
+    replies: list[Any] = []
+    presses = 0
+
+    def on_interrupt(_signum: int, _frame: FrameType | None) -> None:
+        nonlocal presses
+        presses += 1
+        if turn.route is Route.CLAUDE:
+            if client is not None:
+                client.stop()
+        elif engine is not None:
+            engine.stop()
+        if presses > 1:
+            _QuitRequested.flag = True
+
+    if turn.route is Route.CLAUDE:
+        if client is None:  # a stored conversation set to Claude, chatting locally
+            client = ClaudeClient.from_settings(turn.settings, api_key=turn.key)
+        pieces = turn.run_claude(client, on_started=replies.append)
+    else:
+        assert engine is not None
+
+        def started(reply: Reply) -> None:
+            replies.append(reply)
+            if reply.dropped_messages:
+                say(
+                    "note: the conversation no longer fits the context; the oldest "
+                    f"{reply.dropped_messages} messages were left out of this reply."
+                )
+
+        pieces = turn.run_local(engine, on_started=started)
+    _print_stream(pieces, on_interrupt)
+    if not replies:
+        return 1
+    if turn.route is Route.CLAUDE:
+        return _claude_figures(replies[0], say)
+    return _local_figures(replies[0], say)
+
+
+def _print_stream(pieces: Iterator[str], on_interrupt: Any) -> None:
     """Write a streamed reply to stdout; Ctrl-C runs ``on_interrupt`` instead of quitting."""
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
@@ -202,117 +325,32 @@ def _print_stream(pieces: Iterable[str], on_interrupt: Any) -> None:
         sys.stdout.flush()
 
 
-class _QuitRequested:
-    flag = False
-
-
-def _stream(
-    engine: EngineProcess, history: list[Message], sampling: SamplingOptions, say: _Notices
-) -> Reply:
-    reply = engine.chat(history, sampling)
-    if reply.dropped_messages:
-        say(
-            f"note: the conversation no longer fits the context; the oldest "
-            f"{reply.dropped_messages} messages were left out of this reply."
-        )
-    presses = 0
-
-    def on_interrupt(_signum: int, _frame: FrameType | None) -> None:
-        nonlocal presses
-        presses += 1
-        engine.stop()
-        if presses > 1:
-            _QuitRequested.flag = True
-
-    _print_stream(reply, on_interrupt)
+def _local_figures(reply: Reply, say: _Notices) -> int:
     stats = reply.stats
-    if stats is not None:
-        rate = f"{stats.tokens_per_second:.1f} tok/s" if stats.tokens_per_second else "- tok/s"
-        first = (
-            f"first token {stats.time_to_first_token:.2f} s"
-            if stats.time_to_first_token is not None
-            else "no token"
-        )
-        say(
-            f"[{stats.completion_tokens} tokens, {rate}, {first}, "
-            f"prompt {stats.prompt_tokens} ({stats.cached_tokens} cached), "
-            f"{STOP_WORDS[stats.stop_reason]}]"
-        )
-        if stats.stop_reason is StopReason.CRASHED and stats.notice:
-            print(f"hearth: {stats.notice}", file=sys.stderr, flush=True)
-    return reply
-
-
-# -- Claude (issue 6): `hearth chat --claude`, preview and confirm before each send -------
-
-
-def run_claude(args: argparse.Namespace) -> int:
-    """Chat with Claude: refused unless Claude is on; each turn is previewed and confirmed."""
-    _load, sampling, system_prompt = _options(args)
-    settings = load_settings(app_paths().settings_file)
-    ensure_claude_allowed(settings)  # off or offline: nothing is sent
-    key = KeyStore().load()
-    client = ClaudeClient.from_settings(settings, api_key=key, model=args.claude_model)
-    say = _Notices(quiet=args.quiet)
-    history: list[Message] = []
-    with client:
-        if args.prompt is not None:
-            history.append(Message("user", args.prompt))
-            return _claude_turn(client, history, system_prompt, sampling, args, say)
-        say(f"Chatting with {client.model} at {client.host}. Ctrl-D quits.")
-        while True:
-            try:
-                text = input("> ")
-            except (EOFError, KeyboardInterrupt):
-                print(file=sys.stderr)
-                return 0
-            if not text.strip():
-                continue
-            history.append(Message("user", text))
-            try:
-                _claude_turn(client, history, system_prompt, sampling, args, say)
-            except CloudError as error:  # shown; the conversation goes on
-                say(f"hearth: {error.describe()}")
-
-
-def _claude_turn(
-    client: ClaudeClient,
-    history: list[Message],
-    system_prompt: str,
-    sampling: SamplingOptions,
-    args: argparse.Namespace,
-    say: _Notices,
-) -> int:
-    preview = build_preview(
-        history,
-        model=client.model,
-        system=system_prompt or None,
-        temperature=sampling.temperature,
-        max_tokens=sampling.max_tokens,
-        base_url=client.base_url,
+    if stats is None:
+        return 1
+    rate = f"{stats.tokens_per_second:.1f} tok/s" if stats.tokens_per_second else "- tok/s"
+    first = (
+        f"first token {stats.time_to_first_token:.2f} s"
+        if stats.time_to_first_token is not None
+        else "no token"
     )
-    if not args.yes:
-        print(f"About to send {preview.summary()}:", file=sys.stderr)
-        if preview.system:
-            print(f"  [system] {preview.system}", file=sys.stderr)
-        for message in preview.messages:
-            print(f"  [{message.role}] {message.content}", file=sys.stderr)
-        print("Send this to Anthropic? [y/N] ", end="", file=sys.stderr, flush=True)
-        answer = sys.stdin.readline().strip().lower()
-        if answer not in ("y", "yes"):
-            say("Not sent.")
-            return 1
-    reply = client.chat(preview.request)
-    try:
-        _print_stream(reply, lambda _s, _f: client.stop())
-    finally:
-        if reply.text:
-            history.append(Message("assistant", reply.text))
-        stats = reply.stats
-        if stats is not None:
-            ended = STOP_WORDS[stats.stop_reason] if stats.stop_reason else "incomplete"
-            say(
-                f"[{stats.model}, {stats.input_tokens} tokens in, "
-                f"{stats.output_tokens} out, {ended}]"
-            )
-    return 0 if stats is not None and stats.stop_reason is not StopReason.USER else 130
+    say(
+        f"[{stats.completion_tokens} tokens, {rate}, {first}, "
+        f"prompt {stats.prompt_tokens} ({stats.cached_tokens} cached), "
+        f"{STOP_WORDS[stats.stop_reason]}]"
+    )
+    if stats.stop_reason is StopReason.CRASHED:
+        if stats.notice:
+            print(f"hearth: {stats.notice}", file=sys.stderr, flush=True)
+        return 1
+    return 0 if stats.stop_reason is not StopReason.USER else 130
+
+
+def _claude_figures(reply: Any, say: _Notices) -> int:
+    stats = reply.stats
+    if stats is None:
+        return 1
+    ended = STOP_WORDS[stats.stop_reason] if stats.stop_reason else "incomplete"
+    say(f"[{stats.model}, {stats.input_tokens} tokens in, {stats.output_tokens} out, {ended}]")
+    return 0 if stats.stop_reason is not StopReason.USER else 130

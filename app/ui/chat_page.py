@@ -54,12 +54,16 @@ class ChatPage(QWidget):
     ask_claude_requested = Signal(str)
     backend_changed = Signal(str)  # "local" or "claude", for this conversation
     preview_changed = Signal(bool)  # show the Claude preview before sending
+    # The conversation's events, from whichever thread changed it (the inference worker
+    # saves streamed pieces on its own thread): delivered queued to this page's thread.
+    _conversation_event = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.conversation: Conversation | None = None
         self._unsubscribe = None
         self.views: dict[int, MessageView] = {}
+        self._conversation_event.connect(self._on_event)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -165,13 +169,16 @@ class ChatPage(QWidget):
         self.system_prompt.setText(conversation.record.system_prompt if conversation else "")
         self._loading_conversation = False
         self.notice.hide()
-        backend = conversation.record.options.get("backend", "local") if conversation else "local"
-        self.backend.setCurrentIndex(max(0, self.backend.findData(backend)))
-        options = conversation.record.options if conversation else {}
-        self.preview_check.setChecked(bool(options.get("preview_before_send", True)))
+        self._show_options()
         if conversation is not None:
-            self._unsubscribe = conversation.subscribe(self._on_event)
+            self._unsubscribe = conversation.subscribe(self._conversation_event.emit)
         self._rebuild()
+
+    def _show_options(self) -> None:
+        options = self.conversation.options if self.conversation else {}
+        backend = options.get("backend", "local")
+        self.backend.setCurrentIndex(max(0, self.backend.findData(backend)))
+        self.preview_check.setChecked(bool(options.get("preview_before_send", True)))
 
     def _rebuild(self) -> None:
         for view in self.views.values():
@@ -200,7 +207,14 @@ class ChatPage(QWidget):
         return view
 
     def _on_event(self, event: ConversationEvent) -> None:
-        if event.kind == "reset":
+        if self.conversation is None:
+            return
+        if event.kind == "system_prompt":
+            if self.system_prompt.text() != event.text:
+                self.system_prompt.setText(event.text)
+        elif event.kind == "options":
+            self._show_options()
+        elif event.kind == "reset":
             self._rebuild()
         elif event.kind == "appended" and event.message_id is not None:
             self._add_view(event.message_id)

@@ -15,15 +15,16 @@ from app.core.chat import Preview
 from app.core.cloud import ClaudeClient, CloudError
 from app.core.errors import HearthError
 from app.core.settings import Settings
+from app.ui.worker import PieceSink
 
 
 class CloudWorker(QObject):
-    reply_requested = Signal(int, object, object, str)  # id, Preview, Settings, API key
+    reply_requested = Signal(object, object, object, str)  # PieceSink, Preview, Settings, key
 
-    reply_started = Signal(int, int, int)
-    piece = Signal(int, str)
-    reply_finished = Signal(int, object)  # id, history fields (dict)
-    reply_failed = Signal(int, object, object)  # id, HearthError, history fields
+    reply_started = Signal(object, int, int)
+    piece = Signal(object, str)
+    reply_finished = Signal(object, object)  # the sink, history fields (dict)
+    reply_failed = Signal(object, object, object)  # the sink, HearthError, history fields
 
     def __init__(self) -> None:
         super().__init__()
@@ -36,8 +37,8 @@ class CloudWorker(QObject):
         if client is not None:
             client.stop()
 
-    @Slot(int, object, object, str)
-    def _reply(self, request: int, preview: Preview, settings: Settings, key: str) -> None:
+    @Slot(object, object, object, str)
+    def _reply(self, request: PieceSink, preview: Preview, settings: Settings, key: str) -> None:
         fields: dict[str, Any] = {}
         try:
             with ClaudeClient.from_settings(
@@ -48,6 +49,7 @@ class CloudWorker(QObject):
                 self.reply_started.emit(request, preview.input_tokens, 0)
                 try:
                     for text in reply:
+                        request.append(text)  # saved on this thread, not in a slot
                         self.piece.emit(request, text)
                 finally:
                     fields = reply.history_fields()

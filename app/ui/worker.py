@@ -5,19 +5,27 @@ there is an event this window reports, not the end of the window. One
 :class:`InferenceWorker` lives on its own ``QThread`` (it blocks while it waits for the
 engine) and is driven only through queued signals (GPT4All's ChatLLM does the same). It
 streams the engine's pieces back as signals, one per piece; the chat view throttles what
-it repaints. Stop is the one call made directly from the GUI thread:
+it repaints. Each piece is handed to the turn it belongs to on this thread, so saving
+streamed text never runs in a GUI slot. Stop is the one call made directly from the GUI thread:
 :meth:`EngineProcess.stop` only sends a message.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.core.errors import HearthError
-from app.core.generation import Message, SamplingOptions
+from app.core.generation import Message, Reply, SamplingOptions
 from app.core.inference import EngineProcess, LoadedModel, LoadOptions
+
+
+class PieceSink(Protocol):
+    """Where a reply's pieces go as they stream (a core chat turn saves them)."""
+
+    def append(self, piece: str) -> None: ...
 
 
 class InferenceWorker(QObject):
@@ -25,7 +33,7 @@ class InferenceWorker(QObject):
 
     # Requests (connected queued: emitted on the GUI thread, run on the worker's).
     load_requested = Signal(str, object)  # path, LoadOptions
-    reply_requested = Signal(int, object, object)  # request id, messages, SamplingOptions
+    reply_requested = Signal(object, object, object)  # PieceSink, messages, SamplingOptions
     unload_requested = Signal()
 
     # Results.
@@ -33,10 +41,10 @@ class InferenceWorker(QObject):
     loaded = Signal(object)  # LoadedModel
     load_failed = Signal(object)  # HearthError
     unloaded = Signal()
-    reply_started = Signal(int, int, int)  # request id, prompt tokens, dropped messages
-    piece = Signal(int, str)  # request id, text
-    reply_finished = Signal(int, object)  # request id, ReplyStats
-    reply_failed = Signal(int, object)  # request id, HearthError
+    reply_started = Signal(object, int, int)  # the sink, prompt tokens, dropped messages
+    piece = Signal(object, str)  # the sink, text (already appended to it)
+    reply_finished = Signal(object, object)  # the sink, ReplyStats
+    reply_failed = Signal(object, object)  # the sink, HearthError
     notice = Signal(str)  # what Hearth did after the engine crashed, as it happens
 
     def __init__(self, engine: EngineProcess | None = None) -> None:
@@ -68,20 +76,30 @@ class InferenceWorker(QObject):
         self.engine.unload()
         self.unloaded.emit()
 
-    @Slot(int, object, object)
-    def _reply(self, request: int, messages: Sequence[Message], sampling: SamplingOptions) -> None:
+    @Slot(object, object, object)
+    def _reply(
+        self, sink: PieceSink, messages: Sequence[Message], sampling: SamplingOptions
+    ) -> None:
+        reply = None
         try:
             reply = self.engine.chat(list(messages), sampling)
-            self.reply_started.emit(request, reply.prompt_tokens, reply.dropped_messages)
+            self.reply_started.emit(sink, reply.prompt_tokens, reply.dropped_messages)
             for text in reply:
-                self.piece.emit(request, text)
+                sink.append(text)
+                self.piece.emit(sink, text)
         except HearthError as error:
-            self.reply_failed.emit(request, error)
+            self._abandon(reply)
+            self.reply_failed.emit(sink, error)
             return
-        except Exception as error:
-            self.reply_failed.emit(request, HearthError(f"The reply failed: {error}"))
+        except Exception as error:  # never let a worker die silently
+            self._abandon(reply)
+            self.reply_failed.emit(sink, HearthError(f"The reply failed: {error}"))
             return
-        self.reply_finished.emit(request, reply.stats)
+        self.reply_finished.emit(sink, reply.stats)
+
+    def _abandon(self, reply: Reply | None) -> None:
+        if reply is not None:
+            reply.close()  # the engine stops writing a reply nobody saves
 
 
 class WorkerThread:

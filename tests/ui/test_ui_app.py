@@ -140,7 +140,7 @@ def test_stop_keeps_what_was_written_marked_as_interrupted(
     conversation = window.chat.conversation
     assert conversation is not None
     qtbot.waitUntil(
-        lambda: window.chat._live is not None and len(window.chat._live.text) > 20, timeout=60_000
+        lambda: window.chat.busy and len(window.chat.session.turn.live.text) > 20, timeout=60_000
     )
     with qtbot.waitSignal(window.chat.reply_done, timeout=60_000) as done:
         qtbot.mouseClick(window.chat_page.stop_button, Qt.MouseButton.LeftButton)

@@ -96,7 +96,7 @@ def test_ask_claude_previews_exactly_what_is_sent_then_streams_the_reply(
     window.chat_page.ask_claude_button.click()
     conversation = window.chat.conversation
     assert conversation is not None, window.notification.text()
-    qtbot.waitUntil(lambda: window.chat._live is None, timeout=30_000)
+    qtbot.waitUntil(lambda: not window.chat.busy, timeout=30_000)
     reply = conversation.messages[-1]
     assert reply.text == "Hello from Claude."
     assert reply.backend == "claude" and reply.model == shown[0].model
@@ -167,7 +167,7 @@ def test_a_conversation_can_turn_the_preview_off(
     window.chat_page.composer.setPlainText("No preview please")
     window.chat_page.ask_claude_button.click()
     qtbot.waitUntil(
-        lambda: window.chat._live is None and len(claude_server.requests) == 1, timeout=30_000
+        lambda: not window.chat.busy and len(claude_server.requests) == 1, timeout=30_000
     )
     assert previews == []
     # Another conversation still previews.
@@ -184,7 +184,7 @@ def test_regenerating_a_claude_reply_asks_claude_again_and_keeps_both(
     window.chat_page.composer.setPlainText("Tell me a fact")
     window.chat_page.ask_claude_button.click()
     qtbot.waitUntil(
-        lambda: window.chat._live is None and len(claude_server.requests) == 1, timeout=30_000
+        lambda: not window.chat.busy and len(claude_server.requests) == 1, timeout=30_000
     )
     conversation = window.chat.conversation
     assert conversation is not None
@@ -192,7 +192,7 @@ def test_regenerating_a_claude_reply_asks_claude_again_and_keeps_both(
     claude_server.pieces = ["Another", " fact."]
     window.chat_page.regenerate_button.click()  # no local model is loaded at all
     qtbot.waitUntil(
-        lambda: window.chat._live is None and len(claude_server.requests) == 2, timeout=30_000
+        lambda: not window.chat.busy and len(claude_server.requests) == 2, timeout=30_000
     )
     second = conversation.messages[-1]
     assert second.id != first.id and second.backend == "claude"
@@ -219,7 +219,7 @@ def test_ask_each_time_lets_the_user_choose_per_message(
     assert claude_server.requests == []
     window.chat_page.send_button.click()  # the same text, now to Claude
     qtbot.waitUntil(
-        lambda: window.chat._live is None and len(claude_server.requests) == 1, timeout=30_000
+        lambda: not window.chat.busy and len(claude_server.requests) == 1, timeout=30_000
     )
     assert window.chat.conversation is not None
     assert window.chat.conversation.messages[-1].backend == "claude"

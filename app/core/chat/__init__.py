@@ -12,22 +12,28 @@ from app.core.chat.routing import (
     decide_route,
     suggest_claude,
 )
+from app.core.chat.session import ChatSession, NeverAsk, Turn, TurnPrompts, model_messages
 from app.core.chat.textparts import ReasoningSplitter, code_blocks, split_reasoning
 
 __all__ = [
+    "ChatSession",
     "Conversation",
     "ConversationEvent",
     "HistoryCorruptError",
     "HistoryStore",
     "LiveReply",
     "MessageRecord",
+    "NeverAsk",
     "Preview",
     "ReasoningSplitter",
     "Route",
     "RouteDecision",
+    "Turn",
+    "TurnPrompts",
     "build_preview",
     "code_blocks",
     "decide_route",
+    "model_messages",
     "split_reasoning",
     "suggest_claude",
 ]

@@ -25,7 +25,9 @@ from app.core.chat.history import (
     Status,
 )
 
-EventKind = Literal["reset", "appended", "streamed", "updated", "renamed", "draft"]
+EventKind = Literal[
+    "reset", "appended", "streamed", "updated", "renamed", "draft", "system_prompt", "options"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +37,9 @@ class ConversationEvent:
     ``reset``: the shown messages changed wholesale (branch switch, edit): re-read
     :attr:`Conversation.messages`. ``appended``: ``message_id`` was added at the end.
     ``streamed``: ``text`` was appended to ``message_id``. ``updated``: that message's
-    status or figures changed. ``renamed`` and ``draft``: the title or draft changed.
+    status or figures changed. ``renamed``, ``draft``, ``system_prompt`` and
+    ``options``: the title, draft, system prompt or options (the reply backend, the
+    Claude preview) changed; the messages did not.
     """
 
     kind: EventKind
@@ -44,6 +48,7 @@ class ConversationEvent:
 
 
 Listener = Callable[[ConversationEvent], None]
+_MISSING = object()
 
 
 class Conversation:
@@ -129,6 +134,29 @@ class Conversation:
         self._store.rename(self.id, title)
         self._reload_record()
         self._emit("renamed", text=title)
+
+    def set_system_prompt(self, text: str) -> None:
+        """Change how the assistant should behave in this conversation."""
+        if text == self._record.system_prompt:
+            return
+        self._store.set_system_prompt(self.id, text)
+        self._reload_record()
+        self._emit("system_prompt", text=text)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """This conversation's options (a copy): ``backend``, ``preview_before_send``."""
+        return dict(self._record.options)
+
+    def set_option(self, key: str, value: Any) -> None:
+        """Set one option; subscribers get an ``options`` event naming it."""
+        options = self.options
+        if options.get(key, _MISSING) == value:
+            return
+        options[key] = value
+        self._store.set_options(self.id, options)
+        self._reload_record()
+        self._emit("options", text=key)
 
     def send(self, text: str) -> MessageRecord:
         """Store the user's message at the end of the active branch; then clear the draft.

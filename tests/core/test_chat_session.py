@@ -1,0 +1,247 @@
+"""The rules of a turn, in core: what the model sees, routing, regenerate, edit, storage."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+import app.core.inference.process as process_module
+from app.cli import main
+from app.core.chat import ChatSession, HistoryStore, Route, model_messages
+from app.core.chat.routing import Preview
+from app.core.cloud.claude import ClaudeDisabledError
+from app.core.errors import NoModelLoadedError
+from app.core.generation import Message
+from app.core.inference import EngineProcess, LoadOptions
+from app.core.settings import Settings
+from tests.support.conversations import EXPECTED, NEXT, store_mixed_conversation
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> HistoryStore:
+    with HistoryStore.open(tmp_path / "history.db") as store:
+        yield store  # type: ignore[misc]
+
+
+def greedy(settings: Settings | None = None) -> Settings:
+    settings = settings or Settings()
+    return settings.with_value("temperature", 0.0).with_value("max_tokens", 12)
+
+
+class Prompts:
+    def __init__(self, route: Route | None = Route.LOCAL, confirm: bool = True) -> None:
+        self.route, self.confirm = route, confirm
+        self.previews: list[Preview] = []
+        self.asked = 0
+
+    def choose_route(self) -> Route | None:
+        self.asked += 1
+        return self.route
+
+    def confirm_preview(self, preview: Preview) -> bool:
+        self.previews.append(preview)
+        return self.confirm
+
+
+def test_the_model_sees_the_system_prompt_and_what_was_said(store: HistoryStore) -> None:
+    conversation_id = store_mixed_conversation(store)
+    records = store.active_path(conversation_id)
+    record = store.conversation(conversation_id)
+    seen = model_messages(records, system_prompt=record.system_prompt)
+    assert seen == EXPECTED[:-1]
+    # Up to a message: the reply being replaced and what follows are left out.
+    assert model_messages(records, until=records[1].id) == [EXPECTED[1]]
+    assert model_messages(records, system_prompt="  \n")[0] == EXPECTED[1]
+
+
+def test_without_a_model_nothing_is_stored_and_the_error_says_what_to_do(
+    store: HistoryStore,
+) -> None:
+    session = ChatSession(store, settings=Settings)
+    session.open(None)
+    with pytest.raises(NoModelLoadedError) as caught:
+        session.send("Hello?")
+    assert "kept" in caught.value.describe()
+    assert session.conversation is None and store.list_conversations() == []
+
+
+def test_claude_asked_while_off_stores_nothing(store: HistoryStore) -> None:
+    conversation_id = store_mixed_conversation(store)
+    session = ChatSession(store, settings=Settings, claude_key=lambda: "sk-test")
+    session.open(conversation_id)
+    before = store.active_path(conversation_id)
+    with pytest.raises(ClaudeDisabledError):
+        session.send("Ask Claude this", ask_claude=True)
+    assert store.active_path(conversation_id) == before
+
+
+def test_a_declined_preview_stores_nothing_and_the_preview_is_what_would_leave(
+    store: HistoryStore,
+) -> None:
+    conversation_id = store_mixed_conversation(store)
+    settings = Settings().with_value("claude_enabled", True)
+    prompts = Prompts(confirm=False)
+    session = ChatSession(
+        store, settings=lambda: settings, prompts=prompts, claude_key=lambda: "sk-test"
+    )
+    session.open(conversation_id)
+    before = store.active_path(conversation_id)
+    assert session.send(NEXT, ask_claude=True) is None
+    assert store.active_path(conversation_id) == before and not session.busy
+    (preview,) = prompts.previews
+    assert preview.system == EXPECTED[0].content
+    assert list(preview.messages)[-1] == Message("user", NEXT)
+    assert all(m.content.strip() for m in preview.messages)  # no error or empty turn
+
+
+def test_ask_each_time_asks_and_a_cancel_sends_nothing(store: HistoryStore) -> None:
+    settings = Settings().with_value("claude_enabled", True).with_value("routing", "ask")
+    prompts = Prompts(route=None)
+    session = ChatSession(store, settings=lambda: settings, prompts=prompts)
+    session.open(None)
+    assert session.send("Where does this go?") is None
+    assert prompts.asked == 1 and store.list_conversations() == []
+
+
+def test_send_regenerate_and_edit_with_a_real_engine(
+    store: HistoryStore, stories_model: Path
+) -> None:
+    settings = greedy()
+    session = ChatSession(store, settings=lambda: settings)
+    session.open(None)
+    session.set_system_prompt("")
+    engine = EngineProcess()
+    try:
+        session.model = engine.load(stories_model, LoadOptions(context_length=256))
+        turn = session.send("Once upon a time")
+        assert turn is not None and session.busy
+        with pytest.raises(Exception, match="still being written"):
+            session.send("Too soon")
+        text = "".join(turn.run_local(engine))
+        assert not session.busy
+        conversation = session.conversation
+        assert conversation is not None
+        user, reply = conversation.messages
+        assert reply.text == text and reply.status == "complete" and reply.completion_tokens
+        assert reply.backend == "local" and reply.model == session.model.name
+
+        again = session.regenerate()
+        assert again is not None and again.messages == [Message("user", "Once upon a time")]
+        "".join(again.run_local(engine))
+        assert conversation.versions(conversation.messages[-1].id) == (2, 2)
+
+        edited = session.edit(user.id, "A dragon lived")
+        assert edited is not None
+        assert edited.messages == [Message("user", "A dragon lived")]
+        "".join(edited.run_local(engine))
+        first, _ = conversation.messages
+        assert first.text == "A dragon lived" and conversation.versions(first.id) == (2, 2)
+        # The old branch, both replies included, is still there.
+        session.switch_version(first.id, -1)
+        old_user, old_reply = conversation.messages
+        assert old_user.text == "Once upon a time" and conversation.versions(old_reply.id)[1] == 2
+    finally:
+        engine.close()
+
+
+def test_a_reader_that_stops_early_keeps_the_text_marked_stopped(
+    store: HistoryStore, stories_model: Path
+) -> None:
+    settings = greedy().with_value("max_tokens", 200)
+    session = ChatSession(store, settings=lambda: settings)
+    session.open(None)
+    engine = EngineProcess()
+    try:
+        session.model = engine.load(stories_model, LoadOptions(context_length=512))
+        turn = session.send("Once upon a time")
+        assert turn is not None
+        pieces = turn.run_local(engine)
+        got = [next(pieces) for _ in range(3)]
+        pieces.close()
+        assert turn.record is not None and turn.record.status == "interrupted"
+        assert turn.record.text.startswith("".join(got)) and turn.record.stop_reason == "user"
+        assert not session.busy
+    finally:
+        engine.close()
+
+
+def test_the_cli_continues_a_stored_conversation_with_the_same_messages(
+    stories_model: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with HistoryStore.open() as store:  # the app's own history file in HEARTH_HOME
+        conversation_id = store_mixed_conversation(store)
+    seen: list[list[Message]] = []
+    real_chat = process_module.EngineProcess.chat
+
+    def spy(self: EngineProcess, messages: list[Message], *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        seen.append(list(messages))
+        return real_chat(self, messages, *args, **kwargs)
+
+    monkeypatch.setattr(process_module.EngineProcess, "chat", spy)
+    status = main(
+        [
+            "chat",
+            "--model",
+            str(stories_model),
+            "--continue",
+            str(conversation_id),
+            "--prompt",
+            NEXT,
+            "--max-tokens",
+            "8",
+            "--temperature",
+            "0",
+            "--quiet",
+        ]
+    )
+    assert status == 0
+    assert seen == [EXPECTED]
+    printed = capsys.readouterr().out.strip()
+    with HistoryStore.open() as store:
+        *_, question, reply = store.active_path(conversation_id)
+    assert question.text == NEXT and reply.status == "complete"
+    assert reply.text.strip() == printed
+
+
+def test_a_cli_chat_without_save_leaves_the_history_untouched(stories_model: Path) -> None:
+    assert main(["chat", "--model", str(stories_model), "--prompt", "Hi", "--max-tokens", "4"]) == 0
+    with HistoryStore.open() as store:
+        assert store.list_conversations() == []
+    assert (
+        main(
+            ["chat", "--model", str(stories_model), "--prompt", "Hi", "--max-tokens", "4", "--save"]
+        )
+        == 0
+    )
+    with HistoryStore.open() as store:
+        (saved,) = store.list_conversations()
+        assert [m.role for m in store.active_path(saved.id)] == ["user", "assistant"]
+
+
+def test_streamed_pieces_may_be_saved_from_another_thread(
+    store: HistoryStore, stories_model: Path
+) -> None:
+    settings = greedy().with_value("max_tokens", 30)
+    session = ChatSession(store, settings=lambda: settings)
+    session.open(None)
+    engine = EngineProcess()
+    events: list[tuple[str, str]] = []
+    try:
+        session.model = engine.load(stories_model, LoadOptions(context_length=256))
+        turn = session.send("Once upon a time")
+        assert turn is not None and session.conversation is not None
+        session.conversation.subscribe(
+            lambda e: events.append((e.kind, threading.current_thread().name))
+        )
+        reply = engine.chat(turn.messages, turn.sampling)
+        worker = threading.Thread(target=lambda: [turn.append(p) for p in reply], name="streamer")
+        worker.start()
+        worker.join(60)
+        assert reply.stats is not None
+        turn.finish(reply.stats)
+        assert {t for k, t in events if k == "streamed"} == {"streamer"}
+        assert store.message(turn.message_id).text == reply.text
+    finally:
+        engine.close()
