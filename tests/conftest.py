@@ -63,6 +63,17 @@ def stories_model() -> Path:
 
 
 @pytest.fixture(scope="session")
+def embedding_model() -> Path:
+    """The real sentence-embedding model (all-MiniLM-L6-v2, F16), from ../shared/models."""
+    default = Path(__file__).resolve().parents[2] / "shared" / "models"
+    path = Path(
+        os.environ.get("HEARTH_TEST_EMBEDDING_MODEL", default / "all-MiniLM-L6-v2-f16.gguf")
+    )
+    assert path.is_file(), f"the embedding model is missing: {path} (see its README)"
+    return path
+
+
+@pytest.fixture(scope="session")
 def chatml_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small random-weight llama with ChatML control tokens and template."""
     path = tmp_path_factory.mktemp("models") / "chatml-tiny.gguf"

@@ -201,8 +201,12 @@ class Engine:
                 n_gpu_layers=options.gpu_layers,
                 n_threads=threads,
                 n_threads_batch=threads,
-                n_batch=options.batch_size,
-                n_ubatch=min(options.batch_size, 512),
+                # An embedding model reads each text in one non-causal batch.
+                n_batch=options.context_length if options.embedding else options.batch_size,
+                n_ubatch=options.context_length
+                if options.embedding
+                else min(options.batch_size, 512),
+                embedding=options.embedding,
                 flash_attn=options.flash_attention,
                 type_k=llama_runtime.KV_TYPES[options.kv_cache_type],
                 type_v=llama_runtime.KV_TYPES[options.kv_cache_type],
@@ -483,6 +487,30 @@ class Engine:
         self._stop.clear()
         reply._pieces = self._stream(reply, tokens, sampling, stops=[], ignore_eos=ignore_eos)
         return reply
+
+    def embed(self, texts: Sequence[str], *, normalize: bool = True) -> list[list[float]]:
+        """One vector per text (L2-normalised unless ``normalize`` is False).
+
+        Needs a model loaded with ``LoadOptions(embedding=True)``. A text longer than the
+        context is refused with the numbers, never cut silently.
+        """
+        llm = self._require()
+        if self._model is None or not self._model.options.embedding:
+            raise ModelLoadError(
+                "This model was not loaded for embeddings.",
+                hint="Load an embedding model (all-MiniLM-L6-v2, nomic-embed-text) for that.",
+            )
+        limit = llm.n_ctx()
+        for index, text in enumerate(texts):
+            count = len(llm.tokenize(text.encode("utf-8"), add_bos=True, special=False))
+            if count > limit:
+                raise ContextOverflowError(
+                    f"Text {index + 1} has {count:,} tokens; the embedding model reads at most "
+                    f"{limit:,}.",
+                    hint="Split it into smaller pieces.",
+                )
+        vectors = llm.embed(list(texts), normalize=normalize, truncate=False)
+        return [list(map(float, vector)) for vector in vectors]
 
     def stop(self) -> None:
         """End the reply in progress (safe from any thread)."""

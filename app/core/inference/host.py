@@ -234,6 +234,10 @@ class _Host:
                 else (lambda: self.engine.complete(payload, sampling, ignore_eos=ignore_eos))
             )
             self._reply(request, start)
+        elif kind == "embed":
+            texts, normalize = arguments
+            self._faults.check("reply", self._options, count=1)
+            self.send(("embedded", request, self.engine.embed(texts, normalize=normalize)))
         elif kind == "unload":
             self.engine.close()
             self._options = None

@@ -681,6 +681,30 @@ class EngineProcess:
             ("complete", prompt, sampling or SamplingOptions(), ignore_eos), wait=wait
         )
 
+    def embed(
+        self, texts: Sequence[str], *, normalize: bool = True, wait: bool = True
+    ) -> list[list[float]]:
+        """One vector per text from the loaded embedding model (in the engine process).
+
+        A crash restarts the engine down the ladder and asks once more; a second
+        crash raises EngineCrashedError.
+        """
+        with self._turns.held(wait=wait):
+            for attempt in (1, 2):
+                if self._model is None or self._child is None:
+                    raise NoModelLoadedError("No embedding model is loaded.")
+                try:
+                    vectors: list[list[float]] = self._ask(
+                        ("embed", self._new_id(), list(texts), normalize), until="embedded"
+                    )
+                    return vectors
+                except _Died as death:
+                    worked, words = self._recover(death)
+                    self._notify(words)
+                    if not worked or attempt == 2:
+                        raise EngineCrashedError(words) from None
+        raise AssertionError("unreachable")
+
     def _start(self, request: tuple[Any, ...], *, wait: bool) -> Reply:
         release = self._turns.acquire(wait=wait)
         try:

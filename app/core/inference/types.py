@@ -32,6 +32,8 @@ class LoadOptions:
     batch_size: int = 512
     flash_attention: bool = False
     kv_cache_type: str = "f16"
+    embedding: bool = False
+    """Load for embeddings (a sentence-embedding model such as all-MiniLM-L6-v2)."""
     extra_buffers: bool = True
     """llama.cpp's extra weight buffers (AMX, CPU repack); off is a recovery rung."""
     swa_full: bool = True
