@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from app.core.errors import HearthError
+from app.core.errors import DamagedFileError, HearthError, NotFoundError
 from app.core.paths import app_paths
 
 log = logging.getLogger(__name__)
@@ -67,13 +67,20 @@ class HistoryError(HearthError):
     hint = "See Hearth's log for details."
 
 
-class HistoryCorruptError(HistoryError):
+class HistoryCorruptError(HistoryError, DamagedFileError):
     """The history file is not a readable SQLite database; it was moved aside."""
 
     hint = "Hearth kept the damaged file and will start a new, empty history."
 
-    def __init__(self, message: str, *, moved_to: Path, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
+    def __init__(
+        self,
+        message: str,
+        *,
+        moved_to: Path,
+        hint: str | None = None,
+        path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, path=path)
         self.moved_to = moved_to
 
 
@@ -83,11 +90,11 @@ class HistoryVersionError(HistoryError):
     hint = "Update Hearth to open it; the file was left untouched."
 
 
-class ConversationNotFoundError(HistoryError):
+class ConversationNotFoundError(HistoryError, NotFoundError):
     hint = "The conversation may have been deleted; pick another one."
 
 
-class MessageNotFoundError(HistoryError):
+class MessageNotFoundError(HistoryError, NotFoundError):
     hint = "The message may have been deleted with its conversation."
 
 
@@ -293,6 +300,7 @@ class HistoryStore:
                     f"The history file {file} is damaged or is not a Hearth history "
                     f"({error}). It was kept as {moved}.",
                     moved_to=moved,
+                    path=file,
                 ) from None
             raise HistoryError(f"Hearth cannot read its history file {file}: {error}.") from None
         except BaseException:

@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 import anthropic
 import httpx2
 
-from app.core.errors import HearthError
+from app.core.errors import AuthError, HearthError, NetworkError, OfflineModeError
 from app.core.generation import Message, StopReason
 from app.core.settings import Settings
 
@@ -79,53 +79,60 @@ class ClaudeDisabledError(CloudError):
     )
 
 
-class OfflineError(CloudError):
+class OfflineError(CloudError, OfflineModeError):
     hint = "Hearth is in offline mode. Turn offline mode off to use Claude."
 
 
-class MissingKeyError(CloudError):
+class MissingKeyError(CloudError, AuthError):
     hint = "Add your Anthropic API key in Settings, or run `hearth key set`."
 
 
-class InvalidKeyError(CloudError):
+class InvalidKeyError(CloudError, AuthError):
     hint = "Check the key in your Anthropic console and set it again (`hearth key set`)."
 
 
-class PermissionDeniedError(CloudError):
+class PermissionDeniedError(CloudError, AuthError):
     hint = "Your key cannot use this model or feature; pick another model or check your plan."
 
 
-class RateLimitedError(CloudError):
+class RateLimitedError(CloudError, NetworkError):
     """Too many requests; ``retry_after`` is the wait the server asked for, in seconds."""
 
     hint = "Wait, then send again."
 
-    def __init__(self, message: str, *, retry_after: float | None, hint: str | None = None):
-        super().__init__(message, hint=hint)
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        hint: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, status=status)
         self.retry_after = retry_after
 
 
-class OverloadedError(CloudError):
+class OverloadedError(CloudError, NetworkError):
     hint = "Anthropic's servers are busy; try again in a minute, or continue locally."
 
 
-class ServerError(CloudError):
+class ServerError(CloudError, NetworkError):
     hint = "A problem on Anthropic's side; try again later."
 
 
-class RequestTimeoutError(CloudError):
+class RequestTimeoutError(CloudError, NetworkError):
     hint = "Check your connection and try again; long conversations take longer."
 
 
-class NoNetworkError(CloudError):
+class NoNetworkError(CloudError, NetworkError):
     hint = "Check your internet connection (and any proxy or firewall), then try again."
 
 
-class BadRequestError(CloudError):
+class BadRequestError(CloudError, NetworkError):
     hint = "Shorten the conversation or pick another model, then try again."
 
 
-class StreamInterruptedError(CloudError):
+class StreamInterruptedError(CloudError, NetworkError):
     hint = "What arrived is kept and marked incomplete; regenerate to get the whole reply."
 
 
@@ -635,24 +642,31 @@ class ClaudeClient:
         if received:  # an error event in the middle of the stream
             said += f", after {received} characters (kept, marked incomplete)"
         if status == 401 or kind == "authentication_error":
-            return InvalidKeyError(f"Anthropic ({host}) did not accept the API key (401){said}.")
+            return InvalidKeyError(
+                f"Anthropic ({host}) did not accept the API key (401){said}.", status=status
+            )
         if status == 403 or kind == "permission_error":
             return PermissionDeniedError(
-                f"Anthropic ({host}) refused: the key lacks permission (403){said}."
+                f"Anthropic ({host}) refused: the key lacks permission (403){said}.",
+                status=status,
             )
         if status == 429 or kind == "rate_limit_error":
             wait = _retry_after(error.response.headers)
             when = f" Try again in {_seconds(wait)}." if wait is not None else ""
             return RateLimitedError(
-                f"Anthropic's rate limit was reached (429){said}.{when}", retry_after=wait
+                f"Anthropic's rate limit was reached (429){said}.{when}",
+                retry_after=wait,
+                status=status,
             )
         if status == 529 or kind == "overloaded_error":
-            return OverloadedError(f"Claude is overloaded right now (529){said}.")
+            return OverloadedError(f"Claude is overloaded right now (529){said}.", status=status)
         if status >= 500 or kind == "api_error":
-            return ServerError(f"Anthropic's server failed ({status}){said}.")
+            return ServerError(f"Anthropic's server failed ({status}){said}.", status=status)
         if status == 404 or kind == "not_found_error":
-            return BadRequestError(f"Anthropic does not know this model or address (404){said}.")
-        return BadRequestError(f"Anthropic refused the request ({status}){said}.")
+            return BadRequestError(
+                f"Anthropic does not know this model or address (404){said}.", status=status
+            )
+        return BadRequestError(f"Anthropic refused the request ({status}){said}.", status=status)
 
 
 def _error_body(body: object) -> tuple[str | None, str]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.core.errors import HearthError
+from app.core.errors import HearthError, NotFoundError
 from app.core.library.hub import (
     GGUFVariant,
     Hub,
@@ -46,7 +46,7 @@ class CatalogError(HearthError):
     hint = "Reinstall Hearth, or delete the catalog cache in Hearth's cache folder."
 
 
-class UnknownModelError(CatalogError):
+class UnknownModelError(CatalogError, NotFoundError):
     hint = "Run `hearth search TEXT` to find it on Hugging Face, or use its owner/name."
 
 

@@ -41,7 +41,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
-from app.core.errors import HearthError
+from app.core.errors import DamagedFileError, DiskFullError, HearthError, StorageError
 from app.core.gguf.header import read_header
 from app.core.library.hub import (
     GGUFVariant,
@@ -71,18 +71,18 @@ class DownloadError(HearthError):
     hint = "Run the download again: Hearth continues where it stopped."
 
 
-class NotEnoughDiskSpaceError(DownloadError):
+class NotEnoughDiskSpaceError(DownloadError, DiskFullError):
     hint = "Free some space, or choose another models folder in Settings, then try again."
 
 
-class FileTooLargeError(DownloadError):
+class FileTooLargeError(DownloadError, StorageError):
     hint = (
         "The disk's file system limits file sizes (FAT32 stops at 4 GB). Choose a models "
         "folder on a disk formatted NTFS, exFAT, APFS or ext4 in Settings."
     )
 
 
-class ChecksumMismatchError(DownloadError):
+class ChecksumMismatchError(DownloadError, DamagedFileError):
     hint = (
         "Hearth deleted the damaged file, so nothing broken was installed. "
         "Run the download again to retry; if it fails again, the file on the Hub may be bad."

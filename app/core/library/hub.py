@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from app.core.errors import HearthError
+from app.core.errors import AuthError, HearthError, NetworkError, NotFoundError, OfflineModeError
 
 KEYRING_SERVICE = "Hearth"
 KEYRING_USER = "huggingface-token"
@@ -38,29 +38,29 @@ class HubError(HearthError):
     hint = "Check your internet connection and try again."
 
 
-class OfflineError(HubError):
+class OfflineError(HubError, OfflineModeError):
     hint = "Turn offline mode off (`hearth config set offline false`, or in Settings) to use it."
 
 
-class RepoNotFoundError(HubError):
+class RepoNotFoundError(HubError, NotFoundError):
     hint = (
         "Check the name (owner/name) on huggingface.co. A private repository also needs "
         "a Hugging Face token that can read it."
     )
 
 
-class GatedRepoError(HubError):
+class GatedRepoError(HubError, AuthError):
     hint = (
         "Open the model's page on huggingface.co, accept its licence, then give Hearth "
         "a Hugging Face token (stored in your system keychain)."
     )
 
 
-class RemoteFileNotFoundError(HubError):
+class RemoteFileNotFoundError(HubError, NotFoundError):
     hint = "List the repository's files with `hearth pull REPO --list`, then pick one."
 
 
-class HubUnavailableError(HubError):
+class HubUnavailableError(HubError, NetworkError):
     hint = "Check your internet connection; if it works, Hugging Face may be down. Try later."
 
 
@@ -401,9 +401,9 @@ def translate_errors(
     except hf.RemoteEntryNotFoundError:
         raise RemoteFileNotFoundError(f"{what} does not exist on Hugging Face.") from None
     except hf.HfHubHTTPError as error:
-        status = error.response.status_code if error.response is not None else "?"
+        status = error.response.status_code if error.response is not None else None
         raise HubUnavailableError(
-            f"{action} failed: the server answered {status} for {what}."
+            f"{action} failed: the server answered {status or '?'} for {what}.", status=status
         ) from None
     except httpx2.TimeoutException:
         raise HubUnavailableError(f"{action} stalled: the server stopped answering.") from None

@@ -23,7 +23,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from app.core.errors import HearthError, ModelFileError
+from app.core.errors import (
+    DamagedFileError,
+    HearthError,
+    ModelFileError,
+    NotFoundError,
+    storage_error,
+)
 from app.core.gguf.header import read_header
 from app.core.library.downloads import PARTIAL_SUFFIX, NotEnoughDiskSpaceError, default_free_space
 from app.core.library.hub import parse_quant, split_part
@@ -36,8 +42,15 @@ class LibraryError(HearthError):
     hint = "Run `hearth models` to see the installed models and their names."
 
 
-class ModelNotInstalledError(LibraryError):
+class ModelNotInstalledError(LibraryError, NotFoundError):
     pass
+
+
+class LibraryIndexDamagedError(LibraryError, DamagedFileError):
+    hint = (
+        "Delete it: Hearth then lists the models folder again and forgets only "
+        "referenced files and last-used times."
+    )
 
 
 class AmbiguousModelNameError(LibraryError):
@@ -109,11 +122,11 @@ class Library:
             data = json.loads(self.index_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             data = {}
-        except (OSError, ValueError) as error:
-            raise LibraryError(
-                f"The library index {self.index_path} is damaged: {error}.",
-                hint="Delete it: Hearth then lists the models folder again and forgets only "
-                "referenced files and last-used times.",
+        except OSError as error:
+            raise storage_error(error, doing=f"read the library index {self.index_path}") from None
+        except ValueError as error:
+            raise LibraryIndexDamagedError(
+                f"The library index {self.index_path} is damaged: {error}.", path=self.index_path
             ) from None
         refs = data.get("references") if isinstance(data, dict) else None
         used = data.get("last_used") if isinstance(data, dict) else None
@@ -124,10 +137,13 @@ class Library:
         }
 
     def _write_index(self, data: dict[str, Any]) -> None:
-        self.models_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.index_path.with_name(INDEX_NAME + ".tmp")
-        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-        os.replace(tmp, self.index_path)
+        try:
+            self.models_dir.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+            os.replace(tmp, self.index_path)
+        except OSError as error:
+            raise storage_error(error, doing=f"save the library index {self.index_path}") from None
 
     # -- listing ------------------------------------------------------------------------
 

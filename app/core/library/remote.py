@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 from http.client import HTTPResponse
 from types import TracebackType
 
-from app.core.errors import HearthError, ModelNotFoundError, NotAModelFileError
+from app.core.errors import ModelNotFoundError, NetworkError, NotAModelFileError
 from app.core.gguf.header import GGUFHeader, parse_header
 
 USER_AGENT = "Hearth (GGUF header reader)"
 _SPLIT = re.compile(r"^(?P<stem>.+)-(?P<index>\d{5})-of-(?P<count>\d{5})\.gguf$", re.IGNORECASE)
 
 
-class RemoteReadError(HearthError):
+class RemoteReadError(NetworkError):
     """The server could not be read."""
 
     hint = "Check your internet connection, or try again later."
@@ -71,14 +71,18 @@ class HTTPRangeSource:
                 raise EOFError from None
             if error.code in (401, 403, 404):
                 raise ModelNotFoundError(
-                    f"The server has no file at {self.url} (HTTP {error.code})."
+                    f"The server has no file at {self.url} (HTTP {error.code}).",
+                    url=self.url,
+                    status=error.code,
                 ) from None
             raise RemoteReadError(
-                f"The server answered HTTP {error.code} for {self.url}."
+                f"The server answered HTTP {error.code} for {self.url}.",
+                url=self.url,
+                status=error.code,
             ) from None
         except (urllib.error.URLError, TimeoutError, OSError) as error:
             reason = getattr(error, "reason", error)
-            raise RemoteReadError(f"Could not reach {self.url}: {reason}.") from None
+            raise RemoteReadError(f"Could not reach {self.url}: {reason}.", url=self.url) from None
         return response
 
     def read(self, offset: int, length: int) -> bytes:
