@@ -912,7 +912,7 @@ def _check_and_configure(conn: sqlite3.Connection) -> None:
     rows = conn.execute("PRAGMA quick_check").fetchall()
     if [tuple(r) for r in rows] != [("ok",)]:
         problems = "; ".join(str(r[0]) for r in rows[:3])
-        raise sqlite3.DatabaseError(f"database disk image is malformed: {problems}")
+        raise _QuickCheckFailed(f"database disk image is malformed: {problems}")
     mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
     if str(mode).lower() != "wal":
         log.warning("History file is in %s journal mode, not WAL; writes may be slower.", mode)
@@ -948,9 +948,15 @@ def _migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
         current = migration.version
 
 
+class _QuickCheckFailed(sqlite3.DatabaseError):
+    """SQLite's own check found damage (it reports it as rows, not as an error)."""
+
+
 def _is_corruption(error: sqlite3.DatabaseError) -> bool:
-    text = str(error).lower()
-    return "not a database" in text or "malformed" in text or "corrupt" in text
+    if isinstance(error, _QuickCheckFailed):
+        return True
+    code = getattr(error, "sqlite_errorcode", None)  # extended codes keep the primary low byte
+    return isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 
 
 def _move_aside(file: Path) -> Path:

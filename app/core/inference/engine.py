@@ -122,6 +122,7 @@ class Engine:
         self._model: LoadedModel | None = None
         self._formatter: Any = None
         self._stop = threading.Event()
+        self._aborted = False  # the abort callback told llama.cpp to stop reading a prompt
         self._abort_cb = llama_runtime.AbortCallback(self._should_abort)
         self._vocab: Any = None
         self._detok: llama_runtime.Detokenizer | None = None
@@ -519,7 +520,9 @@ class Engine:
     def _should_abort(self, _data: Any) -> bool:
         if self._progress is not None:
             self._progress()
-        return self._stop.is_set()
+        if self._stop.is_set():
+            self._aborted = True
+        return self._aborted
 
     def _stream(
         self,
@@ -557,6 +560,7 @@ class Engine:
             min_p=sampling.min_p,
             repeat_penalty=sampling.repeat_penalty,
         )
+        self._aborted = False
         llama_runtime.set_abort_callback(llm, self._abort_cb)  # the prompt phase
         try:
             for token in generator:
@@ -598,7 +602,9 @@ class Engine:
             reason = StopReason.USER
             raise
         except RuntimeError as error:
-            if "returned 2" in str(error) or self._stop.is_set():
+            # llama-cpp-python raises a bare RuntimeError when decoding fails; whether
+            # it was our abort is known here, not from its message.
+            if self._aborted or self._stop.is_set():
                 reason = StopReason.USER  # aborted while reading the prompt
             else:
                 raise HearthError(f"llama.cpp failed while generating: {error}") from None
