@@ -3,6 +3,9 @@
 Each command lives in its own module with a ``register(subparsers)`` function that
 adds its parser and sets ``func`` (called with the parsed arguments, returns the
 exit status). Commands that print a table take ``--json``.
+
+Exit status: 0 done, 1 failed (a HearthError's message and hint, or for anything else
+one line naming the log file that holds the traceback), 2 a usage error, 130 Ctrl+C.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from app import __version__
-from app.core.errors import HearthError
+from app.core.errors import HearthError, unexpected
 from app.core.paths import app_paths
 
 # Command modules, in the order `hearth --help` lists them.
@@ -64,12 +67,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(arguments)
     configure_logging(verbose=args.verbose)
-    if args.command is None:
-        return start_desktop()
+    doing = f"running `hearth {args.command}`" if args.command else "starting the desktop app"
     try:
+        if args.command is None:
+            return start_desktop()
         return int(args.func(args))
     except HearthError as error:
         print(f"hearth: {error.describe()}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("hearth: stopped.", file=sys.stderr)
+        return 130
+    except Exception as error:  # the last resort: one clear line, the traceback in the log
+        print(f"hearth: {unexpected(error, doing=doing)}", file=sys.stderr)
         return 1
 
 
@@ -85,9 +95,14 @@ def configure_logging(*, verbose: bool) -> None:
         handler.close()
     console = logging.StreamHandler()
     console.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    if not verbose:
-        console.addFilter(lambda record: not record.name.startswith("hearth.llama"))
+    if verbose:
+        console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    else:
+        # Tracebacks go to the log file only; main() prints unexpected errors itself.
+        console.setFormatter(_WithoutTraceback("%(levelname)s %(name)s: %(message)s"))
+        console.addFilter(
+            lambda record: not record.name.startswith(("hearth.llama", "hearth.errors"))
+        )
     console.hearth = True  # type: ignore[attr-defined]
     root.addHandler(console)
     try:
@@ -105,6 +120,17 @@ def configure_logging(*, verbose: bool) -> None:
     file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     file.hearth = True  # type: ignore[attr-defined]
     root.addHandler(file)
+
+
+class _WithoutTraceback(logging.Formatter):
+    """A record's message without the traceback attached to it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info or record.exc_text or record.stack_info:
+            record = logging.makeLogRecord(
+                {**record.__dict__, "exc_info": None, "exc_text": None, "stack_info": None}
+            )
+        return super().format(record)
 
 
 def start_desktop() -> int:

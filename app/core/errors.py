@@ -12,6 +12,7 @@ what kind of trouble it is, whichever part of Hearth raised it, so a front-end c
 - :class:`DamagedFileError`: a file that is there but whose contents are damaged.
 - :class:`StorageError`: the disk said no (:class:`DiskFullError`,
   :class:`FileAccessError`, a name the file system cannot hold).
+- :class:`UnexpectedError`: anything else, a bug; its traceback is in the log file.
 
 Specific errors (the Hub's ``RepoNotFoundError``, Claude's ``InvalidKeyError``...) live
 next to the code that raises them and subclass the right root.
@@ -20,8 +21,14 @@ next to the code that raises them and subclass the right root.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 from pathlib import Path
+
+log = logging.getLogger("hearth.errors")
+"""Unexpected errors are logged here with their traceback (front-ends show the message)."""
+
+_SHOWN_PATH_CHARS = 160
 
 
 class HearthError(Exception):
@@ -98,6 +105,22 @@ class FileAccessError(StorageError):
     hint = "Check the file's permissions (or choose another folder), then try again."
 
 
+class UnexpectedError(HearthError):
+    """Something Hearth did not foresee (a bug). ``log_file`` holds its traceback."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        log_file: Path | None = None,
+        cause_type: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.log_file = log_file
+        self.cause_type = cause_type
+
+
 # -- model files --------------------------------------------------------------------------
 
 
@@ -155,6 +178,15 @@ class NoModelLoadedError(HearthError):
 # -- translating what Python raised -------------------------------------------------------
 
 
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """``path`` fit for a one-line message: printable, the middle of a long one elided."""
+    text = "".join(c if c.isprintable() else "?" for c in os.fsdecode(path))
+    if len(text) <= _SHOWN_PATH_CHARS:
+        return text
+    half = _SHOWN_PATH_CHARS // 2 - 1
+    return f"{text[:half]}…{text[-half:]}"
+
+
 def storage_error(
     error: OSError, *, doing: str, path: str | os.PathLike[str] | None = None
 ) -> StorageError | NotFoundError:
@@ -186,3 +218,54 @@ def _storage_error(
             message, path=where, hint="Use a shorter file name, or a folder nearer the top."
         )
     return StorageError(message, path=where)
+
+
+def log_file() -> Path | None:
+    """The file the root logger writes to (``hearth.log``), if it writes to one.
+
+    Hearth's own handler (marked ``hearth``) wins over any other a host attached.
+    """
+    files = [
+        h
+        for h in logging.getLogger().handlers
+        if isinstance(h, logging.FileHandler) and h.baseFilename != os.path.abspath(os.devnull)
+    ]
+    files.sort(key=lambda h: not getattr(h, "hearth", False))
+    return Path(files[0].baseFilename) if files else None
+
+
+def unexpected(error: BaseException, *, doing: str | None = None) -> HearthError:
+    """What to show for an exception nobody translated, raised while ``doing`` something.
+
+    A :class:`HearthError` is returned as it is; anything else is logged with its
+    traceback (to :data:`log`), then an :class:`OSError` becomes its
+    :func:`storage_error` and the rest an :class:`UnexpectedError` whose one-line message
+    names the log file. ``doing`` is a gerund phrase: ``"reading the library"``.
+    """
+    if isinstance(error, HearthError):
+        return error
+    while_doing = f" while {doing}" if doing else ""
+    log.error("Unexpected error%s", while_doing, exc_info=error)
+    file = log_file()
+    where = f" The details are in {file}." if file else ""
+    if isinstance(error, OSError):
+        target = error.filename
+        about = f" ({shown_path(target)})" if isinstance(target, str | os.PathLike) else ""
+        reason = error.strerror or type(error).__name__
+        return _storage_error(error, f"Hearth failed{while_doing}: {reason}{about}.{where}")
+    if isinstance(error, MemoryError):
+        return UnexpectedError(
+            f"Hearth ran out of memory{while_doing}.",
+            hint="Close other programs, or choose a smaller model, then try again.",
+            log_file=file,
+            cause_type="MemoryError",
+        )
+    lines = str(error).strip().splitlines()
+    said = f"{type(error).__name__}: {lines[0][:200]}" if lines else type(error).__name__
+    return UnexpectedError(
+        f"Something went wrong{while_doing} ({said}).{where}",
+        hint="This is a bug in Hearth: please report it"
+        + (", with that log file." if file else "."),
+        log_file=file,
+        cause_type=type(error).__name__,
+    )

@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.core.chat import Preview
 from app.core.cloud import ClaudeClient, CloudError
-from app.core.errors import HearthError
+from app.core.errors import HearthError, unexpected
 from app.core.settings import Settings
 from app.ui.worker import PieceSink
 
@@ -61,7 +61,7 @@ class CloudWorker(QObject):
             return
         except Exception as error:  # never let a worker die silently
             self.reply_failed.emit(
-                request, HearthError(f"Claude failed: {error}"), {"status": "error"}
+                request, unexpected(error, doing="asking Claude"), {"status": "error"}
             )
             return
         finally:

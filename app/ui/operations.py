@@ -2,7 +2,9 @@
 
 ``run_operation(fn, on_success=..., on_failure=...)`` runs ``fn`` on Qt's thread pool
 and calls one of the two back on the GUI thread. Every HearthError reaches
-``on_failure``; anything else is wrapped in one, so no error is lost in a thread.
+``on_failure``; anything else is logged with its traceback and reaches it as the
+HearthError :func:`~app.core.errors.unexpected` makes of it, so no error is lost in a
+thread.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
-from app.core.errors import HearthError
+from app.core.errors import HearthError, unexpected
 
 _alive: set[QObject] = set()  # keep receivers (and their callbacks) until they report
 
@@ -23,18 +25,17 @@ class _Signals(QObject):
 
 
 class _Operation(QRunnable):
-    def __init__(self, fn: Callable[[], Any]) -> None:
+    def __init__(self, fn: Callable[[], Any], doing: str | None) -> None:
         super().__init__()
         self.fn = fn
+        self.doing = doing
         self.signals = _Signals()
 
     def run(self) -> None:
         try:
             result = self.fn()
-        except HearthError as error:
-            self.signals.failed.emit(error)
         except Exception as error:  # a worker must never die silently
-            self.signals.failed.emit(HearthError(f"{type(error).__name__}: {error}"))
+            self.signals.failed.emit(unexpected(error, doing=self.doing))
         else:
             self.signals.succeeded.emit(result)
 
@@ -69,9 +70,13 @@ def run_operation(
     *,
     on_success: Callable[[Any], None],
     on_failure: Callable[[HearthError], None],
+    doing: str | None = None,
 ) -> None:
-    """Run ``fn`` in the background; report back on the calling (GUI) thread."""
-    operation = _Operation(fn)
+    """Run ``fn`` in the background; report back on the calling (GUI) thread.
+
+    ``doing`` names the work for an unexpected error's message (``"reading the library"``).
+    """
+    operation = _Operation(fn, doing)
     receiver = _Receiver(operation, on_success, on_failure)
     operation.signals.succeeded.connect(receiver.succeed)
     operation.signals.failed.connect(receiver.fail)

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from app.core.errors import HearthError
+from app.core.errors import HearthError, unexpected
 from app.core.generation import Message, Reply, SamplingOptions
 from app.core.inference import EngineProcess, LoadedModel, LoadOptions
 
@@ -67,7 +67,7 @@ class InferenceWorker(QObject):
             self.load_failed.emit(error)
             return
         except Exception as error:  # never let a worker die silently
-            self.load_failed.emit(HearthError(f"Loading failed unexpectedly: {error}"))
+            self.load_failed.emit(unexpected(error, doing="loading the model"))
             return
         self.loaded.emit(model)
 
@@ -93,7 +93,7 @@ class InferenceWorker(QObject):
             return
         except Exception as error:  # never let a worker die silently
             self._abandon(reply)
-            self.reply_failed.emit(sink, HearthError(f"The reply failed: {error}"))
+            self.reply_failed.emit(sink, unexpected(error, doing="writing the reply"))
             return
         self.reply_finished.emit(sink, reply.stats)
 

@@ -210,12 +210,11 @@ class _Host:
                     break
                 self._handle(kind, request, arguments)
             except Exception as error:
-                from app.core.errors import HearthError
+                from app.core.errors import unexpected
 
-                if not isinstance(error, HearthError):
-                    log.exception("engine request %s failed", kind)
-                    error = HearthError(f"The engine failed: {type(error).__name__}: {error}")
-                self.send(("error", request, error))
+                # Logged with its traceback to engine.log, which the message names.
+                reported = unexpected(error, doing=f"handling the engine request {kind!r}")
+                self.send(("error", request, reported))
         self.engine.close()
 
     def _handle(self, kind: str, request: int, arguments: list[Any]) -> None:
