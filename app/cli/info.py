@@ -29,15 +29,10 @@ def register(subparsers: Any) -> None:
 def describe(path: Path, header: GGUFHeader) -> dict[str, Any]:
     """The documented ``hearth info --json`` fields for a model file."""
 
-    def as_int(value: Any) -> int | None:
-        if isinstance(value, list):
-            return max(value) if value else None
-        return value if isinstance(value, int) else None
-
     return {
         "path": str(path.resolve()),
         "file_name": path.name,
-        "size_bytes": path.stat().st_size,
+        "size_bytes": header.file_size,
         "gguf_version": header.version,
         "architecture": header.architecture,
         "name": header.name,
@@ -46,8 +41,8 @@ def describe(path: Path, header: GGUFHeader) -> dict[str, Any]:
         "context_length": header.context_length,
         "layers": header.block_count,
         "embedding_length": header.embedding_length,
-        "attention_heads": as_int(header.arch_value("attention.head_count")),
-        "kv_heads": as_int(header.arch_value("attention.head_count_kv")),
+        "attention_heads": header.arch_count("attention.head_count"),
+        "kv_heads": header.arch_count("attention.head_count_kv"),
         "vocab_size": header.vocab_size,
         "tensor_count": len(header.tensors),
         "has_chat_template": header.chat_template is not None,
@@ -63,23 +58,30 @@ def _human(count: int | None) -> str:
     return str(count)
 
 
+def _shown(text: str, limit: int = 120) -> str:
+    """A header's text made safe for a terminal: no control characters, not too long."""
+    safe = "".join(c if c.isprintable() else "\ufffd" for c in text)
+    return safe if len(safe) <= limit else safe[: limit - 1] + "…"
+
+
 def run(args: argparse.Namespace) -> int:
     path = Path(args.path)
     info = describe(path, read_header(path))
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
+    heads, kv_heads = info["attention_heads"], info["kv_heads"]
     rows = [
-        ("File", info["file_name"]),
+        ("File", _shown(info["file_name"])),
         ("Size", f"{info['size_bytes'] / 2**20:,.1f} MiB"),
-        ("Architecture", info["architecture"]),
-        ("Name", info["name"] or "-"),
+        ("Architecture", _shown(info["architecture"])),
+        ("Name", _shown(info["name"]) if info["name"] else "-"),
         ("Parameters", _human(info["parameters"])),
         ("Quantization", info["quantization"]),
         ("Trained context", f"{info['context_length']:,}" if info["context_length"] else "-"),
         ("Layers", info["layers"] or "-"),
         ("Width", info["embedding_length"] or "-"),
-        ("Heads (KV)", f"{info['attention_heads']} ({info['kv_heads']})"),
+        ("Heads (KV)", f"{heads or '-'} ({kv_heads or '-'})"),
         ("Vocabulary", info["vocab_size"] or "-"),
         ("Chat template", "yes" if info["has_chat_template"] else "no (plain prompt format)"),
     ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,9 @@ def register(subparsers: Any) -> None:
 
 def local_files(source: Path) -> list[ModelFile]:
     """Model files at a local path: one file, or every GGUF model in a folder."""
-    names = [source] if source.is_file() else sorted(source.glob("*.gguf"))
+    # Anything but a folder goes to the header reader, which says what is wrong with it
+    # (a pipe, a name too long, a loop of links).
+    names = sorted(source.glob("*.gguf")) if os.path.isdir(source) else [source]
     files: list[ModelFile] = []
     for group in group_split_files(str(p) for p in names):
         headers = [read_header(part) for part in group.parts]
@@ -96,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     # bandwidth for 0.2 s, which must not hold a Hub connection open.)
     speed = CalibrationStore().speed_calibration(calibration_key(profile))
     source = Path(args.source).expanduser()
-    if source.exists():
+    if os.path.lexists(source) or args.source.startswith((".", "/", "~")):
         files = local_files(source)
     elif "/" in args.source and not args.source.startswith((".", "/", "~")):
         files = remote_files(args.source, revision=args.revision)

@@ -144,6 +144,12 @@ class CorruptModelError(ModelFileError, DamagedFileError):
     hint = "The file is damaged or was crafted to look like a model. Download it again."
 
 
+class UnreadableModelError(ModelFileError, FileAccessError):
+    """The system would not let Hearth read the file (permissions, a bad name, a loop)."""
+
+    hint = "Check that the file exists and that you may read it, or choose another file."
+
+
 class UnsupportedArchitectureError(ModelFileError):
     hint = "This version of llama.cpp cannot run it. Update Hearth, or choose another model."
 

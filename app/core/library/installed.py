@@ -28,6 +28,7 @@ from app.core.errors import (
     HearthError,
     ModelFileError,
     NotFoundError,
+    shown_path,
     storage_error,
 )
 from app.core.gguf.header import read_header
@@ -161,7 +162,7 @@ class Library:
             found += self._group(files, used, referenced=False)
         for ref in index["references"]:
             path = Path(ref)
-            shards = _shards_of(path) if path.exists() else [path]
+            shards = _shards_of(path) if os.path.exists(path) else [path]
             found += self._group(shards, used, referenced=True)
         found.sort(key=lambda m: (-(m.last_used or 0.0), m.name.lower()))
         return found
@@ -266,14 +267,17 @@ class Library:
         if model.referenced:
             index["references"] = [r for r in index["references"] if Path(r) != model.path]
         else:
-            root = self.models_dir.resolve()
+            root = _real(self.models_dir)
             for path in model.files:
-                if not path.resolve().is_relative_to(root):
+                if not _real(path).is_relative_to(root):
                     raise LibraryError(
                         f"Refusing to delete {path}: it is outside the models folder."
                     )
             for path in model.files:
-                path.unlink(missing_ok=True)
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError as error:
+                    raise storage_error(error, doing=f"delete {path}") from None
             self._prune(model.path.parent)
         for path in model.files:
             index["last_used"].pop(str(path), None)
@@ -282,8 +286,8 @@ class Library:
 
     def _prune(self, folder: Path) -> None:
         """Remove folders left empty by a delete, up to the models folder."""
-        root = self.models_dir.resolve()
-        current = folder.resolve()
+        root = _real(self.models_dir)
+        current = _real(folder)
         while current != root and current.is_relative_to(root):
             try:
                 current.rmdir()
@@ -307,7 +311,7 @@ class Library:
         records where they are.
         """
         first = Path(source).expanduser().absolute()
-        shards = _shards_of(first) if first.exists() else [first]
+        shards = _shards_of(first) if os.path.exists(first) else [first]
         part = split_part(first.name)
         if part is not None and part[1] != 1:
             raise LibraryError(
@@ -325,7 +329,9 @@ class Library:
                 read_header(shard)
             except ModelFileError as error:
                 raise type(error)(
-                    f"{shard.name} cannot be imported: {error}", hint=error.hint
+                    f"{shown_path(shard.name)} cannot be imported: {error}",
+                    hint=error.hint,
+                    path=error.path,
                 ) from None
         if not first.name.lower().endswith(".gguf"):
             raise LibraryError(
@@ -333,7 +339,7 @@ class Library:
                 hint="Rename it to end in .gguf, then import it again.",
             )
         for model in self.installed():
-            if model.path.resolve() == first.resolve():
+            if _real(model.path) == _real(first):
                 raise ModelAlreadyInstalledError(f"{first.name} is already in the library.")
         if mode is ImportMode.REFERENCE:
             index = self._read_index()
@@ -347,20 +353,28 @@ class Library:
             raise ModelAlreadyInstalledError(
                 f"A model file called {clash[0].name} is already in {target_dir}."
             )
-        need = sum(s.stat().st_size for s in shards)
-        free = self.free_space(target_dir)
+        try:
+            need = sum(s.stat().st_size for s in shards)
+            free = self.free_space(target_dir)
+        except OSError as error:
+            raise storage_error(error, doing=f"check the free space in {target_dir}") from None
         if need > free:
             raise NotEnoughDiskSpaceError(
                 f"Copying {first.name} needs {need:,} bytes but only {free:,} are free "
                 f"in {target_dir}.",
                 hint="Import it by reference instead (it stays where it is), or free space.",
             )
-        target_dir.mkdir(parents=True, exist_ok=True)
         for shard, target in zip(shards, targets, strict=True):
             partial = target.with_name(target.name + PARTIAL_SUFFIX)
             try:
+                target_dir.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(shard, partial)
                 os.replace(partial, target)
+            except OSError as error:
+                partial.unlink(missing_ok=True)
+                raise storage_error(
+                    error, doing=f"copy {shown_path(shard.name)} into {target_dir}"
+                ) from None
             except BaseException:
                 partial.unlink(missing_ok=True)
                 raise
@@ -374,7 +388,12 @@ def _shards_of(first: Path) -> list[Path]:
         return [first]
     base, _, total = part
     names = [f"{base}-{i:05d}-of-{total:05d}.gguf" for i in range(1, total + 1)]
-    return [first.parent / n for n in names if (first.parent / n).exists()] or [first]
+    return [first.parent / n for n in names if os.path.exists(first.parent / n)] or [first]
+
+
+def _real(path: Path) -> Path:
+    """``path`` with links resolved; a loop of links or a name too long stays as it is."""
+    return Path(os.path.realpath(path))
 
 
 def reveal_command(path: str | os.PathLike[str]) -> list[str]:

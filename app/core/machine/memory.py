@@ -53,7 +53,7 @@ from typing import Any
 
 import gguf as _gguf
 
-from app.core.gguf.header import GGUFHeader
+from app.core.gguf.header import GGUFHeader, positive_count
 
 MIB = 1024**2
 GIB = 1024**3
@@ -214,12 +214,18 @@ def repack_types_for(
 
 
 def _int(value: Any) -> int | None:
-    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
+    """A header figure above zero, or None (missing, zero, negative, or not a number)."""
+    return positive_count(value, per_layer=False)
 
 
 def _per_layer(value: Any, n_layer: int, default: int) -> list[int]:
-    """A hyper-parameter that may be one number or one per layer."""
-    if isinstance(value, list) and value and all(isinstance(v, int) for v in value):
+    """A hyper-parameter that may be one number or one per layer (zero for a layer
+    without attention); anything else in the header gives ``default`` for every layer."""
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)
+    ):
         values = [int(v) for v in value[:n_layer]]
         return values + [values[-1]] * (n_layer - len(values))
     number = _int(value)
@@ -304,7 +310,7 @@ class ModelFigures:
         key_length = _int(header.arch_value("attention.key_length")) or n_embd // first_head
         value_length = _int(header.arch_value("attention.value_length")) or key_length
         n_ff_raw = header.arch_value("feed_forward_length")
-        n_ff = max(n_ff_raw) if isinstance(n_ff_raw, list) and n_ff_raw else _int(n_ff_raw) or 0
+        n_ff = positive_count(n_ff_raw) or 0
         n_vocab = header.vocab_size or (embedding.shape[1] if embedding is not None else 32000)
 
         window = _int(header.arch_value("attention.sliding_window")) or 0
