@@ -15,6 +15,7 @@ from app.core.paths import AppPaths, app_paths
 from app.core.secrets import KeyStore
 from app.core.settings import Settings, SettingsError, load_settings
 from app.ui.cloud_worker import CloudThread
+from app.ui.exception_hook import ExceptionHook
 from app.ui.main_window import MainWindow
 from app.ui.state import UiState
 from app.ui.theme import apply_theme
@@ -100,9 +101,11 @@ def run(argv: list[str] | None = None) -> int:
         return 1
     apply_theme(session.settings.theme)
     window = session.build_window()
+    hook = ExceptionHook(window.notify).install()  # any slot's error reaches the window
     window.show()
     log.info("Hearth %s window shown", __version__)
     try:
         return int(app.exec())
     finally:
+        hook.uninstall()
         session.close()
