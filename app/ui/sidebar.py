@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.chat import HistoryStore
-from app.core.errors import HearthError
+from app.core.errors import storage_error
 from app.ui.dialogs import Ask
 
 UNDO_SECONDS = 10
@@ -134,7 +134,7 @@ class Sidebar(QWidget):
         try:
             Path(path).write_text(text, encoding="utf-8")
         except OSError as error:
-            self.failed.emit(HearthError(f"The chat could not be saved to {path}: {error}"))
+            self.failed.emit(storage_error(error, doing=f"save the chat to {path}"))
 
     def delete(self, conversation_id: int) -> None:
         """Move a chat to the bin; Undo brings it back for a few seconds."""
