@@ -20,9 +20,14 @@ from app.ui.settings_page import SettingsPage
 
 
 class ClaudeKeyController(QObject):
-    """Handles the key buttons of the settings page and shows where the key is."""
+    """Handles the key buttons of the settings page and shows where the key is.
+
+    Every keychain call (which may wait on a locked keychain or D-Bus) runs in the
+    background; the status line says what is happening meanwhile.
+    """
 
     failed = Signal(object)  # HearthError
+    status_shown = Signal(str)  # the status line, once a keychain call finished
 
     def __init__(
         self, *, keys: KeyStore, page: SettingsPage, settings: Callable[[], Settings]
@@ -36,64 +41,97 @@ class ClaudeKeyController(QObject):
         page.clear_key_requested.connect(self.clear_claude_key)
         self._show_key_status()
 
-    def _show_key_status(self) -> None:
+    def _status_text(self) -> str:
+        """Where the key is (reads the keychain: call it off the GUI thread)."""
         status = self.keys.status
         location = self.keys.location()
         if location is not None and str(location) != "none":
-            text = f"A key is stored ({location})."
-        elif status.available:
-            text = f"No key yet. It will be kept in {status.backend}."
-        else:
-            text = f"No keychain: {status.reason}. A key can be kept for this session only."
+            return f"A key is stored ({location})."
+        if status.available:
+            return f"No key yet. It will be kept in {status.backend}."
+        return f"No keychain: {status.reason}. A key can be kept for this session only."
+
+    def _show(self, text: str) -> None:
         self.page.key_status.setText(text)
+        self.status_shown.emit(text)
 
-    def set_claude_key(self) -> None:
-        key = Ask.secret(self.page, "Claude API key", "Paste your Anthropic API key:")
-        if not key:
-            return
-        try:
-            self.keys.save(key)
-        except KeychainUnavailableError as error:
-            if not Ask.confirm(
-                self.page,
-                "No keychain",
-                f"{error.describe()}\n\nKeep the key in "
-                "memory for this session only (it is never written to a file)?",
-            ):
-                return
-            try:
-                self.keys.save(key, session_only=True)
-            except HearthError as again:
-                self.failed.emit(again)
-        except HearthError as error:
-            self.failed.emit(error)
-        self._show_key_status()
+    def _run(
+        self,
+        work: Callable[[], object],
+        *,
+        doing: str,
+        busy: str,
+        on_failure: Callable[[HearthError], None] | None = None,
+    ) -> None:
+        """Run a keychain call in the background, then show where the key is."""
 
-    def clear_claude_key(self) -> None:
-        try:
-            self.keys.clear()
-        except HearthError as error:
-            self.failed.emit(error)
-        self._show_key_status()
-
-    def test_claude_key(self) -> None:
-        key = self.keys.load()
-        settings = self._settings()
-        if not key:
-            self.failed.emit(HearthError("There is no key to test.", hint="Set one first."))
-            return
-        self.page.key_status.setText("Testing the key with one minimal request…")
-
-        def work() -> object:
-            ensure_claude_allowed(settings)
-            with ClaudeClient.from_settings(settings, api_key=key, max_retries=0) as client:
-                return client.test_key()
-
-        def done(check: object) -> None:
-            self.page.key_status.setText(f"The key works ({check.model}).")  # type: ignore[attr-defined]
+        def then_status() -> str:
+            work()
+            return self._status_text()
 
         def failed(error: HearthError) -> None:
             self._show_key_status()
             self.failed.emit(error)
 
-        run_operation(work, on_success=done, on_failure=failed)
+        self.page.key_status.setText(busy)
+        run_operation(
+            then_status, on_success=self._show, on_failure=on_failure or failed, doing=doing
+        )
+
+    def _show_key_status(self) -> None:
+        self._run(lambda: None, doing="reading the keychain", busy="Looking for the key…")
+
+    def set_claude_key(self) -> None:
+        key = Ask.secret(self.page, "Claude API key", "Paste your Anthropic API key:")
+        if not key:
+            return
+
+        def no_keychain(error: HearthError) -> None:
+            if not isinstance(error, KeychainUnavailableError):
+                self._show_key_status()
+                self.failed.emit(error)
+            elif Ask.confirm(
+                self.page,
+                "No keychain",
+                f"{error.describe()}\n\nKeep the key in "
+                "memory for this session only (it is never written to a file)?",
+            ):
+                self._run(
+                    lambda: self.keys.save(key, session_only=True),
+                    doing="keeping the key for this session",
+                    busy="Keeping the key for this session…",
+                )
+            else:
+                self._show_key_status()
+
+        self._run(
+            lambda: self.keys.save(key),
+            doing="storing the key",
+            busy="Storing the key in the keychain…",
+            on_failure=no_keychain,
+        )
+
+    def clear_claude_key(self) -> None:
+        self._run(self.keys.clear, doing="forgetting the key", busy="Forgetting the key…")
+
+    def test_claude_key(self) -> None:
+        settings = self._settings()
+        keys = self.keys
+
+        def work() -> object:
+            key = keys.load()
+            if not key:
+                raise HearthError("There is no key to test.", hint="Set one first.")
+            ensure_claude_allowed(settings)
+            with ClaudeClient.from_settings(settings, api_key=key, max_retries=0) as client:
+                return client.test_key()
+
+        def done(check: object) -> None:
+            self._show(f"The key works ({check.model}).")  # type: ignore[attr-defined]
+
+        def failed(error: HearthError) -> None:
+            self._show_key_status()
+            self.failed.emit(error)
+
+        self.page.key_status.setText("Testing the key with one minimal request…")
+        run_operation(work, on_success=done, on_failure=failed, doing="testing the key")

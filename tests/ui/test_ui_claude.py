@@ -47,9 +47,11 @@ def turn_claude_on(window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> list[
     return asked
 
 
-def set_key(window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+def set_key(window: MainWindow, monkeypatch: pytest.MonkeyPatch, qtbot) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(Ask, "secret", classmethod(lambda cls, *a: TEST_KEY))
-    window.claude_key.set_claude_key()
+    window.claude_key.set_claude_key()  # stored in the background
+    status = window.settings_page.key_status
+    qtbot.waitUntil(lambda: status.text().startswith("A key is stored"), timeout=10_000)
 
 
 def test_claude_is_off_until_the_user_opts_in_with_plain_words(
@@ -72,9 +74,9 @@ def test_claude_is_off_until_the_user_opts_in_with_plain_words(
 
 
 def test_the_key_goes_to_the_keychain_never_to_a_file(
-    window: MainWindow, monkeypatch: pytest.MonkeyPatch, keychain: Keychain
-) -> None:
-    set_key(window, monkeypatch)
+    window: MainWindow, monkeypatch: pytest.MonkeyPatch, keychain: Keychain, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    set_key(window, monkeypatch, qtbot)
     assert "stored" in window.settings_page.key_status.text()
     assert window.keys.load() == TEST_KEY
     for path in window.paths.config.parent.rglob("*"):
@@ -86,7 +88,7 @@ def test_ask_claude_previews_exactly_what_is_sent_then_streams_the_reply(
     window: MainWindow, monkeypatch: pytest.MonkeyPatch, claude_server: ClaudeServer, qtbot
 ) -> None:  # type: ignore[no-untyped-def]
     turn_claude_on(window, monkeypatch)
-    set_key(window, monkeypatch)
+    set_key(window, monkeypatch, qtbot)
     shown: list[Preview] = []
     monkeypatch.setattr(
         Ask, "preview", classmethod(lambda cls, p, preview: shown.append(preview) or True)
@@ -112,10 +114,10 @@ def test_ask_claude_previews_exactly_what_is_sent_then_streams_the_reply(
 
 
 def test_a_declined_preview_sends_nothing_and_keeps_the_text(
-    window: MainWindow, monkeypatch: pytest.MonkeyPatch, claude_server: ClaudeServer
-) -> None:
+    window: MainWindow, monkeypatch: pytest.MonkeyPatch, claude_server: ClaudeServer, qtbot
+) -> None:  # type: ignore[no-untyped-def]
     turn_claude_on(window, monkeypatch)
-    set_key(window, monkeypatch)
+    set_key(window, monkeypatch, qtbot)
     monkeypatch.setattr(Ask, "preview", classmethod(lambda cls, *a: False))
     window.chat_page.composer.setPlainText("Private thoughts")
     window.chat_page.ask_claude_button.click()
@@ -128,7 +130,7 @@ def test_an_invalid_key_is_a_clear_message_and_the_chat_stays_intact(
     window: MainWindow, monkeypatch: pytest.MonkeyPatch, claude_server: ClaudeServer, qtbot
 ) -> None:  # type: ignore[no-untyped-def]
     turn_claude_on(window, monkeypatch)
-    set_key(window, monkeypatch)
+    set_key(window, monkeypatch, qtbot)
     claude_server.fail = [401]
     monkeypatch.setattr(Ask, "preview", classmethod(lambda cls, *a: True))
     window.chat_page.composer.setPlainText("Hello")
@@ -143,10 +145,10 @@ def test_an_invalid_key_is_a_clear_message_and_the_chat_stays_intact(
 
 
 def test_offline_mode_blocks_claude_with_a_clear_message(
-    window: MainWindow, monkeypatch: pytest.MonkeyPatch, claude_server: ClaudeServer
-) -> None:
+    window: MainWindow, monkeypatch: pytest.MonkeyPatch, claude_server: ClaudeServer, qtbot
+) -> None:  # type: ignore[no-untyped-def]
     turn_claude_on(window, monkeypatch)
-    set_key(window, monkeypatch)
+    set_key(window, monkeypatch, qtbot)
     window.settings = window.settings.with_value("offline", True)
     window.chat.send("Hello", ask_claude=True)
     assert "offline" in window.notification.text().lower()
@@ -157,7 +159,7 @@ def test_a_conversation_can_turn_the_preview_off(
     window: MainWindow, monkeypatch: pytest.MonkeyPatch, claude_server: ClaudeServer, qtbot
 ) -> None:  # type: ignore[no-untyped-def]
     turn_claude_on(window, monkeypatch)
-    set_key(window, monkeypatch)
+    set_key(window, monkeypatch, qtbot)
     previews: list[object] = []
     monkeypatch.setattr(Ask, "preview", classmethod(lambda cls, *a: previews.append(a) or True))
     window.chat_page.preview_check.click()  # off, for this conversation
@@ -179,7 +181,7 @@ def test_regenerating_a_claude_reply_asks_claude_again_and_keeps_both(
     window: MainWindow, monkeypatch: pytest.MonkeyPatch, claude_server: ClaudeServer, qtbot
 ) -> None:  # type: ignore[no-untyped-def]
     turn_claude_on(window, monkeypatch)
-    set_key(window, monkeypatch)
+    set_key(window, monkeypatch, qtbot)
     monkeypatch.setattr(Ask, "preview", classmethod(lambda cls, *a: True))
     window.chat_page.composer.setPlainText("Tell me a fact")
     window.chat_page.ask_claude_button.click()
@@ -208,7 +210,7 @@ def test_ask_each_time_lets_the_user_choose_per_message(
     window: MainWindow, monkeypatch: pytest.MonkeyPatch, claude_server: ClaudeServer, qtbot
 ) -> None:  # type: ignore[no-untyped-def]
     turn_claude_on(window, monkeypatch)
-    set_key(window, monkeypatch)
+    set_key(window, monkeypatch, qtbot)
     window.settings = window.settings.with_value("routing", "ask")
     monkeypatch.setattr(Ask, "preview", classmethod(lambda cls, *a: True))
     answers = iter(["Answer locally", "Ask Claude"])
