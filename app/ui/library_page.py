@@ -1,13 +1,17 @@
 """The model library: what runs here (catalog with the advisor's verdicts), downloads,
 Hub search, and the models already installed.
 
-Advice, Hub calls and imports run in the background (:func:`run_operation`);
-download progress arrives from the download threads through a queued signal.
+Advice, Hub calls (with the token read from the keychain), disk-space checks,
+header scans, imports and deletes run in the background (:func:`run_operation`);
+download progress arrives from the download threads through a queued signal. One
+scan of the installed models feeds this page and, through ``models_listed``, the
+window's model selector.
 """
 
 from __future__ import annotations
 
 import subprocess
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -97,7 +101,7 @@ class _ProgressBridge(QObject):
 class LibraryPage(QWidget):
     load_requested = Signal(str)
     failed = Signal(object)  # HearthError
-    changed = Signal()
+    models_listed = Signal(object)  # list[InstalledModel], after each scan of the library
 
     def __init__(self, *, settings: Callable[[], Settings], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -106,6 +110,7 @@ class LibraryPage(QWidget):
         self.catalog: Catalog | None = None
         self.advice: dict[str, Recommendation] = {}
         self._manager: DownloadManager | None = None
+        self._manager_lock = threading.Lock()  # made in the background, on first use
         self._rows: dict[DownloadTask, QTreeWidgetItem] = {}
         self._bridge = _ProgressBridge()
         self._bridge.progressed.connect(self._show_progress)
@@ -174,18 +179,22 @@ class LibraryPage(QWidget):
         return Library(models_dir=self._settings().models_folder())
 
     def hub(self) -> Hub:
+        """A Hub client with the token from the keychain: call it off the GUI thread."""
         settings = self._settings()
         return Hub(offline=settings.offline, token=None if settings.offline else load_token())
 
     def manager(self) -> DownloadManager:
+        """The download manager for the models folder (off the GUI thread: it reads the
+        token)."""
         folder = self._settings().models_folder()
-        if self._manager is None or self._manager.models_dir != folder:
-            self._manager = DownloadManager(models_dir=folder, hub=self.hub())
-        return self._manager
+        with self._manager_lock:
+            if self._manager is None or self._manager.models_dir != folder:
+                self._manager = DownloadManager(models_dir=folder, hub=self.hub())
+            return self._manager
 
     def refresh(self) -> None:
         """Re-read installed models; advise on the catalog in the background."""
-        self._refresh_installed()
+        self.refresh_installed()
         settings = self._settings()
 
         def work() -> tuple[HardwareProfile, Catalog, dict[str, Recommendation]]:
@@ -294,15 +303,22 @@ class LibraryPage(QWidget):
     # -- downloads ----------------------------------------------------------------------
 
     def download(self, repo: str, variant: GGUFVariant, row: QTreeWidgetItem) -> None:
-        try:
-            task = self.manager().start(repo, variant)
-        except HearthError as error:
-            self.failed.emit(error)
-            return
-        self._rows[task] = row
-        tree = row.treeWidget()
-        tree.setItemWidget(row, tree.columnCount() - 1, DownloadControls(task))
-        task.subscribe(lambda progress, t=task: self._bridge.progressed.emit(t, progress))
+        """Check the disk space and start the download, in the background."""
+
+        def started(task: DownloadTask) -> None:
+            if task in self._rows:  # clicked twice: the manager gave the same task
+                return
+            self._rows[task] = row
+            tree = row.treeWidget()
+            tree.setItemWidget(row, tree.columnCount() - 1, DownloadControls(task))
+            task.subscribe(lambda progress, t=task: self._bridge.progressed.emit(t, progress))
+
+        run_operation(
+            lambda: self.manager().start(repo, variant),
+            on_success=started,
+            on_failure=self.failed.emit,
+            doing=f"starting the download of {variant.name}",
+        )
 
     @Slot(object, object)
     def _show_progress(self, task: DownloadTask, progress: DownloadProgress) -> None:
@@ -315,8 +331,7 @@ class LibraryPage(QWidget):
             controls.show_progress(progress)
         if progress.state is DownloadState.DONE:
             self._rows.pop(task, None)
-            self._refresh_installed()
-            self.changed.emit()
+            self.refresh_installed()
         elif progress.state is DownloadState.FAILED and progress.error is not None:
             self._rows.pop(task, None)
             self.failed.emit(progress.error)
@@ -328,7 +343,6 @@ class LibraryPage(QWidget):
         if not text:
             return
         self.search_button.setEnabled(False)
-        hub = self.hub()
 
         def done(results: Any) -> None:
             self.search_button.setEnabled(True)
@@ -345,13 +359,17 @@ class LibraryPage(QWidget):
             self.search_button.setEnabled(True)
             self.failed.emit(error)
 
-        run_operation(lambda: hub.search(text), on_success=done, on_failure=failed)
+        run_operation(
+            lambda: self.hub().search(text),
+            on_success=done,
+            on_failure=failed,
+            doing="searching Hugging Face",
+        )
 
     def _list_repo(self, item: QTreeWidgetItem) -> None:
         repo = item.data(0, Qt.ItemDataRole.UserRole)
         if not repo or item.childCount():
             return
-        hub = self.hub()
 
         def done(listing: Any) -> None:
             for variant in listing.variants:
@@ -365,14 +383,22 @@ class LibraryPage(QWidget):
             if not listing.variants:
                 item.addChild(QTreeWidgetItem(["No GGUF files in this repository."]))
 
-        run_operation(lambda: hub.list_gguf(repo), on_success=done, on_failure=self.failed.emit)
+        run_operation(
+            lambda: self.hub().list_gguf(repo),
+            on_success=done,
+            on_failure=self.failed.emit,
+            doing=f"listing {repo}",
+        )
 
     # -- installed ----------------------------------------------------------------------
 
-    def _refresh_installed(self) -> None:
-        """Re-read installed models (headers are read off the GUI thread)."""
+    def refresh_installed(self) -> None:
+        """Re-read installed models (every header, off the GUI thread); emits models_listed."""
         run_operation(
-            self.library().installed, on_success=self._show_installed, on_failure=self.failed.emit
+            self.library().installed,
+            on_success=self._show_installed,
+            on_failure=self.failed.emit,
+            doing="reading the installed models",
         )
 
     def _show_installed(self, models: list[InstalledModel]) -> None:
@@ -388,6 +414,7 @@ class LibraryPage(QWidget):
         self.installed_count = len(models)
         if self.profile is not None and self.catalog is not None:
             self.machine.setText(self._machine_summary())
+        self.models_listed.emit(models)
 
     def _selected(self) -> InstalledModel | None:
         item = self.installed.currentItem()
@@ -413,12 +440,18 @@ class LibraryPage(QWidget):
             self, f"{what} model?", f"{what} {model.name} ({format_bytes(model.size)})?"
         ):
             return
-        try:
-            self.library().delete(str(model.path))
-        except HearthError as error:
+        library = self.library()
+
+        def failed(error: HearthError) -> None:
             self.failed.emit(error)
-        self._refresh_installed()
-        self.changed.emit()
+            self.refresh_installed()
+
+        run_operation(
+            lambda: library.delete(str(model.path)),
+            on_success=lambda _model: self.refresh_installed(),
+            on_failure=failed,
+            doing=f"deleting {model.name}",
+        )
 
     def _import(self) -> None:
         path = Ask.open_model_file(self)
@@ -433,14 +466,11 @@ class LibraryPage(QWidget):
         library = self.library()
         mode = ImportMode.COPY if copy else ImportMode.REFERENCE
 
-        def done(_model: Any) -> None:
-            self._refresh_installed()
-            self.changed.emit()
-
         run_operation(
             lambda: library.import_file(path, mode=mode),
-            on_success=done,
+            on_success=lambda _model: self.refresh_installed(),
             on_failure=self.failed.emit,
+            doing="importing the model",
         )
 
 

@@ -7,7 +7,6 @@ all arrive at :meth:`MainWindow.notify`, the one place they become a visible mes
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from pathlib import Path
 
@@ -162,7 +161,7 @@ class MainWindow(QMainWindow):
         self.model_bar.open_file_requested.connect(self._open_model_file)
         self.library_page.load_requested.connect(self.load_model)
         self.library_page.failed.connect(self.notify)
-        self.library_page.changed.connect(self.refresh_models)
+        self.library_page.models_listed.connect(self._show_models)
         self.settings_page.applied.connect(self.apply_settings)
         self.worker.loading.connect(self.model_bar.show_loading)
         self.worker.loaded.connect(self._model_loaded)
@@ -225,15 +224,13 @@ class MainWindow(QMainWindow):
     # -- models -----------------------------------------------------------------------------
 
     def refresh_models(self) -> None:
-        """List installed models in the selector (their headers are read off this thread)."""
-        library = Library(models_dir=self.settings.models_folder())
+        """Scan the installed models once (off this thread) for the selector and the library."""
+        self.library_page.refresh_installed()
 
-        def show(models: list[InstalledModel]) -> None:
-            paths = [m.path for m in models if m.problem is None]
-            current = str(self.loaded.path) if self.loaded else None
-            self.model_bar.set_models(paths, current=current)
-
-        run_operation(library.installed, on_success=show, on_failure=self.notify)
+    def _show_models(self, models: list[InstalledModel]) -> None:
+        paths = [m.path for m in models if m.problem is None]
+        current = str(self.loaded.path) if self.loaded else None
+        self.model_bar.set_models(paths, current=current)
 
     def _open_model_file(self) -> None:
         path = Ask.open_model_file(self)
@@ -257,9 +254,18 @@ class MainWindow(QMainWindow):
             self._save_state_quietly()
         self.chat_page.show_model_note(f"Note: {model.notice}" if model.notice else "")
         self.status_context.setText(f"context {model.context_length:,}")
-        with contextlib.suppress(OSError, HearthError):  # "last used" is a nicety
-            Library(models_dir=self.settings.models_folder()).mark_used(model.path)
-        self.refresh_models()
+        library = Library(models_dir=self.settings.models_folder())
+
+        def not_marked(error: HearthError) -> None:  # "last used" is a nicety
+            log.warning("Could not record that %s was used: %s", model.path.name, error)
+            self.refresh_models()
+
+        run_operation(
+            lambda: library.mark_used(model.path),
+            on_success=lambda _: self.refresh_models(),
+            on_failure=not_marked,
+            doing="recording the model's use",
+        )
 
     def _model_failed(self, error: HearthError) -> None:
         self.model_bar.show_failed(str(error))

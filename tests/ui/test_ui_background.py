@@ -1,13 +1,18 @@
 """Slow calls stay off the GUI thread: the keychain, disk-space checks, header scans.
 
-Each test records the thread that made the call (a keychain that says who asked),
-then drives the window as a user would.
+Each test records the thread that made the call (a keychain that says who asked,
+wrappers around the library's scan, the header reader and the disk-space probe), then
+drives the window as a user would.
 """
 
 from __future__ import annotations
 
+import importlib
+import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,6 +44,46 @@ class RecordingKeychain:
     def delete_password(self, _service: str, _account: str) -> None:
         self.threads.append(threading.current_thread())
         self.password = None
+
+
+class Calls:
+    """Wraps functions to count their calls and remember their threads."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.monkeypatch = monkeypatch
+        self.threads: dict[str, list[threading.Thread]] = {}
+
+    def watch(self, target: str, name: str) -> None:
+        owner, attribute = _owner(target)
+        original: Callable[..., Any] = getattr(owner, attribute)
+        seen = self.threads.setdefault(name, [])
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            seen.append(threading.current_thread())
+            return original(*args, **kwargs)
+
+        self.monkeypatch.setattr(owner, attribute, wrapper)
+
+    def count(self, name: str) -> int:
+        return len(self.threads.get(name, []))
+
+    def on_the_gui_thread(self) -> dict[str, int]:
+        main = threading.main_thread()
+        return {name: sum(t is main for t in seen) for name, seen in self.threads.items()}
+
+
+def _owner(target: str) -> tuple[Any, str]:
+    """The object holding ``target``'s last name: a module, or a class in one."""
+    parts = target.split(".")
+    for end in range(len(parts) - 1, 0, -1):
+        try:
+            owner: Any = importlib.import_module(".".join(parts[:end]))
+        except ImportError:
+            continue
+        for part in parts[end:-1]:
+            owner = getattr(owner, part)
+        return owner, parts[-1]
+    raise ValueError(target)
 
 
 @pytest.fixture
@@ -76,3 +121,73 @@ def test_the_claude_key_is_stored_tested_and_forgotten_off_the_gui_thread(
     qtbot.waitUntil(window.notification.isVisible)
     assert "There is no key to test." in window.notification.text()
     assert keychain.threads and threading.main_thread() not in keychain.threads
+
+
+def test_a_download_scans_the_library_once_and_nothing_slow_runs_in_a_slot(
+    window: MainWindow, qtbot, stories_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.hf_server import FakeHub
+
+    calls = Calls(monkeypatch)
+    calls.watch("app.ui.library_page.load_token", "Hub token from the keychain")
+    calls.watch("shutil.disk_usage", "free disk space")
+    calls.watch("app.core.library.installed.read_header", "GGUF header")
+    calls.watch("app.core.library.installed.Library.installed", "library scan")
+    calls.watch("app.core.library.installed.Library.delete", "delete")
+    page = window.library_page
+    with FakeHub() as hub:
+        hub.add_repo("tiny/Stories-GGUF", {"stories-F32.gguf": stories_model.read_bytes()})
+        monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+        window.show_page("library")
+        qtbot.waitUntil(lambda: calls.count("library scan") >= 1)
+        qtbot.waitUntil(lambda: page.installed.count() == 1)  # "No models yet"
+        page.search_box.setText("stories")
+        page.search_hub()
+        qtbot.waitUntil(lambda: page.hub_tree.topLevelItemCount() == 1, timeout=30_000)
+        repo = page.hub_tree.topLevelItem(0)
+        repo.setExpanded(True)
+        qtbot.waitUntil(lambda: repo.childCount() == 1, timeout=30_000)
+        scans_before = calls.count("library scan")
+        page.hub_tree.itemWidget(repo.child(0), 2).click()  # Download
+        qtbot.waitUntil(lambda: page.installed_count == 1, timeout=60_000)
+        selector = window.model_bar.selector
+        names = [selector.itemText(i) for i in range(selector.count())]
+        assert "stories-F32.gguf" in names  # the selector got the same scan's result
+        qtbot.wait(500)  # time for a second scan, were there one
+        assert calls.count("library scan") == scans_before + 1
+    assert calls.count("free disk space") >= 1 and calls.count("GGUF header") >= 1
+    assert calls.count("Hub token from the keychain") >= 2  # search, list, download
+    # Delete it again: the file goes, off the GUI thread too.
+    monkeypatch.setattr(Ask, "confirm", classmethod(lambda cls, *a: True))
+    page.installed.setCurrentRow(0)
+    page.delete_button.click()
+    qtbot.waitUntil(lambda: page.installed_count == 0, timeout=10_000)
+    assert calls.count("delete") == 1
+    assert calls.on_the_gui_thread() == {name: 0 for name in calls.threads}
+    assert not list(window.settings.models_folder().rglob("*.gguf"))
+
+
+def test_a_failed_download_start_is_reported_from_the_background(
+    window: MainWindow, qtbot, monkeypatch: pytest.MonkeyPatch, stories_model: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.hf_server import FakeHub
+
+    monkeypatch.setattr(
+        "app.core.library.downloads.shutil.disk_usage",
+        lambda _path: shutil._ntuple_diskusage(10, 10, 0),  # type: ignore[attr-defined]
+    )
+    page = window.library_page
+    with FakeHub() as hub:
+        hub.add_repo("tiny/Stories-GGUF", {"stories-F32.gguf": stories_model.read_bytes()})
+        monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+        page.search_box.setText("stories")
+        page.search_hub()
+        qtbot.waitUntil(lambda: page.hub_tree.topLevelItemCount() == 1, timeout=30_000)
+        repo = page.hub_tree.topLevelItem(0)
+        repo.setExpanded(True)
+        qtbot.waitUntil(lambda: repo.childCount() == 1, timeout=30_000)
+        with qtbot.waitSignal(page.failed, timeout=10_000):
+            page.hub_tree.itemWidget(repo.child(0), 2).click()
+    qtbot.waitUntil(window.notification.isVisible)
+    assert "free" in window.notification.text() and "Free some space" in window.notification.text()
+    assert hub.served("stories-F32.gguf") == 0
