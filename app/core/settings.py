@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from app.core.errors import HearthError
+from app.core.files import write_json_atomic
 
 SETTINGS_VERSION = 1
 
@@ -256,16 +256,4 @@ def load_settings(path: str | os.PathLike[str]) -> Settings:
 
 def save_settings(settings: Settings, path: str | os.PathLike[str]) -> None:
     """Write ``settings`` to ``path`` atomically."""
-    file = Path(path)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(settings.to_dict(), indent=2, sort_keys=True) + "\n"
-    handle, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=file.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, file)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json_atomic(path, settings.to_dict(), sort_keys=True)

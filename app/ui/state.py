@@ -7,10 +7,10 @@ kept in ``ui_state.json`` beside the settings and written atomically.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+
+from app.core.files import write_json_atomic
 
 
 @dataclass
@@ -39,8 +39,4 @@ class UiState:
 
     def save(self) -> None:
         data = {k: v for k, v in asdict(self).items() if k != "path"}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(prefix=".ui-state-", dir=self.path.parent)
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=2)
-        os.replace(tmp, self.path)
+        write_json_atomic(self.path, data)

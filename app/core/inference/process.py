@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from app.core.errors import HearthError, NoModelLoadedError
+from app.core.files import write_json_atomic
 from app.core.generation import Message, Reply, ReplyStats, SamplingOptions, StopReason
 from app.core.inference.host import read_frame, write_frame
 from app.core.inference.types import LoadedModel, LoadOptions
@@ -244,10 +245,7 @@ class RecipeStore:
         data = self._read()
         data[key] = {"rung": rung, "name": LADDER[rung].name, "crash": crash, "when": time.time()}
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.incomplete")
-            temporary.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
-            os.replace(temporary, self.path)
+            write_json_atomic(self.path, data, sort_keys=True)
         except OSError as error:
             log.warning("Could not save what works for this model: %s", error)
 

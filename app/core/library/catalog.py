@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.core.errors import HearthError, NotFoundError
+from app.core.files import write_json_atomic
 from app.core.library.hub import (
     GGUFVariant,
     Hub,
@@ -304,10 +305,7 @@ def refresh_catalog(
                 }
         record["repos"][model.repo] = entries
         updated.append(model.repo)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(cache.name + ".tmp")
-    tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
-    os.replace(tmp, cache)
+    write_json_atomic(cache, record, indent=1)
     return RefreshReport(
         catalog=_apply_refresh(catalog, cache), updated=tuple(updated), failed=failed
     )

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from app.core.errors import DamagedFileError, DiskFullError, HearthError, StorageError
+from app.core.files import write_json_atomic
 from app.core.gguf.header import read_header
 from app.core.library.hub import (
     GGUFVariant,
@@ -480,7 +481,7 @@ class DownloadTask:
             # A different file (or none) was being fetched here: start it afresh.
             self._done_bytes -= _size_or_zero(partial)
             partial.unlink(missing_ok=True)
-            _write_json(sidecar, record)
+            write_json_atomic(sidecar, record)
         hasher = _Digest()
         before = _size_or_zero(partial)
         have = _hash_existing(partial, hasher, size)
@@ -513,7 +514,7 @@ class DownloadTask:
                 f"{item.path} arrived damaged: its SHA-256 is {hasher.hexdigest()[:12]}…, "
                 f"the Hub says {sha[:12]}…."
             )
-        _write_json(sidecar, {**record, "verified": True})
+        write_json_atomic(sidecar, {**record, "verified": True})
         return meta.commit_hash, sha is not None
 
     def _stream(self, url: str, partial: Path, have: int, size: int, hasher: _Digest) -> int:
@@ -617,13 +618,6 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _hash_existing(partial: Path, hasher: _Digest, size: int) -> int:

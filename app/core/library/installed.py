@@ -31,6 +31,7 @@ from app.core.errors import (
     shown_path,
     storage_error,
 )
+from app.core.files import write_json_atomic
 from app.core.gguf.header import read_header
 from app.core.library.downloads import PARTIAL_SUFFIX, NotEnoughDiskSpaceError, default_free_space
 from app.core.library.hub import parse_quant, split_part
@@ -138,11 +139,8 @@ class Library:
         }
 
     def _write_index(self, data: dict[str, Any]) -> None:
-        tmp = self.index_path.with_name(INDEX_NAME + ".tmp")
         try:
-            self.models_dir.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-            os.replace(tmp, self.index_path)
+            write_json_atomic(self.index_path, data, indent=1)
         except OSError as error:
             raise storage_error(error, doing=f"save the library index {self.index_path}") from None
 

@@ -17,11 +17,11 @@ import contextlib
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.core.files import write_json_atomic
 from app.core.machine.hardware import HardwareProfile
 from app.core.machine.memory import MemoryEstimate
 
@@ -103,11 +103,7 @@ class CalibrationStore:
         return clean
 
     def _save(self, data: dict[str, dict[str, float]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".incomplete")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-        os.replace(temporary, self.path)
+        write_json_atomic(self.path, data, sort_keys=True)
 
     def factors(self, key: str) -> tuple[float, float]:
         """``(gpu_factor, ram_factor)`` for this machine; ``(1.0, 1.0)`` before any load."""
