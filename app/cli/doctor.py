@@ -8,7 +8,8 @@ from typing import Any
 
 from app.core.advisor import Verdict, advise, headroom_for, reference_files
 from app.core.inference import RecipeStore, detect_machine
-from app.core.machine import HardwareProfile, format_bytes
+from app.core.machine import HardwareProfile
+from app.core.units import format_bytes
 
 
 def register(subparsers: Any) -> None:

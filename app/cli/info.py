@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.gguf import GGUFHeader, read_header
+from app.core.units import format_bytes
 
 
 def register(subparsers: Any) -> None:
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     heads, kv_heads = info["attention_heads"], info["kv_heads"]
     rows = [
         ("File", _shown(info["file_name"])),
-        ("Size", f"{info['size_bytes'] / 2**20:,.1f} MiB"),
+        ("Size", format_bytes(info["size_bytes"])),
         ("Architecture", _shown(info["architecture"])),
         ("Name", _shown(info["name"]) if info["name"] else "-"),
         ("Parameters", _human(info["parameters"])),

@@ -44,6 +44,7 @@ from app.core.library import (
 )
 from app.core.paths import app_paths
 from app.core.settings import Settings, load_settings
+from app.core.units import format_bytes
 
 EXIT_PAUSED = 130
 
@@ -115,15 +116,6 @@ def _catalog() -> Catalog:
     return load_catalog(cache_dir=app_paths().cache)
 
 
-def human_size(n: float) -> str:
-    """Bytes as people read them (decimal units, like the Hub shows)."""
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n} B"
-
-
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "--:--"
@@ -161,7 +153,7 @@ def run_models(args: argparse.Namespace) -> int:
             return 0
         for m in catalog:
             q4 = m.files.get("Q4_K_M")
-            size = f"{human_size(q4.size)} at Q4_K_M" if q4 else ""
+            size = f"{format_bytes(q4.size)} at Q4_K_M" if q4 else ""
             print(f"{m.id:30} {m.parameters / 1e9:5.1f}B  {size:20} {m.description}")
         return 0
     models = Library(models_dir=_models_dir(_settings())).installed()
@@ -179,7 +171,9 @@ def run_models(args: argparse.Namespace) -> int:
             else "never"
         )
         where = str(item.path) + ("  (referenced)" if item.referenced else "")
-        print(f"{item.name:40} {item.quant or '?':8} {human_size(item.size):>9}  {used:16} {where}")
+        print(
+            f"{item.name:40} {item.quant or '?':8} {format_bytes(item.size):>9}  {used:16} {where}"
+        )
         if item.problem:
             print(f"    ! {item.problem}")
     return 0
@@ -266,10 +260,10 @@ class ProgressBar:
     def _draw(self, p: DownloadProgress) -> None:
         filled = int(p.fraction * self.width)
         bar = "#" * filled + "." * (self.width - filled)
-        speed = f"{human_size(p.speed_bps)}/s" if p.speed_bps else "…"
+        speed = f"{format_bytes(p.speed_bps)}/s" if p.speed_bps else "…"
         line = (
-            f"{p.fraction:4.0%} [{bar}] {human_size(p.done_bytes)} / "
-            f"{human_size(p.total_bytes)}  {speed}  {_duration(p.eta_s)} left"
+            f"{p.fraction:4.0%} [{bar}] {format_bytes(p.done_bytes)} / "
+            f"{format_bytes(p.total_bytes)}  {speed}  {_duration(p.eta_s)} left"
         )
         self.out.write(("\r" + line + "  ") if self.tty else line + "\n")
 
@@ -290,7 +284,7 @@ def run_pull(args: argparse.Namespace) -> int:
     if args.list:
         for v in listing.variants:
             parts = f"  ({len(v.files)} parts)" if v.is_split else ""
-            print(f"{v.quant or '?':8} {human_size(v.size):>9}  {v.files[0].path}{parts}")
+            print(f"{v.quant or '?':8} {format_bytes(v.size):>9}  {v.files[0].path}{parts}")
         return 0
     if args.file:
         variant = listing.find(filename=args.file)
@@ -312,7 +306,7 @@ def run_pull(args: argparse.Namespace) -> int:
     if existing is not None:
         print(f"{variant.name} is already installed: {existing}")
         return 0
-    print(f"Downloading {variant.name} ({human_size(variant.size)}) from {repo}")
+    print(f"Downloading {variant.name} ({format_bytes(variant.size)}) from {repo}")
     task = manager.start(repo, variant, revision=listing.commit)
     task.subscribe(ProgressBar(sys.stderr))
     try:
@@ -322,7 +316,7 @@ def run_pull(args: argparse.Namespace) -> int:
         while task.state not in (DownloadState.PAUSED, *_FINISHED):
             time.sleep(0.05)
         print(
-            f"\nPaused. {human_size(task.progress().done_bytes)} are kept; run the same "
+            f"\nPaused. {format_bytes(task.progress().done_bytes)} are kept; run the same "
             "command to continue.",
             file=sys.stderr,
         )
@@ -348,7 +342,7 @@ def run_rm(args: argparse.Namespace) -> int:
     if model.referenced:
         print(f"Forgot {model.name}; its file stays at {model.path}.")
     else:
-        print(f"Deleted {model.name} ({human_size(model.size)}) from {model.path.parent}.")
+        print(f"Deleted {model.name} ({format_bytes(model.size)}) from {model.path.parent}.")
     return 0
 
 
@@ -357,7 +351,7 @@ def run_import(args: argparse.Namespace) -> int:
     mode = ImportMode.REFERENCE if args.reference else ImportMode.COPY
     model = library.import_file(args.path, mode=mode)
     how = "will be used where it is" if model.referenced else f"was copied to {model.path}"
-    print(f"Imported {model.name} ({model.quant}, {human_size(model.size)}); it {how}.")
+    print(f"Imported {model.name} ({model.quant}, {format_bytes(model.size)}); it {how}.")
     return 0
 
 

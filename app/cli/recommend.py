@@ -17,7 +17,8 @@ from app.core.errors import ModelNotFoundError
 from app.core.gguf import read_header
 from app.core.inference import detect_machine
 from app.core.library import group_split_files, merge_split_headers, read_hub_models
-from app.core.machine import CalibrationStore, calibration_key, format_bytes
+from app.core.machine import CalibrationStore, calibration_key
+from app.core.units import format_bytes
 
 
 def register(subparsers: Any) -> None:

@@ -52,8 +52,9 @@ from app.core.library import (
     load_token,
     reveal_command,
 )
-from app.core.machine import CalibrationStore, HardwareProfile, calibration_key, format_bytes
+from app.core.machine import CalibrationStore, HardwareProfile, calibration_key
 from app.core.settings import Settings
+from app.core.units import format_bytes
 from app.ui.dialogs import Ask
 from app.ui.operations import run_operation
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QWidget
 
 from app.core.inference import LoadedModel
-from app.core.machine import format_bytes
+from app.core.units import format_bytes
 
 OPEN_FILE = "Open a GGUF file…"
 

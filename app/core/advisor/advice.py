@@ -34,9 +34,9 @@ from app.core.machine.memory import (
     ModelFigures,
     estimate_memory,
     extra_buffers_for,
-    format_bytes,
 )
 from app.core.machine.speed import SpeedCalibration, estimate_speed, model_id
+from app.core.units import format_bytes
 
 RAM_HEADROOM_BASE = 2 * GIB
 RAM_HEADROOM_FRACTION = 0.10

@@ -58,8 +58,9 @@ from app.core.inference.devices import detect_machine
 from app.core.inference.types import LoadedModel, LoadOptions, PromptFormat
 from app.core.machine.calibration import CalibrationStore, calibration_key, parse_llama_log
 from app.core.machine.hardware import HardwareProfile
-from app.core.machine.memory import MemoryEstimate, estimate_memory, extra_buffers_for, format_bytes
+from app.core.machine.memory import MemoryEstimate, estimate_memory, extra_buffers_for
 from app.core.machine.speed import record_reply_speed
+from app.core.units import format_bytes
 
 __all__ = [
     "Engine",

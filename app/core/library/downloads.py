@@ -54,6 +54,7 @@ from app.core.library.hub import (
     check_repo_path,
     translate_errors,
 )
+from app.core.units import format_bytes
 
 PARTIAL_SUFFIX = ".incomplete"
 SIDECAR_SUFFIX = ".incomplete.json"
@@ -173,14 +174,6 @@ def _partial(path: Path) -> Path:
 
 def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + SIDECAR_SUFFIX)
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
 
 
 class _Stop(Exception):
@@ -774,8 +767,9 @@ class DownloadManager:
         margin = self.margin(need)
         if need + margin > free:
             raise NotEnoughDiskSpaceError(
-                f"{variant.name} needs {_human(need)} more on disk plus {_human(margin)} to "
-                f"spare, but only {_human(free)} is free in {self.models_dir}."
+                f"{variant.name} needs {format_bytes(need)} more on disk plus "
+                f"{format_bytes(margin)} to spare, but only {format_bytes(free)} is free in "
+                f"{self.models_dir}."
             )
 
     def tasks(self) -> list[DownloadTask]:

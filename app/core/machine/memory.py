@@ -684,16 +684,6 @@ def estimate_memory(
     )
 
 
-def format_bytes(n_bytes: float) -> str:
-    """``1.2 GB``-style sizes for people (decimal units, as file managers show)."""
-    value = float(n_bytes)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(value) < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit in ("B", "KB") else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"  # pragma: no cover
-
-
 def gib(n_bytes: float) -> float:
     """Bytes as GiB, rounded for messages."""
     return math.floor(n_bytes / GIB * 10 + 0.5) / 10
