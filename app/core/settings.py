@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from app.core.claude_models import CLAUDE_MODEL_IDS, DEFAULT_CLAUDE_MODEL
 from app.core.errors import HearthError
 from app.core.files import write_json_atomic
 
@@ -24,15 +25,6 @@ SETTINGS_VERSION = 1
 QUANT_CHOICES = ("auto", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ4_XS", "Q3_K_M", "Q2_K")
 KV_CACHE_CHOICES = ("f16", "q8_0", "q4_0")
 THEME_CHOICES = ("system", "light", "dark")
-# Claude models Hearth offers (ids the Messages API accepts); app.core.chat.routing holds
-# their published prices, and a test checks every choice has one.
-CLAUDE_MODEL_CHOICES = (
-    "claude-sonnet-4-6",
-    "claude-opus-4-6",
-    "claude-haiku-4-5",
-    "claude-opus-4-5",
-    "claude-sonnet-4-5",
-)
 ROUTING_CHOICES = ("local", "ask")
 
 
@@ -114,9 +106,9 @@ class Settings:
         "API, only when you ask and after a preview. Off: nothing is ever sent.",
     )
     claude_model: str = _setting(
-        "claude-sonnet-4-6",
+        DEFAULT_CLAUDE_MODEL,
         "The Claude model used when you send to Claude.",
-        choices=CLAUDE_MODEL_CHOICES,
+        choices=CLAUDE_MODEL_IDS,
     )
     routing: str = _setting(
         "local",

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.cloud import find_claude_model
 from app.core.errors import HearthError
 from app.core.settings import Settings
 
@@ -163,7 +164,8 @@ class SettingsPage(QWidget):
         default, meta = field.default, field.metadata
         if meta.get("choices"):
             box = QComboBox()
-            box.addItems([str(c) for c in meta["choices"]])
+            for choice in meta["choices"]:
+                box.addItem(_choice_label(key, choice), choice)
             return box
         if isinstance(default, bool):
             return QCheckBox()
@@ -188,7 +190,7 @@ class SettingsPage(QWidget):
         for key, editor in self.editors.items():
             value = settings.get(key)
             if isinstance(editor, QComboBox):
-                editor.setCurrentText(str(value))
+                editor.setCurrentIndex(editor.findData(value))
             elif isinstance(editor, QCheckBox):
                 editor.setChecked(bool(value))
             elif isinstance(editor, QSpinBox | QDoubleSpinBox):
@@ -199,7 +201,7 @@ class SettingsPage(QWidget):
     def value(self, key: str) -> Any:
         editor = self.editors[key]
         if isinstance(editor, QComboBox):
-            return editor.currentText()
+            return editor.currentData()
         if isinstance(editor, QCheckBox):
             return editor.isChecked()
         if isinstance(editor, QSpinBox | QDoubleSpinBox):
@@ -222,3 +224,9 @@ class SettingsPage(QWidget):
         if changed:
             self.applied.emit(updated, changed)
         return True
+
+
+def _choice_label(key: str, choice: Any) -> str:
+    """What a menu shows for a choice: a Claude model's name and price, else the value."""
+    listed = find_claude_model(choice) if key == "claude_model" else None
+    return listed.describe() if listed else str(choice)

@@ -8,16 +8,16 @@ import anthropic.types.model
 import pytest
 
 from app.core.chat.routing import (
-    PRICES,
     Route,
     SuggestionReason,
     build_preview,
     decide_route,
     suggest_claude,
 )
-from app.core.cloud.claude import MAX_OUTPUT_TOKENS, ClaudeDisabledError, OfflineError
+from app.core.claude_models import CLAUDE_MODELS
+from app.core.cloud.claude import ClaudeDisabledError, OfflineError, prepare_request
 from app.core.inference.engine import Message
-from app.core.settings import CLAUDE_MODEL_CHOICES, Settings
+from app.core.settings import Settings, SettingsError
 
 ON = Settings(claude_enabled=True)
 
@@ -84,11 +84,29 @@ def test_preview_names_the_host_requests_really_go_to(monkeypatch: pytest.Monkey
 
 def test_every_offered_model_is_current_and_priced() -> None:
     sdk_models = set(typing.get_args(typing.get_args(anthropic.types.model.Model)[0]))
-    for model in CLAUDE_MODEL_CHOICES:
-        assert model in sdk_models, f"{model} is not a model the installed SDK knows"
-        assert model in PRICES and model in MAX_OUTPUT_TOKENS
-        assert PRICES[model].output_per_mtok > PRICES[model].input_per_mtok > 0
-    assert Settings().claude_model in CLAUDE_MODEL_CHOICES
+    assert Settings().claude_model == CLAUDE_MODELS[0].id
+    assert Settings.choices("claude_model") == tuple(m.id for m in CLAUDE_MODELS)
+    for model in CLAUDE_MODELS:
+        assert model.id in sdk_models, f"{model.id} is not a model the installed SDK knows"
+        assert model.output_per_mtok > model.input_per_mtok > 0
+        assert model.max_output_tokens < model.context_tokens
+        # What the settings accept is what the preview prices and the request clamps to.
+        assert Settings().with_value("claude_model", model.id).claude_model == model.id
+        preview = build_preview([Message("user", "hi")], model=model.id, max_tokens=10**7)
+        assert preview.listed == model and model.label in preview.summary()
+        assert preview.max_tokens == model.max_output_tokens
+        assert (
+            prepare_request([Message("user", "hi")], model=model.id, max_tokens=10**7).max_tokens
+            == model.max_output_tokens
+        )
+
+
+def test_a_model_hearth_does_not_list_is_refused_by_the_settings_and_unpriced() -> None:
+    with pytest.raises(SettingsError, match="claude_model must be one of claude-sonnet-4-6"):
+        Settings().with_value("claude_model", "claude-sonet-4-6")
+    preview = build_preview([Message("user", "hi")], model="claude-future-9")
+    assert preview.listed is None and preview.input_cost_usd is None
+    assert "price unknown for this model" in preview.summary()
 
 
 def test_suggests_claude_only_when_the_local_model_cannot_cope() -> None:

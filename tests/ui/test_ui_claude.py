@@ -225,3 +225,22 @@ def test_ask_each_time_lets_the_user_choose_per_message(
     )
     assert window.chat.conversation is not None
     assert window.chat.conversation.messages[-1].backend == "claude"
+
+
+def test_the_claude_model_menu_names_each_model_with_its_price(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from app.core.settings import Settings
+    from app.ui.settings_page import SettingsPage
+
+    page = SettingsPage(Settings())
+    qtbot.addWidget(page)
+    box = page.editors["claude_model"]
+    shown = [box.itemText(i) for i in range(box.count())]
+    assert shown[0] == ("Claude Sonnet 4.6 — $3 in / $15 out per million tokens, 200K context")
+    assert "Claude Haiku 4.5 — $1 in / $5 out per million tokens, 200K context" in shown
+    applied: list[Settings] = []
+    page.applied.connect(lambda settings, _keys: applied.append(settings))
+    box.setCurrentIndex(shown.index(next(s for s in shown if s.startswith("Claude Opus 4.6"))))
+    assert page.apply()
+    assert applied[-1].claude_model == "claude-opus-4-6"
+    page.show_settings(Settings())  # Revert shows the saved value's label again
+    assert box.currentText().startswith("Claude Sonnet 4.6")

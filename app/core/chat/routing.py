@@ -7,7 +7,7 @@ when to suggest Claude.
   their yes to the "ask" question), and never while it is off or Hearth is offline.
 * :func:`build_preview` shows exactly what would leave the machine: every message,
   the system prompt, the model, the host, the token count and the estimated cost at
-  the model's published price (:data:`PRICES`).
+  the model's published price (:data:`app.core.claude_models.CLAUDE_MODELS`).
 * :func:`suggest_claude` says when Claude might help (the local model cannot hold
   the conversation, or no model fits this machine); it only suggests.
 """
@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.core.claude_models import ClaudeModel, find_claude_model
 from app.core.cloud.claude import (
     ClaudeRequest,
     ensure_claude_allowed,
@@ -29,35 +30,6 @@ from app.core.cloud.claude import (
 )
 from app.core.generation import Message
 from app.core.settings import Settings
-
-# Anthropic's published standard prices, US dollars per million tokens (input, output),
-# from https://docs.claude.com/en/docs/about-claude/pricing as of March 2026.
-PRICES_AS_OF = "2026-03"
-PRICING_URL = "https://docs.claude.com/en/docs/about-claude/pricing"
-
-
-@dataclass(frozen=True, slots=True)
-class ModelPrice:
-    """A Claude model's display name and its price per million tokens, in USD."""
-
-    label: str
-    input_per_mtok: float
-    output_per_mtok: float
-
-    def cost(self, *, input_tokens: int, output_tokens: int = 0) -> float:
-        """Dollars for that many tokens."""
-        return (
-            input_tokens * self.input_per_mtok + output_tokens * self.output_per_mtok
-        ) / 1_000_000
-
-
-PRICES: dict[str, ModelPrice] = {
-    "claude-sonnet-4-6": ModelPrice("Claude Sonnet 4.6", 3.0, 15.0),
-    "claude-opus-4-6": ModelPrice("Claude Opus 4.6", 5.0, 25.0),
-    "claude-haiku-4-5": ModelPrice("Claude Haiku 4.5", 1.0, 5.0),
-    "claude-opus-4-5": ModelPrice("Claude Opus 4.5", 5.0, 25.0),
-    "claude-sonnet-4-5": ModelPrice("Claude Sonnet 4.5", 3.0, 15.0),
-}
 
 # Claude's tokenizer is not public: Hearth estimates about 3.5 characters per token
 # (English prose; code and other languages use more tokens) plus a few per message.
@@ -135,7 +107,7 @@ class Preview:
     ``input_tokens`` is estimated locally (``input_tokens_estimated``), since counting
     exactly would itself send the text. ``input_cost_usd`` is for sending it;
     ``max_cost_usd`` adds a reply that uses all of ``max_tokens``. Costs are None for a
-    model without a known price.
+    model the table does not list (``listed`` is then None).
     """
 
     request: ClaudeRequest
@@ -144,7 +116,7 @@ class Preview:
     input_tokens_estimated: bool
     input_cost_usd: float | None
     max_cost_usd: float | None
-    price: ModelPrice | None
+    listed: ClaudeModel | None
 
     @property
     def model(self) -> str:
@@ -164,7 +136,7 @@ class Preview:
 
     def summary(self) -> str:
         """One line for the preview's header (model, host, tokens, cost)."""
-        label = self.price.label if self.price else self.model
+        label = self.listed.label if self.listed else self.model
         parts = [
             f"{len(self.messages)} message{'s' if len(self.messages) != 1 else ''}"
             + (" and the system prompt" if self.system else ""),
@@ -208,17 +180,17 @@ def build_preview(
         messages, model=model, system=system, temperature=temperature, max_tokens=max_tokens
     )
     tokens = estimate_request_tokens(request)
-    price = PRICES.get(model)
+    listed = find_claude_model(model)
     return Preview(
         request=request,
         host=host_of(resolve_base_url(base_url)),
         input_tokens=tokens,
         input_tokens_estimated=True,
-        input_cost_usd=None if price is None else price.cost(input_tokens=tokens),
+        input_cost_usd=None if listed is None else listed.cost(input_tokens=tokens),
         max_cost_usd=None
-        if price is None
-        else price.cost(input_tokens=tokens, output_tokens=request.max_tokens),
-        price=price,
+        if listed is None
+        else listed.cost(input_tokens=tokens, output_tokens=request.max_tokens),
+        listed=listed,
     )
 
 

@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 import anthropic
 import httpx2
 
+from app.core.claude_models import find_claude_model
 from app.core.errors import AuthError, HearthError, NetworkError, OfflineModeError
 from app.core.generation import Message, StopReason
 from app.core.settings import Settings
@@ -50,15 +51,7 @@ from app.core.settings import Settings
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
-DEFAULT_MAX_OUTPUT = 64_000
-# Output limits per model, as Anthropic documents them (max_tokens is clamped to these).
-MAX_OUTPUT_TOKENS: dict[str, int] = {
-    "claude-opus-4-6": 128_000,
-    "claude-sonnet-4-6": 64_000,
-    "claude-haiku-4-5": 64_000,
-    "claude-opus-4-5": 64_000,
-    "claude-sonnet-4-5": 64_000,
-}
+DEFAULT_MAX_OUTPUT = 64_000  # for a model the table does not list (hearth chat --claude-model)
 _SDK_FIELDS = ("model", "max_tokens", "messages", "system")
 _KEY_PATTERN = re.compile(r"sk-ant-[A-Za-z0-9_\-]{4,}")
 
@@ -220,7 +213,8 @@ def prepare_request(
         raise NothingToSendError(
             "The conversation ends with a reply; there is no new message for Claude to answer."
         )
-    limit = MAX_OUTPUT_TOKENS.get(model, DEFAULT_MAX_OUTPUT)
+    known = find_claude_model(model)
+    limit = known.max_output_tokens if known else DEFAULT_MAX_OUTPUT
     return ClaudeRequest(
         model=model,
         system="\n\n".join(system_parts) or None,
