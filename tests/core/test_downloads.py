@@ -17,6 +17,7 @@ import pytest
 
 from app.core.errors import NotAModelFileError
 from app.core.library.downloads import (
+    LOCKS_FOLDER,
     ChecksumMismatchError,
     DownloadCancelledError,
     DownloadInProgressError,
@@ -542,4 +543,63 @@ def test_two_processes_never_write_the_same_file(tmp_path: Path, fake: FakeHub) 
         terminal.download(REPO, variant(terminal))
     assert task.wait(timeout=30).path.read_bytes() == data
     assert fake.served(NAME) == len(data)
-    assert sorted(p.name for p in models.rglob("*") if p.is_file()) == [NAME]
+    visible = [p for p in models.rglob("*") if p.is_file() and LOCKS_FOLDER not in p.parts]
+    assert [p.name for p in visible] == [NAME]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the waiter uses flock (POSIX)")
+def test_a_released_lock_stays_with_the_process_waiting_for_it(
+    tmp_path: Path, fake: FakeHub
+) -> None:
+    data = gguf_bytes(tmp_path, NAME, wide=True)
+    fake.add_repo(REPO, {NAME: data})
+    fake.faults.throttle_bps = 2_000_000
+    models = tmp_path / "models"
+    app = manager_for(fake, models)
+    task = app.start(REPO, variant(app))
+    wait_for(lambda: task.progress().done_bytes > 0)
+    task.pause()  # the app holds the lock while paused
+    lock = app.lock_path(app.destinations(REPO, variant(app).files)[0])
+    assert lock.is_file() and lock.is_relative_to(models / LOCKS_FOLDER)
+    # Another process (another Hearth) waits for that lock, as flock lets it.
+    waiter = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import fcntl, sys
+                handle = open({str(lock)!r}, "ab")
+                print("waiting", flush=True)
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+                print("holding", flush=True)
+                sys.stdin.read()
+                """
+            ),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert waiter.stdout is not None and waiter.stdin is not None
+        assert waiter.stdout.readline() == "waiting\n"
+        time.sleep(0.3)  # inside flock(), blocked on the app's lock
+        task.cancel()  # the app lets go of the lock...
+        with pytest.raises(DownloadCancelledError):
+            task.wait(timeout=30)
+        assert waiter.stdout.readline() == "holding\n"  # ...and the waiter has it
+        # Releasing did not delete the file the waiter holds: a third download is refused.
+        terminal = manager_for(fake, models)
+        with pytest.raises(DownloadInProgressError, match="another Hearth"):
+            terminal.download(REPO, variant(terminal))
+        assert looks_like_models(models) == []
+        waiter.stdin.close()
+        assert waiter.wait(timeout=30) == 0
+    finally:
+        if waiter.poll() is None:
+            waiter.kill()
+            waiter.wait()
+    fake.faults.throttle_bps = 0
+    result = terminal.download(REPO, variant(terminal))  # once the waiter is gone
+    assert result.path.read_bytes() == data

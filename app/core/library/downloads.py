@@ -41,6 +41,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
+from filelock import FileLock, Timeout
+
 from app.core.errors import DamagedFileError, DiskFullError, HearthError, StorageError
 from app.core.files import write_json_atomic
 from app.core.gguf.header import read_header
@@ -60,6 +62,7 @@ PARTIAL_SUFFIX = ".incomplete"
 SIDECAR_SUFFIX = ".incomplete.json"
 MIN_SPACE_MARGIN = 500_000_000
 HASH_BLOCK = 4 * 1024 * 1024
+LOCKS_FOLDER = ".locks"
 
 log = logging.getLogger(__name__)
 
@@ -336,13 +339,16 @@ class DownloadTask:
 
     def _run(self) -> None:
         manager = self._manager
-        lock: _FileLock | None = None
+        lock = FileLock(manager.lock_path(self.destinations[0]))
+        locked = False
         try:
-            lock = _FileLock.take(_partial(self.destinations[0]).with_suffix(".lock"))
-            if lock is None:
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
                 raise DownloadInProgressError(
                     f"{self.variant.name} is being downloaded by another Hearth window or command."
-                )
+                ) from None
+            locked = True
             while True:
                 if not self._acquire_slot():
                     break
@@ -376,7 +382,7 @@ class DownloadTask:
             self.error = DownloadError(f"The download of {self.variant.name} failed: {error!r}.")
             self._set_state(DownloadState.FAILED)
         finally:
-            if lock is not None:
+            if locked:
                 lock.release()
             manager._forget(self)
             self._done.set()
@@ -567,38 +573,6 @@ class DownloadTask:
         self._done_bytes = 0
 
 
-class _FileLock:
-    """An advisory lock between processes (``flock``), gone when its process dies.
-
-    Where ``fcntl`` is missing (Windows) every lock is granted: two processes there
-    could still fetch the same file, and the SHA-256 check would catch the result.
-    """
-
-    def __init__(self, path: Path, handle: IO[bytes]) -> None:
-        self.path = path
-        self.handle = handle
-
-    @classmethod
-    def take(cls, path: Path) -> _FileLock | None:
-        """The lock, or None when another process holds it."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = path.open("ab")
-        try:
-            import fcntl
-        except ImportError:
-            return cls(path, handle)
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            return None
-        return cls(path, handle)
-
-    def release(self) -> None:
-        self.path.unlink(missing_ok=True)
-        self.handle.close()
-
-
 def _size_or_zero(path: Path) -> int:
     try:
         return path.stat().st_size
@@ -694,6 +668,17 @@ class DownloadManager:
         self._slots = threading.BoundedSemaphore(max_concurrent)
         self._tasks: list[DownloadTask] = []
         self._lock = threading.Lock()
+
+    def lock_path(self, destination: Path) -> Path:
+        """The lock file a download of ``destination`` holds, in ``MODELS/.locks/``.
+
+        Every process fetching into this models folder takes the same lock (through
+        ``filelock``: ``flock`` on POSIX, a Windows file lock there), which the OS lets
+        go when its holder dies. On POSIX the file stays after a release: deleting it
+        would let a waiter lock a file that no one else can find any more.
+        """
+        relative = destination.relative_to(self.models_dir)
+        return self.models_dir / LOCKS_FOLDER / relative.with_suffix(".lock")
 
     def folder_for(self, repo_id: str) -> Path:
         """Where ``repo_id``'s models go."""
