@@ -8,15 +8,10 @@ rendered once as Markdown.
 
 from __future__ import annotations
 
-import re
-
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
-    QFont,
     QGuiApplication,
-    QSyntaxHighlighter,
-    QTextCharFormat,
     QTextCursor,
     QTextDocument,
     QTextFormat,
@@ -33,49 +28,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.chat import MessageRecord, ReasoningSplitter, code_blocks, split_reasoning
+from app.ui.highlight import CodeHighlighter, is_dark
 
 REPAINT_MS = 30
-
-
-class CodeHighlighter(QSyntaxHighlighter):
-    """Light syntax colouring for fenced code blocks (keywords, strings, comments)."""
-
-    KEYWORDS = re.compile(
-        r"\b(def|class|return|if|elif|else|for|while|in|import|from|as|with|try|except|"
-        r"finally|raise|lambda|yield|async|await|fn|let|const|var|function|public|private|"
-        r"static|void|int|float|struct|impl|match|use|pub|mut|new|this|self|None|True|"
-        r"False|null|true|false|package|func|go|defer|type|interface)\b"
-    )
-    STRING = re.compile(r"(\"[^\"\n]*\"|'[^'\n]*')")
-    COMMENT = re.compile(r"(#[^\n]*|//[^\n]*)$")
-    NUMBER = re.compile(r"\b\d+(\.\d+)?\b")
-
-    def __init__(self, document: QTextDocument) -> None:
-        super().__init__(document)
-        self._formats = {}
-        for name, color, bold in (
-            ("keyword", "#b46ee6", True),
-            ("string", "#3f9f4f", False),
-            ("comment", "#888888", False),
-            ("number", "#d0802a", False),
-        ):
-            fmt = QTextCharFormat()
-            fmt.setForeground(QColor(color))
-            if bold:
-                fmt.setFontWeight(QFont.Weight.Bold)
-            self._formats[name] = fmt
-
-    def highlightBlock(self, text: str) -> None:
-        if not self.currentBlock().blockFormat().hasProperty(QTextFormat.Property.BlockCodeFence):
-            return
-        for name, pattern in (
-            ("number", self.NUMBER),
-            ("keyword", self.KEYWORDS),
-            ("string", self.STRING),
-            ("comment", self.COMMENT),
-        ):
-            for match in pattern.finditer(text):
-                self.setFormat(match.start(), match.end() - match.start(), self._formats[name])
 
 
 class AutoHeightBrowser(QTextBrowser):
@@ -90,7 +45,12 @@ class AutoHeightBrowser(QTextBrowser):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.document().setDocumentMargin(2)
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
-        self.highlighter = CodeHighlighter(self.document())
+        self.highlighter = CodeHighlighter(self.document(), dark=is_dark(self.palette()))
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # the theme changed
+            self.highlighter.set_dark(is_dark(self.palette()))
 
     def _fit(self) -> None:
         height = int(self.document().size().height()) + 6
