@@ -57,6 +57,7 @@ from app.core.settings import Settings
 from app.core.units import format_bytes
 from app.ui.dialogs import Ask
 from app.ui.operations import run_operation
+from app.ui.unfinished import UnfinishedDownloads
 
 BADGES = {
     Verdict.FULL_GPU: ("GPU", "#1e8e3e"),
@@ -122,6 +123,10 @@ class LibraryPage(QWidget):
         self.machine.setObjectName("machine-summary")
         self.machine.setWordWrap(True)
         layout.addWidget(self.machine)
+        self.unfinished = UnfinishedDownloads(
+            manager=self.manager, hub=self.hub, download=self.download, failed=self.failed.emit
+        )
+        layout.addWidget(self.unfinished)
         self.tabs = QTabWidget()
         layout.addWidget(self.tabs, 1)
 
@@ -173,6 +178,7 @@ class LibraryPage(QWidget):
         buttons.addWidget(self.import_button)
         installed_layout.addLayout(buttons)
         self.tabs.addTab(installed_page, "Installed")
+        self.unfinished.refresh()  # what a previous run left unfinished, offered at once
 
     # -- data ---------------------------------------------------------------------------
 
@@ -196,6 +202,7 @@ class LibraryPage(QWidget):
     def refresh(self) -> None:
         """Re-read installed models; advise on the catalog in the background."""
         self.refresh_installed()
+        self.unfinished.refresh()
         settings = self._settings()
 
         def work() -> tuple[HardwareProfile, Catalog, dict[str, Recommendation]]:
@@ -303,8 +310,18 @@ class LibraryPage(QWidget):
 
     # -- downloads ----------------------------------------------------------------------
 
-    def download(self, repo: str, variant: GGUFVariant, row: QTreeWidgetItem) -> None:
-        """Check the disk space and start the download, in the background."""
+    def download(
+        self,
+        repo: str,
+        variant: GGUFVariant,
+        row: QTreeWidgetItem,
+        *,
+        refused: Callable[[], None] | None = None,
+    ) -> None:
+        """Check the disk space and start the download, in the background.
+
+        ``refused`` is called (after the reason is shown) when it does not start.
+        """
 
         def started(task: DownloadTask) -> None:
             if task in self._rows:  # clicked twice: the manager gave the same task
@@ -314,10 +331,15 @@ class LibraryPage(QWidget):
             tree.setItemWidget(row, tree.columnCount() - 1, DownloadControls(task))
             task.subscribe(lambda progress, t=task: self._bridge.progressed.emit(t, progress))
 
+        def failed(error: HearthError) -> None:
+            self.failed.emit(error)
+            if refused is not None:
+                refused()
+
         run_operation(
             lambda: self.manager().start(repo, variant),
             on_success=started,
-            on_failure=self.failed.emit,
+            on_failure=failed,
             doing=f"starting the download of {variant.name}",
         )
 
@@ -336,6 +358,8 @@ class LibraryPage(QWidget):
         elif progress.state is DownloadState.FAILED and progress.error is not None:
             self._rows.pop(task, None)
             self.failed.emit(progress.error)
+        if progress.state.finished:
+            self.unfinished.settle(row, done=progress.state is DownloadState.DONE)
 
     # -- Hub ----------------------------------------------------------------------------
 

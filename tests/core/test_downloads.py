@@ -311,6 +311,93 @@ def test_split_model_is_one_unit(tmp_path: Path, fake: FakeHub) -> None:
         assert fake.served(name) == len(data), f"{name} was fetched twice"
 
 
+# -- unfinished downloads after a restart --------------------------------------------------
+
+
+def test_a_split_model_left_unfinished_is_one_item_to_resume_or_discard(
+    tmp_path: Path, fake: FakeHub
+) -> None:
+    shards = {
+        f"Big-Q8_0/Big-Q8_0-{i:05d}-of-00003.gguf": gguf_bytes(tmp_path, f"s{i}", seed=i)
+        for i in (1, 2, 3)
+    }
+    fake.add_repo(REPO, shards)
+    names = list(shards)
+    fake.faults.cut_after[names[1]] = 1000
+    models = tmp_path / "models"
+    first = manager_for(fake, models, max_retries=0)
+    [big] = first.hub.list_gguf(REPO).variants
+    with pytest.raises(HubUnavailableError):
+        first.download(REPO, big)
+
+    later = manager_for(fake, models)  # as after a restart
+    [item] = later.unfinished()
+    assert (item.repo_id, item.name, item.quant) == (REPO, big.name, "Q8_0")
+    assert [p.path.name for p in item.parts] == [Path(n).name for n in names[:2]]
+    assert item.have_bytes == len(shards[names[0]]) + 1000
+    assert item.size == len(shards[names[0]]) + len(shards[names[1]])
+    assert item.resumable
+    # What the library does with Resume: find the model in the listing, start it.
+    found = later.hub.list_gguf(REPO).find(filename=item.repo_path)
+    fake.reset_counts()
+    result = later.download(REPO, found)
+    assert [p.read_bytes() for p in result.paths] == list(shards.values())
+    assert fake.served(names[0]) == 0  # the verified shard was not fetched again
+    assert later.unfinished() == []
+
+
+def test_discard_deletes_only_the_partial_files_and_refuses_while_fetching(
+    tmp_path: Path, fake: FakeHub
+) -> None:
+    data = gguf_bytes(tmp_path, NAME, wide=True)
+    fake.add_repo(REPO, {NAME: data})
+    fake.faults.cut_after[NAME] = len(data) // 3
+    models = tmp_path / "models"
+    first = manager_for(fake, models, max_retries=0)
+    with pytest.raises(HubUnavailableError):
+        first.download(REPO, variant(first))
+    neighbour = models / "bartowski" / "Tiny-Instruct-GGUF" / "Other-Q8_0.gguf"
+    neighbour.write_bytes(b"an installed model")
+    [item] = manager_for(fake, models).unfinished()
+
+    # Another process fetching it holds the lock: nothing is deleted.
+    fake.faults.throttle_bps = 1_000_000
+    other = manager_for(fake, models)
+    task = other.start(REPO, variant(other))
+    wait_for(lambda: task.state is DownloadState.RUNNING)
+    assert other.unfinished() == []  # what a manager fetches is not offered again
+    with pytest.raises(DownloadInProgressError, match="being downloaded right now"):
+        manager_for(fake, models).discard(item)
+    task.pause()
+    wait_for(lambda: task.state is DownloadState.PAUSED)
+    assert [p.have_bytes > 0 for p in find_partials(models)] == [True]
+    task.cancel()
+    with pytest.raises(DownloadCancelledError):
+        task.wait(timeout=30)
+
+    fake.faults.throttle_bps = 0
+    fake.faults.cut_after[NAME] = 5000  # leave it unfinished once more
+    with pytest.raises(HubUnavailableError):
+        first.download(REPO, variant(first))
+    [item] = manager_for(fake, models).unfinished()
+    manager_for(fake, models).discard(item)
+    assert find_partials(models) == []
+    assert not list(models.rglob("*.incomplete*"))
+    assert neighbour.read_bytes() == b"an installed model"
+
+
+def test_a_partial_file_without_its_record_can_only_be_discarded(tmp_path: Path) -> None:
+    folder = tmp_path / "models" / "someone" / "Repo-GGUF"
+    folder.mkdir(parents=True)
+    (folder / "Lost-Q4_K_M.gguf.incomplete").write_bytes(b"x" * 1234)
+    manager = DownloadManager(models_dir=tmp_path / "models", hub=Hub(offline=True))
+    [item] = manager.unfinished()
+    assert not item.resumable and item.name == "Lost-Q4_K_M.gguf"
+    assert (item.have_bytes, item.size) == (1234, None)
+    manager.discard(item)
+    assert list(folder.iterdir()) == []
+
+
 # -- space -------------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from app.core.library.downloads import (
     DownloadProgress,
     DownloadState,
     DownloadTask,
+    UnfinishedDownload,
 )
 from app.core.library.hub import (
     GGUFVariant,
@@ -43,6 +44,7 @@ __all__ = [
     "InstalledModel",
     "Library",
     "OfflineError",
+    "UnfinishedDownload",
     "catalog_recommendation",
     "check_repo_id",
     "choose_quant",

@@ -762,6 +762,51 @@ class DownloadManager:
         with self._lock:
             return list(self._tasks)
 
+    def unfinished(self) -> list[UnfinishedDownload]:
+        """Downloads a previous run left in the models folder, one per model.
+
+        Those this manager is fetching now are left out. Resume one by listing its
+        repository and starting ``listing.find(filename=item.repo_path)``: the task
+        continues from the bytes on disk.
+        """
+        running = {path for task in self.tasks() for path in task.destinations}
+        groups: dict[tuple[str, str] | Path, list[PartialDownload]] = {}
+        for part in find_partials(self.models_dir):
+            if part.path in running:
+                continue
+            key = (part.repo_id, part.variant) if part.repo_id and part.variant else part.path
+            groups.setdefault(key, []).append(part)
+        return [UnfinishedDownload(parts=tuple(parts)) for parts in groups.values()]
+
+    def discard(self, item: UnfinishedDownload) -> None:
+        """Delete the partial files (and their records) of an unfinished download.
+
+        Raises :class:`DownloadInProgressError`, deleting nothing, while any of them is
+        being fetched (by this process or another).
+        """
+        root = self.models_dir.resolve()
+        locks = []
+        try:
+            for part in item.parts:
+                if not part.path.resolve().is_relative_to(root):
+                    raise DownloadError(
+                        f"Refusing to delete {part.path}: it is outside the models folder."
+                    )
+                lock = FileLock(self.lock_path(part.path))
+                try:
+                    lock.acquire(timeout=0)
+                except Timeout:
+                    raise DownloadInProgressError(
+                        f"{item.name} is being downloaded right now, so its files were kept."
+                    ) from None
+                locks.append(lock)
+            for part in item.parts:
+                _partial(part.path).unlink(missing_ok=True)
+                _sidecar(part.path).unlink(missing_ok=True)
+        finally:
+            for lock in locks:
+                lock.release()
+
     def _forget(self, task: DownloadTask) -> None:
         with self._lock:
             if task in self._tasks:
@@ -783,6 +828,45 @@ class PartialDownload:
     repo_path: str | None
     variant: str | None
     quant: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UnfinishedDownload:
+    """One model a previous run left unfinished: its partial files (every shard started)."""
+
+    parts: tuple[PartialDownload, ...]
+
+    @property
+    def repo_id(self) -> str | None:
+        return self.parts[0].repo_id
+
+    @property
+    def repo_path(self) -> str | None:
+        """One of its files in the repository, to find the model in a listing."""
+        return self.parts[0].repo_path
+
+    @property
+    def name(self) -> str:
+        return self.parts[0].variant or self.parts[0].path.name
+
+    @property
+    def quant(self) -> str | None:
+        return self.parts[0].quant
+
+    @property
+    def have_bytes(self) -> int:
+        return sum(part.have_bytes for part in self.parts)
+
+    @property
+    def size(self) -> int | None:
+        """The bytes of the files started, when each one's size is known."""
+        sizes = [part.size for part in self.parts]
+        return None if None in sizes else sum(s for s in sizes if s is not None)
+
+    @property
+    def resumable(self) -> bool:
+        """Whether the record says where it came from (a file without one can only go)."""
+        return self.repo_id is not None and self.repo_path is not None
 
 
 def find_partials(models_dir: Path) -> list[PartialDownload]:
@@ -825,6 +909,7 @@ __all__ = [
     "FileTooLargeError",
     "NotEnoughDiskSpaceError",
     "PartialDownload",
+    "UnfinishedDownload",
     "default_free_space",
     "find_partials",
     "space_margin",
