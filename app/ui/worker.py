@@ -34,13 +34,11 @@ class InferenceWorker(QObject):
     # Requests (connected queued: emitted on the GUI thread, run on the worker's).
     load_requested = Signal(str, object)  # path, LoadOptions
     reply_requested = Signal(object, object, object)  # PieceSink, messages, SamplingOptions
-    unload_requested = Signal()
 
     # Results.
     loading = Signal(str)
     loaded = Signal(object)  # LoadedModel
     load_failed = Signal(object)  # HearthError
-    unloaded = Signal()
     reply_started = Signal(object, int, int)  # the sink, prompt tokens, dropped messages
     piece = Signal(object, str)  # the sink, text (already appended to it)
     reply_finished = Signal(object, object)  # the sink, ReplyStats
@@ -52,7 +50,6 @@ class InferenceWorker(QObject):
         self.engine = engine or EngineProcess(on_notice=self.notice.emit)
         self.load_requested.connect(self._load)
         self.reply_requested.connect(self._reply)
-        self.unload_requested.connect(self._unload)
 
     def stop(self) -> None:
         """End the reply in progress. Safe from any thread."""
@@ -70,11 +67,6 @@ class InferenceWorker(QObject):
             self.load_failed.emit(unexpected(error, doing="loading the model"))
             return
         self.loaded.emit(model)
-
-    @Slot()
-    def _unload(self) -> None:
-        self.engine.unload()
-        self.unloaded.emit()
 
     @Slot(object, object, object)
     def _reply(

@@ -187,10 +187,6 @@ class ConversationRecord:
     active_leaf: int | None
     deleted: float | None
 
-    @property
-    def is_deleted(self) -> bool:
-        return self.deleted is not None
-
 
 @dataclass(frozen=True, slots=True)
 class MessageRecord:

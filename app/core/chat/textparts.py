@@ -34,10 +34,6 @@ class ReasoningSplitter:
         self._state = "start"  # start -> (thinking ->) answer
         self._held = ""
 
-    @property
-    def thinking(self) -> bool:
-        return self._state == "thinking"
-
     def feed(self, piece: str) -> Routed:
         text = self._held + piece
         self._held = ""

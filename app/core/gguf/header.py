@@ -18,7 +18,6 @@ import os
 import stat
 import struct
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -257,10 +256,6 @@ class GGUFHeader:
     @property
     def parameter_count(self) -> int:
         return sum(t.n_elements for t in self.tensors)
-
-    @property
-    def tensor_bytes(self) -> int:
-        return sum(t.n_bytes for t in self.tensors)
 
     @property
     def expected_file_size(self) -> int:
@@ -587,13 +582,3 @@ def read_header(path: str | os.PathLike[str]) -> GGUFHeader:
             path=file,
         )
     return header
-
-
-def iter_layers(header: GGUFHeader) -> Iterator[tuple[int, list[TensorInfo]]]:
-    """The tensors of each ``blk.N`` block, in block order."""
-    layers: dict[int, list[TensorInfo]] = {}
-    for tensor in header.tensors:
-        index = tensor.layer
-        if index is not None:
-            layers.setdefault(index, []).append(tensor)
-    yield from sorted(layers.items())

@@ -14,7 +14,6 @@ Requests, ``(kind, request_id, *arguments)``::
     ("complete", id, prompt, SamplingOptions, ignore_eos)
         -> ("started", id, (prompt_tokens, dropped_messages)), ("pieces", id, [text, ...])...,
            ("done", id, ReplyStats)
-    ("unload", id)                                   -> ("unloaded", id, None)
     ("stop", id)         ends reply ``id`` (read by a second thread, so it works mid-reply)
     ("exit", id)         unload and end the process
 
@@ -237,10 +236,6 @@ class _Host:
             texts, normalize = arguments
             self._faults.check("reply", self._options, count=1)
             self.send(("embedded", request, self.engine.embed(texts, normalize=normalize)))
-        elif kind == "unload":
-            self.engine.close()
-            self._options = None
-            self.send(("unloaded", request, None))
         else:
             from app.core.errors import HearthError
 

@@ -831,17 +831,6 @@ class EngineProcess:
         finally:
             release()
 
-    def unload(self) -> None:
-        """Free the model's memory, keeping the engine process for the next load."""
-        with self._turns.held():
-            self._model = None
-            self._loaded = None
-            if self._child is not None:
-                try:
-                    self._ask(("unload", self._new_id()), until="unloaded")
-                except _Died:
-                    self._drop_child()
-
 
 def _summary(said: list[str]) -> str:
     """One notice for the crashes before a reply worked: the last says what runs now."""

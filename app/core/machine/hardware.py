@@ -84,11 +84,6 @@ class HardwareProfile:
         usable = [g for g in self.gpus if g.usable] if self.gpu_offload_supported else []
         return max(usable, key=lambda g: g.budget_bytes, default=None)
 
-    @property
-    def unified_memory(self) -> bool:
-        gpu = self.gpu
-        return gpu is not None and gpu.unified
-
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary (sets become sorted lists)."""
         data = asdict(self)

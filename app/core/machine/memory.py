@@ -47,7 +47,6 @@ Estimates are corrected by per-machine factors learnt from real loads
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -202,14 +201,6 @@ def extra_buffers_for(
     return ExtraBufferRules(amx=amx, repack=tuple(repack))
 
 
-def repack_types_for(
-    *, cpu_features: frozenset[str], llama_system_info: str = ""
-) -> frozenset[str]:
-    """Weight types llama.cpp copies into an extra (AMX or repacked) buffer on this CPU."""
-    rules = extra_buffers_for(cpu_features=cpu_features, llama_system_info=llama_system_info)
-    return frozenset(rules.amx) | {t for t, _ in rules.repack}
-
-
 # ------------------------------------------------------------------------------------
 
 
@@ -270,14 +261,6 @@ class ModelFigures:
     notes: tuple[str, ...] = ()
     tensors: tuple[WeightTensor, ...] = ()
     """Every tensor with its place in the file (for llama.cpp's mapped buffer)."""
-
-    @property
-    def weight_bytes(self) -> int:
-        return (
-            sum(self.layer_bytes)
-            + self.embedding_bytes
-            + sum(size for _, _, size in self.output_tensors)
-        )
 
     @classmethod
     def from_header(cls, header: GGUFHeader) -> ModelFigures:
@@ -579,7 +562,6 @@ def estimate_memory(
     flash_attention: bool = False,
     n_ubatch: int = DEFAULT_UBATCH,
     gpu_backend: str | None = None,
-    repack_types: frozenset[str] = frozenset(),
     extra_buffers: ExtraBufferRules | None = None,
     swa_full: bool = True,
     gpu_factor: float = 1.0,
@@ -589,8 +571,7 @@ def estimate_memory(
 
     ``gpu_layers`` counts as llama.cpp's ``n_gpu_layers`` does (``-1``: all); it is
     ignored when ``gpu_backend`` is None (a CPU-only build). ``extra_buffers`` comes
-    from :func:`extra_buffers_for` (``repack_types``, from :func:`repack_types_for`,
-    is the older shorthand: those types repack when their rows are a multiple of 8).
+    from :func:`extra_buffers_for` (None: no extra buffers).
     ``swa_full`` is llama.cpp's: a full-size cache for sliding-window layers.
     ``n_ubatch`` is capped at the context asked for, as llama-cpp-python does.
     ``gpu_factor``/``ram_factor`` are calibration factors
@@ -607,9 +588,7 @@ def estimate_memory(
         gpu_layers = total_layers
     notes = list(figures.notes)
 
-    rules = extra_buffers
-    if rules is None:
-        rules = ExtraBufferRules(repack=tuple((t, 8) for t in sorted(repack_types)))
+    rules = extra_buffers if extra_buffers is not None else ExtraBufferRules()
     output_on_gpu = _layer_on_gpu(n_layer, n_layer, gpu_layers)
     weights_gpu, weights_ram, repack, unused = _weights(figures, gpu_layers, output_on_gpu, rules)
 
@@ -682,8 +661,3 @@ def estimate_memory(
         notes=tuple(notes),
         reclaimable_ram=unused,
     )
-
-
-def gib(n_bytes: float) -> float:
-    """Bytes as GiB, rounded for messages."""
-    return math.floor(n_bytes / GIB * 10 + 0.5) / 10
