@@ -58,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from app.cli import selftest
 
     arguments = sys.argv[1:] if argv is None else list(argv)
+    if arguments[:1] == ["--probe-llama"]:  # the bundle's llama.cpp probe (devices.py)
+        from app.core.inference import probe_llama_main
+
+        return probe_llama_main()
     if arguments[:1] == ["--engine-host"]:  # the bundle's engine process (engine_process.py)
         from app.core.inference import run_engine_host
 

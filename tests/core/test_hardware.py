@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
+from app.core.inference.devices import detect_machine
 from app.core.machine import hardware
 from app.core.machine.hardware import GIB, GPUInfo, detect_hardware, metal_working_set
 
 
 def test_detect_hardware_describes_this_machine(tmp_path: Path) -> None:
-    profile = detect_hardware(models_dir=tmp_path / "models")
+    profile = detect_machine(models_dir=tmp_path / "models")
     assert profile.ram_total > 0 and 0 < profile.ram_available <= profile.ram_total
     assert profile.logical_cores and profile.logical_cores >= 1
     assert profile.disk_free is not None and profile.disk_free > 0  # nearest existing parent
@@ -31,7 +32,9 @@ def test_missing_llama_cpp_is_a_note_not_an_exception(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
     monkeypatch.setattr(hardware, "_nvidia_smi_gpus", lambda: [])
-    profile = detect_hardware()
+    from app.core.inference.devices import probe_llama
+
+    profile = detect_hardware(llama=probe_llama)  # the probe itself, as its child runs it
     assert not profile.gpu_offload_supported
     assert any("llama.cpp" in note and "could not be loaded" in note for note in profile.notes)
 
@@ -39,10 +42,16 @@ def test_missing_llama_cpp_is_a_note_not_an_exception(monkeypatch: pytest.Monkey
 def test_cuda_card_with_cpu_only_build_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     card = GPUInfo("NVIDIA GeForce RTX 3060", "CUDA", 12 * GIB, 11 * GIB, source="nvml")
     monkeypatch.setattr(hardware, "_nvidia_gpus", lambda notes: [card])
-    profile = detect_hardware()  # this machine's llama.cpp build is CPU-only
+    profile = detect_machine()  # this machine's llama.cpp build is CPU-only
     assert profile.gpus and not profile.gpus[0].usable
     assert profile.gpu is None and not profile.gpu_offload_supported
     assert any("RTX 3060 found, but this llama.cpp build cannot use it" in n for n in profile.notes)
+
+
+def test_without_asking_llama_cpp_the_profile_says_so() -> None:
+    profile = detect_hardware()  # the machine layer alone: no llama.cpp probe
+    assert not profile.llama_system_info and not profile.gpu_offload_supported
+    assert "llama.cpp was not asked about its build and GPUs." in profile.notes
 
 
 def test_amd_cards_are_read_from_sysfs(tmp_path: Path) -> None:
@@ -69,3 +78,22 @@ def test_unified_gpu_budget_is_the_whole_working_set() -> None:
     nvidia = GPUInfo("RTX", "CUDA", 12 * GIB, free_bytes=10 * GIB)
     assert apple.budget_bytes == apple.total_bytes
     assert nvidia.budget_bytes == 10 * GIB  # what is free now, not the card's total
+
+
+def test_the_llama_probe_runs_in_a_child_and_its_crash_is_a_note(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import subprocess
+    import sys
+
+    from app.core.inference import devices
+
+    code = "import sys\nfrom app.core.inference import detect_machine\nimport app.core.inference\n"
+    code += "detect_machine()\nprint('llama_cpp' in sys.modules)\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr  # the app never loads llama.cpp
+    crash = "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"  # a real crash
+    monkeypatch.setattr(devices, "probe_command", lambda: [sys.executable, "-c", crash])
+    profile = detect_machine()
+    assert profile.ram_total > 0 and not profile.llama_system_info
+    assert any("it crashed (SIGSEGV)" in note for note in profile.notes), profile.notes

@@ -17,8 +17,16 @@ __all__ = [
     "RecipeStore",
     "detect_machine",
     "llama_build",
+    "probe_llama_main",
     "run_engine_host",
 ]
+
+
+def probe_llama_main() -> int:
+    """Print llama.cpp's build and GPUs as JSON (``hearth --probe-llama``, frozen builds)."""
+    from app.core.inference import devices
+
+    return devices.main()
 
 
 def run_engine_host() -> int:

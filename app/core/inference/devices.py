@@ -6,9 +6,14 @@ Through ggml's backend-device functions in the already loaded library.
 from __future__ import annotations
 
 import ctypes
+import json
 import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from app.core.errors import EngineUnavailableError
@@ -134,9 +139,90 @@ def probe_llama(notes: list[str]) -> LlamaDevices:
     return build
 
 
-def detect_machine(*, models_dir: str | os.PathLike[str] | None = None) -> HardwareProfile:
-    """This computer's profile, GPUs as the installed llama.cpp sees them."""
-    return detect_hardware(models_dir=models_dir, llama=probe_llama)
+def probe_command() -> list[str]:
+    """How to run the probe in a child process: the bundle's executable, or this Python."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "--probe-llama"]
+    return [sys.executable, "-m", "app.core.inference.devices"]
+
+
+def probe_llama_isolated(notes: list[str], *, timeout: float = 60.0) -> LlamaDevices:
+    """:func:`probe_llama` in a child process: loading a GPU backend may crash, and the
+    app's own process then lives on (and never loads llama.cpp at all)."""
+    environment = dict(os.environ)
+    if not getattr(sys, "frozen", False):
+        root = str(Path(__file__).resolve().parents[3])  # app/core/inference/devices.py
+        environment["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [root, environment.get("PYTHONPATH")])
+        )
+    try:
+        done = subprocess.run(
+            probe_command(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        notes.append(f"llama.cpp could not be asked about its build and GPUs ({error}).")
+        return LlamaDevices()
+    if done.returncode != 0:
+        how = (
+            f"it crashed ({signal.Signals(-done.returncode).name})"
+            if done.returncode < 0 and -done.returncode in signal.valid_signals()
+            else f"it exited with status {done.returncode}"
+        )
+        notes.append(f"llama.cpp could not be asked about its build and GPUs: {how}.")
+        return LlamaDevices()
+    try:
+        data = json.loads(done.stdout.strip().splitlines()[-1])
+        devices = LlamaDevices(
+            available=bool(data["available"]),
+            system_info=str(data["system_info"]),
+            offload=bool(data["offload"]),
+            devices=[GPUInfo(**device) for device in data["devices"]],
+        )
+    except (ValueError, KeyError, TypeError, IndexError) as error:
+        notes.append(f"llama.cpp's report on its build could not be read ({error}).")
+        return LlamaDevices()
+    notes.extend(str(note) for note in data.get("notes", []))
+    return devices
+
+
+def detect_machine(
+    *, models_dir: str | os.PathLike[str] | None = None, isolated: bool = True
+) -> HardwareProfile:
+    """This computer's profile, GPUs as the installed llama.cpp sees them.
+
+    ``isolated`` (the default, for the app and the CLI) asks llama.cpp in a short-lived
+    child process; the engine process, which has llama.cpp loaded anyway, asks in place.
+    """
+    probe = probe_llama_isolated if isolated else probe_llama
+    return detect_hardware(models_dir=models_dir, llama=probe)
+
+
+def main() -> int:
+    """Print what :func:`probe_llama` found as one JSON line (for :func:`probe_llama_isolated`)."""
+    notes: list[str] = []
+    found = probe_llama(notes)
+    print(
+        json.dumps(
+            {
+                "available": found.available,
+                "system_info": found.system_info,
+                "offload": found.offload,
+                "devices": [asdict(device) for device in found.devices],
+                "notes": notes,
+            }
+        ),
+        flush=True,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
 
 
 def llama_build() -> LlamaBuild:

@@ -248,7 +248,7 @@ class Engine:
     def hardware(self) -> HardwareProfile:
         """This machine's profile (detected once per engine)."""
         if self._hardware is None:
-            self._hardware = detect_machine()
+            self._hardware = detect_machine(isolated=False)
         return self._hardware
 
     def _estimate(

@@ -289,7 +289,7 @@ def _hello() -> dict[str, Any]:
     )
     return {
         "pid": os.getpid(),
-        "machine": calibration_key(detect_machine()),
+        "machine": calibration_key(detect_machine(isolated=False)),
         "cpu_variant": report.cpu_variant if report.portable else None,
         "cpu_variants": runnable,  # best first: the ladder's last rung steps down these
     }
