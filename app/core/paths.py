@@ -25,6 +25,8 @@ class AppPaths:
     config: Path
     logs: Path
     cache: Path
+    documents: Path
+    """The local documents' index (one SQLite file); deleting a collection deletes its rows."""
 
     @property
     def settings_file(self) -> Path:
@@ -32,7 +34,14 @@ class AppPaths:
 
     def ensure(self) -> AppPaths:
         """Create every folder that does not exist yet, and return self."""
-        for folder in (self.models, self.conversations, self.config, self.logs, self.cache):
+        for folder in (
+            self.models,
+            self.conversations,
+            self.config,
+            self.logs,
+            self.cache,
+            self.documents,
+        ):
             folder.mkdir(parents=True, exist_ok=True)
         return self
 
@@ -48,6 +57,7 @@ def app_paths(*, home: str | os.PathLike[str] | None = None) -> AppPaths:
             config=base / "config",
             logs=base / "logs",
             cache=base / "cache",
+            documents=base / "documents",
         )
     dirs = platformdirs.PlatformDirs(APP_NAME, appauthor=False)
     data = Path(dirs.user_data_dir)
@@ -57,4 +67,5 @@ def app_paths(*, home: str | os.PathLike[str] | None = None) -> AppPaths:
         config=Path(dirs.user_config_dir),
         logs=Path(dirs.user_log_dir),
         cache=Path(dirs.user_cache_dir),
+        documents=data / "documents",
     )

@@ -115,6 +115,27 @@ class Settings:
         "Where replies come from: local only, or ask each time whether to use Claude.",
         choices=ROUTING_CHOICES,
     )
+    docs_chunk_tokens: int = _setting(
+        200,
+        "Local documents: tokens (words and punctuation marks) per indexed chunk.",
+        lo=32,
+        hi=400,
+    )
+    docs_chunk_overlap: int = _setting(
+        40,
+        "Local documents: tokens each chunk repeats from the one before (less than a chunk).",
+        lo=0,
+        hi=200,
+    )
+    docs_max_file_mb: int = _setting(
+        64, "Local documents: larger files are skipped (the reason is listed).", lo=1, hi=4096
+    )
+    docs_max_text_chars: int = _setting(
+        2_000_000,
+        "Local documents: text read from one file at most (a PDF that expands is cut there).",
+        lo=10_000,
+        hi=100_000_000,
+    )
     version: int = field(default=SETTINGS_VERSION, metadata={"help": "Settings file format."})
 
     # -- access by name (the settings panel and `hearth config` use these) ------------
