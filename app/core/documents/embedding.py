@@ -1,0 +1,72 @@
+"""Embedding chunks: through the engine process, never in the app's own process."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from app.core.errors import ContextOverflowError
+from app.core.inference import EngineProcess, LoadOptions
+
+EMBEDDING_CONTEXT = 512
+"""What the embedding models Hearth offers read at most (all-MiniLM-L6-v2's positions)."""
+
+
+class Embedder(Protocol):
+    """Turns texts into unit vectors; ``model_id`` names the model the vectors belong to."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+def model_id_for(path: Path) -> str:
+    """A stable name for an embedding model file: its name and a hash of its first MiB."""
+    with path.open("rb") as handle:
+        digest = hashlib.sha256(handle.read(1 << 20)).hexdigest()[:12]
+    return f"{path.name}:{digest}"
+
+
+class EngineEmbedder:
+    """An embedding model loaded in an :class:`EngineProcess` (started here if not given)."""
+
+    def __init__(self, model: str | Path, *, engine: EngineProcess | None = None) -> None:
+        self.model_path = Path(model)
+        self._own = engine is None
+        self.engine = engine or EngineProcess()
+        self.engine.load(
+            self.model_path, LoadOptions(context_length=EMBEDDING_CONTEXT, embedding=True)
+        )
+        self._model_id = model_id_for(self.model_path)
+        self.calls = 0
+        """How many embedding requests went to the engine (tests count re-embedding)."""
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Unit vectors; a text too long for the model is embedded by its longest fitting start."""
+        if not texts:
+            return []
+        self.calls += 1
+        try:
+            return self.engine.embed(list(texts), normalize=True)
+        except ContextOverflowError:
+            if len(texts) > 1:
+                return [vector for text in texts for vector in self.embed([text])]
+            # Rare words split into many word pieces: keep the start that fits.
+            return self.embed([texts[0][: max(1, len(texts[0]) * 3 // 4)]])
+
+    def close(self) -> None:
+        if self._own:
+            self.engine.close()
+
+    def __enter__(self) -> EngineEmbedder:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
