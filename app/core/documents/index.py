@@ -188,6 +188,7 @@ class DocumentIndex:
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("PRAGMA secure_delete = ON")  # deleted text is overwritten
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as error:
             raise DocumentIndexError(
@@ -288,8 +289,12 @@ class DocumentIndex:
             db.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(i,) for i in ids])
             db.execute("DELETE FROM collections WHERE id = ?", (cid,))
             self._prune_vectors(db)
+            # FTS5 keeps deleted words in its segments until they are merged.
+            db.execute("INSERT INTO chunks_fts (chunks_fts) VALUES ('optimize')")
         with self._lock:
-            self._db.execute("VACUUM")  # the deleted text must not linger in free pages
+            # The deleted text must not linger in free pages or the write-ahead log.
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def files(self, name: str) -> list[FileEntry]:
         """Every file found for the collection, with its status and reason."""

@@ -223,6 +223,7 @@ class Indexer:
         try:
             for item in todo:
                 self._checkpoint(progress(item.path))
+                self._emit(progress(item.path))
                 record = self._read(item, stored.get(item.path), missing, report)
                 done_files += 1
                 done_bytes += item.size
@@ -231,7 +232,6 @@ class Indexer:
                     if sum(len(r.chunks) for r in pending) >= self.batch_chunks:
                         self._checkpoint(progress(item.path))
                         flush()
-                self._emit(progress(item.path))
             self._checkpoint(progress())
             flush()
         except Cancelled:
