@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "app.cli.info",
     "app.cli.config",
     "app.cli.history",
+    "app.cli.docs",
     "app.cli.doctor",
     "app.cli.recommend",
     "app.cli.models",

@@ -127,6 +127,11 @@ class Settings:
         lo=0,
         hi=200,
     )
+    docs_embedding_model: str = _setting(
+        "",
+        "Local documents: the GGUF embedding model (a path or an installed model's name; "
+        "empty: an installed all-MiniLM-L6-v2 or nomic-embed-text).",
+    )
     docs_max_file_mb: int = _setting(
         64, "Local documents: larger files are skipped (the reason is listed).", lo=1, hi=4096
     )

@@ -10,7 +10,12 @@ it stopped. :func:`search` merges keyword and vector results by reciprocal-rank 
 from __future__ import annotations
 
 from app.core.documents.chunking import Chunk, chunk_sections, count_tokens
-from app.core.documents.embedding import Embedder, EngineEmbedder
+from app.core.documents.embedding import (
+    Embedder,
+    EngineEmbedder,
+    NoEmbeddingModelError,
+    find_embedding_model,
+)
 from app.core.documents.extraction import Extracted, Limits, Section, Skipped, extract
 from app.core.documents.index import (
     Collection,
@@ -38,6 +43,7 @@ __all__ = [
     "Hit",
     "Indexer",
     "Limits",
+    "NoEmbeddingModelError",
     "Progress",
     "Report",
     "Section",
@@ -45,5 +51,6 @@ __all__ = [
     "chunk_sections",
     "count_tokens",
     "extract",
+    "find_embedding_model",
     "search",
 ]

@@ -7,8 +7,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from app.core.errors import ContextOverflowError
+from app.core.errors import ContextOverflowError, HearthError
 from app.core.inference import EngineProcess, LoadOptions
+from app.core.library import Library
+from app.core.settings import Settings
+
+EMBEDDING_MODEL_NAMES = ("minilm-l6", "nomic-embed-text")
+"""Installed files whose names contain one of these are embedding models, best default first."""
 
 EMBEDDING_CONTEXT = 512
 """What the embedding models Hearth offers read at most (all-MiniLM-L6-v2's positions)."""
@@ -28,6 +33,32 @@ def model_id_for(path: Path) -> str:
     with path.open("rb") as handle:
         digest = hashlib.sha256(handle.read(1 << 20)).hexdigest()[:12]
     return f"{path.name}:{digest}"
+
+
+class NoEmbeddingModelError(HearthError):
+    hint = (
+        "Download one with `hearth pull all-minilm-l6-v2`, or name a GGUF embedding model "
+        "with --embedding-model or `hearth config set docs_embedding_model PATH`."
+    )
+
+
+def find_embedding_model(settings: Settings, choice: str | None = None) -> Path:
+    """The embedding model to use: ``choice``, the setting, else an installed one."""
+    wanted = choice or settings.docs_embedding_model
+    if wanted:
+        path = Path(wanted).expanduser()
+        if path.is_file():
+            return path
+        try:
+            return Library(models_dir=settings.models_folder()).find(wanted).path
+        except HearthError:
+            raise NoEmbeddingModelError(f"There is no embedding model at {wanted}.") from None
+    installed = Library(models_dir=settings.models_folder()).installed()
+    for name in EMBEDDING_MODEL_NAMES:
+        for model in installed:
+            if name in model.path.name.lower() and model.problem is None:
+                return model.path
+    raise NoEmbeddingModelError("No embedding model is installed.")
 
 
 class EngineEmbedder:
