@@ -13,6 +13,7 @@ from app.core.library.catalog import (
     CATALOG_FILE,
     CatalogError,
     UnknownModelError,
+    choose_quant,
     load_catalog,
     parse_catalog,
     refresh_catalog,
@@ -143,3 +144,33 @@ def test_refresh_in_offline_mode_makes_no_call(
 def test_a_damaged_cache_leaves_the_bundled_figures(tmp_path: Path) -> None:
     (tmp_path / "catalog-refresh.json").write_text("not json")
     assert load_catalog(cache_dir=tmp_path) == load_catalog()
+
+
+def test_embedding_models_are_listed_apart_and_pull_their_tested_file() -> None:
+    catalog = load_catalog()
+    assert [m.id for m in catalog.embedding] == ["all-minilm-l6-v2", "nomic-embed-text-v1.5"]
+    # The chat model lists (library page, recommend, the advisor) iterate chat models only.
+    assert all(m.kind == "chat" for m in catalog)
+    assert not {m.id for m in catalog} & {m.id for m in catalog.embedding}
+    minilm = catalog.get("all-MiniLM-L6-v2")
+    assert minilm.kind == "embedding" and minilm.arch.n_embd == 384
+    assert minilm.architecture == "bert" and minilm.arch.n_ctx_train == 512
+    bits = {**QUANT_BITS, "F16": 16.0}
+    for model in catalog.embedding:
+        for quant, entry in model.files.items():
+            assert parse_quant(entry.filename) == quant
+            assert 0.9 < entry.size / (model.parameters * bits[quant] / 8) < 1.2, (model.id, quant)
+
+    def no_advisor(*_args: object) -> tuple[str | None, str]:
+        raise AssertionError("the chat-model advisor must not judge an embedding model")
+
+    choice = choose_quant(minilm.quants, model=minilm, advise_fn=no_advisor)
+    assert choice.quant == "F16"  # the file the tests verified (Q8_0 meets AMX kernels)
+    assert choose_quant(minilm.quants, model=minilm, preference="Q8_0").quant == "Q8_0"
+
+
+def test_a_catalog_entry_of_unknown_kind_is_refused() -> None:
+    data = json.loads(CATALOG_FILE.read_text())
+    data["models"][0]["kind"] = "reranker"
+    with pytest.raises(CatalogError, match="kind must be chat or embedding"):
+        parse_catalog(data)

@@ -212,3 +212,20 @@ def test_catalog_refresh_from_the_cli(
     save_settings(Settings().with_value("offline", True), app_paths().settings_file)
     code, out, _ = run(capsys, "models", "--catalog", "--json")
     assert {r["id"]: r for r in json.loads(out)}[CATALOG_ID]["sizes_exact"] is True
+
+
+def test_pull_an_embedding_model_takes_its_tested_file(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = load_catalog().get("all-minilm-l6-v2")
+    with FakeHub() as server:
+        monkeypatch.setenv("HF_ENDPOINT", server.endpoint)
+        files = {
+            entry.filename: write_llama_gguf(tmp_path / f"{quant}.gguf", seed=i).read_bytes()
+            for i, (quant, entry) in enumerate(model.files.items())
+        }
+        server.add_repo(model.repo, files, downloads=100)
+        code, out, err = run(capsys, "pull", "all-minilm-l6-v2")
+    assert code == 0, err
+    assert "Choosing F16: the catalog's file for this embedding model" in out
+    assert (app_paths().models / model.repo / "all-MiniLM-L6-v2-ggml-model-f16.gguf").exists()

@@ -104,6 +104,8 @@ class CatalogModel:
     description: str
     arch: ArchFigures
     files: dict[str, CatalogFile] = field(default_factory=dict)
+    kind: str = "chat"
+    """``chat``, or ``embedding`` (for local documents: never offered as a chat model)."""
 
     @property
     def quants(self) -> list[str]:
@@ -147,10 +149,15 @@ def _split_evenly(total: int, parts: int) -> list[int]:
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
-    """Every curated model, in the file's order (smallest first)."""
+    """Every curated chat model, in the file's order (smallest first), and the embedding models.
+
+    Iterating gives the chat models only; ``find`` and ``get`` know both kinds, so
+    ``hearth pull all-minilm-l6-v2`` downloads an embedding model like any other.
+    """
 
     models: tuple[CatalogModel, ...]
     refreshed_at: float | None = None
+    embedding: tuple[CatalogModel, ...] = ()
 
     def __iter__(self) -> Iterator[CatalogModel]:
         return iter(self.models)
@@ -161,7 +168,7 @@ class Catalog:
     def find(self, key: str) -> CatalogModel | None:
         """The model whose id, name or repository is ``key`` (any case), or None."""
         wanted = key.strip().lower()
-        for model in self.models:
+        for model in (*self.models, *self.embedding):
             if wanted in (model.id.lower(), model.name.lower(), model.repo.lower()):
                 return model
         return None
@@ -210,7 +217,10 @@ def parse_catalog(data: Any, *, source: str = "catalog") -> Catalog:
     ids = [m.id for m in models]
     if len(set(ids)) != len(ids):
         raise CatalogError(f"{source} lists a model id twice.")
-    return Catalog(models=tuple(models))
+    return Catalog(
+        models=tuple(m for m in models if m.kind == "chat"),
+        embedding=tuple(m for m in models if m.kind == "embedding"),
+    )
 
 
 def _parse_model(item: dict[str, Any]) -> CatalogModel:
@@ -238,6 +248,9 @@ def _parse_model(item: dict[str, Any]) -> CatalogModel:
         files[quant] = CatalogFile(quant=quant, files=names, size=_positive(entry["size"]))
     if not files:
         raise ValueError("no files")
+    kind = str(item.get("kind", "chat"))
+    if kind not in ("chat", "embedding"):
+        raise ValueError(f"kind must be chat or embedding, not {kind!r}")
     return CatalogModel(
         id=str(item["id"]),
         name=str(item["name"]),
@@ -248,6 +261,7 @@ def _parse_model(item: dict[str, Any]) -> CatalogModel:
         description=str(item["description"]),
         arch=arch,
         files=files,
+        kind=kind,
     )
 
 
@@ -287,7 +301,7 @@ def refresh_catalog(
     record: dict[str, Any] = {"version": CATALOG_VERSION, "fetched_at": time.time(), "repos": {}}
     updated: list[str] = []
     failed: dict[str, str] = {}
-    for model in catalog:
+    for model in (*catalog.models, *catalog.embedding):
         try:
             listing = hub.list_gguf(model.repo)
         except HubError as error:
@@ -318,24 +332,29 @@ def _apply_refresh(catalog: Catalog, cache: Path) -> Catalog:
         fetched_at = float(record["fetched_at"])
     except (OSError, ValueError, KeyError, TypeError):
         return catalog  # no refresh yet, or a damaged one: the bundled figures stand
-    models = []
-    for model in catalog:
-        entries = repos.get(model.repo) if isinstance(repos, dict) else None
-        files = dict(model.files)
-        for quant, entry in (entries or {}).items():
-            current = files.get(quant)
-            try:
-                sizes = [int(s) for s in entry["sizes"]]
-                hashes = tuple(str(h) if h else None for h in entry["sha256"])
-            except (KeyError, TypeError, ValueError):
-                continue
-            if current is None or tuple(entry["files"]) != current.files:
-                continue
-            files[quant] = replace(
-                current, size=sum(sizes), exact=True, sha256=hashes, sizes=tuple(sizes)
-            )
-        models.append(replace(model, files=files))
-    return Catalog(models=tuple(models), refreshed_at=fetched_at)
+    return Catalog(
+        models=tuple(_refreshed(model, repos) for model in catalog.models),
+        refreshed_at=fetched_at,
+        embedding=tuple(_refreshed(model, repos) for model in catalog.embedding),
+    )
+
+
+def _refreshed(model: CatalogModel, repos: Any) -> CatalogModel:
+    entries = repos.get(model.repo) if isinstance(repos, dict) else None
+    files = dict(model.files)
+    for quant, entry in (entries or {}).items():
+        current = files.get(quant)
+        try:
+            sizes = [int(s) for s in entry["sizes"]]
+            hashes = tuple(str(h) if h else None for h in entry["sha256"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if current is None or tuple(entry["files"]) != current.files:
+            continue
+        files[quant] = replace(
+            current, size=sum(sizes), exact=True, sha256=hashes, sizes=tuple(sizes)
+        )
+    return replace(model, files=files)
 
 
 # ------------------------------------------------------------------------------------
@@ -384,6 +403,15 @@ def choose_quant(
     if not upper:
         raise UnknownModelError("The repository offers no GGUF file.")
     note = ""
+    if model is not None and model.kind == "embedding":
+        # Small enough for any computer; the first file listed is the one Hearth tests.
+        wanted = preference.upper()
+        if wanted != "AUTO" and wanted in upper:
+            return QuantChoice(upper[wanted], "your quantization setting", False)
+        first = next((q for q in model.files if q.upper() in upper), sorted(upper)[0])
+        return QuantChoice(
+            upper[first.upper()], "the catalog's file for this embedding model", False
+        )
     if model is not None:
         if advise_fn is None:
             from app.core.machine.hardware import detect_hardware
