@@ -94,3 +94,15 @@ def test_unknown_collection_and_missing_model_are_clear_errors(
     assert out.startswith("documents: 0 files, 0 chunks")
     code, _out, err = run(capsys, "docs", "--embedding-model", str(folder / "none.gguf"), "reindex")
     assert code == 1 and "There is no embedding model at" in err
+
+
+def test_an_installed_embedding_model_is_found_without_being_named(
+    home: Path, folder: Path, embedding_model: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    installed = app_paths().models / "second-state" / "MiniLM" / embedding_model.name
+    installed.parent.mkdir(parents=True)
+    installed.symlink_to(embedding_model)
+    code, _out, err = run(capsys, "docs", "add", str(folder / "garden.txt"))
+    assert code == 0 and "documents: 1 indexed" in err
+    code, out, _err = run(capsys, "models", "--json")
+    assert [Path(m["path"]).name for m in json.loads(out)] == [embedding_model.name]

@@ -13,7 +13,7 @@ from app.core.library import Library
 from app.core.settings import Settings
 
 EMBEDDING_MODEL_NAMES = ("minilm-l6", "nomic-embed-text")
-"""Installed files whose names contain one of these are embedding models, best default first."""
+"""Among installed embedding models, those whose file names hold these come first, in order."""
 
 EMBEDDING_CONTEXT = 512
 """What the embedding models Hearth offers read at most (all-MiniLM-L6-v2's positions)."""
@@ -53,11 +53,17 @@ def find_embedding_model(settings: Settings, choice: str | None = None) -> Path:
             return Library(models_dir=settings.models_folder()).find(wanted).path
         except HearthError:
             raise NoEmbeddingModelError(f"There is no embedding model at {wanted}.") from None
-    installed = Library(models_dir=settings.models_folder()).installed()
+    usable = [
+        m
+        for m in Library(models_dir=settings.models_folder()).installed()
+        if m.is_embedding and m.problem is None
+    ]
     for name in EMBEDDING_MODEL_NAMES:
-        for model in installed:
-            if name in model.path.name.lower() and model.problem is None:
+        for model in usable:
+            if name in model.path.name.lower():
                 return model.path
+    if usable:
+        return usable[0].path
     raise NoEmbeddingModelError("No embedding model is installed.")
 
 

@@ -40,6 +40,10 @@ INDEX_NAME = "library.json"
 IMPORT_FOLDER = "imported"
 
 
+EMBEDDING_ARCHITECTURES = frozenset({"bert", "nomic-bert", "nomic-bert-moe", "jina-bert-v2"})
+"""GGUF architectures that make embeddings, not text (``general.architecture``)."""
+
+
 class LibraryError(HearthError):
     hint = "Run `hearth models` to see the installed models and their names."
 
@@ -85,6 +89,11 @@ class InstalledModel:
     referenced: bool
     problem: str | None = None
     """Why the model cannot be used as it is (a missing shard, a damaged header)."""
+
+    @property
+    def is_embedding(self) -> bool:
+        """A sentence-embedding model (for local documents), never offered for chat."""
+        return (self.architecture or "").lower() in EMBEDDING_ARCHITECTURES
 
     def to_dict(self) -> dict[str, Any]:
         return {
