@@ -11,8 +11,10 @@ import app.core.inference.process as process_module
 from app.cli import main
 from app.core.chat import ChatSession, HistoryStore, Route, model_messages
 from app.core.chat.routing import Preview
+from app.core.chat.session import CHARS_PER_TOKEN
 from app.core.cloud.claude import ClaudeDisabledError
-from app.core.errors import NoModelLoadedError
+from app.core.documents import DocumentContext, Hit, build_context
+from app.core.errors import HearthError, NoModelLoadedError
 from app.core.generation import Message
 from app.core.inference import EngineProcess, LoadOptions
 from app.core.settings import Settings
@@ -245,3 +247,103 @@ def test_streamed_pieces_may_be_saved_from_another_thread(
         assert store.message(turn.message_id).text == reply.text
     finally:
         engine.close()
+
+
+# -- local documents -------------------------------------------------------------------------
+
+
+def _hit(number: int, text: str) -> Hit:
+    return Hit(
+        chunk_id=number,
+        path=f"/docs/file{number}.md",
+        text=text,
+        page=None,
+        first_line=number,
+        last_line=number + 4,
+        unit="lines",
+        keyword_score=1.0,
+        keyword_rank=number,
+        vector_score=0.5,
+        vector_rank=number,
+        fused_score=2 / (60 + number),
+    )
+
+
+class Excerpts:
+    """A retriever with fixed hits that records what it was asked."""
+
+    def __init__(self, hits: list[Hit], *, fail: bool = False) -> None:
+        self.hits, self.fail = hits, fail
+        self.asked: list[tuple[str, int]] = []
+
+    def context_for(self, question: str, *, budget_chars: int) -> DocumentContext:
+        self.asked.append((question, budget_chars))
+        if self.fail:
+            raise HearthError("The documents index is damaged.")
+        return build_context(self.hits, budget_chars=budget_chars)
+
+
+def test_a_turn_with_documents_gives_the_model_the_excerpts_that_fit_and_names_the_rest(
+    store: HistoryStore, stories_model: Path
+) -> None:
+    hits = [_hit(1, "The boiler is serviced in October."), _hit(2, "word " * 400)]
+    retriever = Excerpts(hits)
+    settings = greedy()
+    session = ChatSession(store, settings=lambda: settings, retriever=retriever)
+    session.open(None)
+    session.set_system_prompt("Be brief.")
+    engine = EngineProcess()
+    try:
+        session.model = engine.load(stories_model, LoadOptions(context_length=512))
+        turn = session.send("When is the boiler serviced?")
+        assert turn is not None and turn.documents is not None
+        assert retriever.asked[0][0] == "When is the boiler serviced?"
+        assert 0 < retriever.asked[0][1] <= 256 * CHARS_PER_TOKEN  # at most half the context
+        system, user = turn.messages
+        assert system.content.startswith("Be brief.\n\n")
+        assert "[1] /docs/file1.md, lines 1–5\nThe boiler is serviced in October." in system.content
+        assert "1 more matching excerpts were left out" in system.content
+        assert "/docs/file2.md, lines 2–6" in system.content and "word word" not in system.content
+        assert user == Message("user", "When is the boiler serviced?")
+        assert turn.documents.sources() == ["[1] /docs/file1.md, lines 1–5"]
+        assert [h.chunk_id for h in turn.documents.left_out] == [2]
+        "".join(turn.run_local(engine))
+        # The history keeps what the user wrote; the excerpts belong to that turn only.
+        assert session.conversation is not None
+        assert session.conversation.messages[0].text == "When is the boiler serviced?"
+        assert session.conversation.record.system_prompt == "Be brief."
+    finally:
+        engine.close()
+
+
+def test_a_failing_search_stores_nothing(store: HistoryStore, stories_model: Path) -> None:
+    session = ChatSession(store, settings=greedy, retriever=Excerpts([], fail=True))
+    session.open(None)
+    engine = EngineProcess()
+    try:
+        session.model = engine.load(stories_model, LoadOptions(context_length=256))
+        with pytest.raises(HearthError, match="damaged"):
+            session.send("Anything?")
+        assert store.list_conversations() == [] and not session.busy
+    finally:
+        engine.close()
+
+
+def test_the_claude_preview_shows_the_excerpts_before_anything_is_sent(
+    store: HistoryStore,
+) -> None:
+    settings = Settings().with_value("claude_enabled", True)
+    prompts = Prompts(confirm=False)
+    session = ChatSession(
+        store,
+        settings=lambda: settings,
+        prompts=prompts,
+        claude_key=lambda: "sk-test",
+        retriever=Excerpts([_hit(1, "The contract ends in March.")]),
+    )
+    session.open(None)
+    assert session.send("When does the contract end?", ask_claude=True) is None
+    (preview,) = prompts.previews
+    assert preview.system is not None
+    assert "[1] /docs/file1.md, lines 1–5\nThe contract ends in March." in preview.system
+    assert store.list_conversations() == []

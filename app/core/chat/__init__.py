@@ -12,7 +12,14 @@ from app.core.chat.routing import (
     decide_route,
     suggest_claude,
 )
-from app.core.chat.session import ChatSession, NeverAsk, Turn, TurnPrompts, model_messages
+from app.core.chat.session import (
+    ChatSession,
+    NeverAsk,
+    Retriever,
+    Turn,
+    TurnPrompts,
+    model_messages,
+)
 from app.core.chat.textparts import ReasoningSplitter, code_blocks, split_reasoning
 
 __all__ = [
@@ -26,6 +33,7 @@ __all__ = [
     "NeverAsk",
     "Preview",
     "ReasoningSplitter",
+    "Retriever",
     "Route",
     "RouteDecision",
     "Turn",

@@ -16,6 +16,11 @@ every streamed piece; the figures when it ends. An error reply keeps what stream
 
 Questions for the user go through a :class:`TurnPrompts` the front-end supplies (a
 dialog, a terminal prompt, or a server policy that never asks).
+
+With a :class:`Retriever` (local documents), each turn searches for the user's last
+message and adds the excerpts that fit the context to the system prompt (to Claude's
+preview alike, so the user sees them before anything is sent); the turn keeps them in
+``documents`` so the reply can list its sources.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from app.core.settings import Settings
 
 if TYPE_CHECKING:
     from app.core.cloud.claude import ClaudeClient
+    from app.core.documents import DocumentContext
     from app.core.inference.process import EngineProcess
     from app.core.inference.types import LoadedModel
 
@@ -56,6 +62,38 @@ def model_messages(
             continue
         messages.append(Message(record.role, record.text))
     return messages
+
+
+CHARS_PER_TOKEN = 3
+"""A cautious guess of a chat model's characters per token, to budget excerpts before
+the engine counts (English averages about four)."""
+CLAUDE_DOCUMENT_CHARS = 40_000
+"""Excerpts sent with a Claude message at most (its context is far larger)."""
+
+
+class Retriever(Protocol):
+    """Finds the excerpts of the user's documents that answer a question."""
+
+    def context_for(self, question: str, *, budget_chars: int) -> DocumentContext:
+        """The excerpts that fit ``budget_chars``, and those left out."""
+
+
+def document_budget(messages: Sequence[Message], *, context_length: int, reply_tokens: int) -> int:
+    """Characters of excerpts that fit beside ``messages`` and the reply, at most half."""
+    used = sum(len(m.content) // CHARS_PER_TOKEN + 8 for m in messages)
+    reserve = min(reply_tokens, context_length // 4)
+    tokens = min(context_length // 2, context_length - used - reserve)
+    return max(0, tokens * CHARS_PER_TOKEN)
+
+
+def with_documents(messages: list[Message], documents: DocumentContext) -> list[Message]:
+    """``messages`` with the excerpts appended to the system prompt (or as one)."""
+    if not documents.text:
+        return messages
+    if messages and messages[0].role == "system":
+        first = Message("system", f"{messages[0].content}\n\n{documents.text}")
+        return [first, *messages[1:]]
+    return [Message("system", documents.text), *messages]
 
 
 class TurnPrompts(Protocol):
@@ -109,6 +147,7 @@ class Turn:
         preview: Preview | None = None,
         key: str | None = None,
         settings: Settings,
+        documents: DocumentContext | None = None,
     ) -> None:
         self.session = session
         self.number = number
@@ -122,6 +161,8 @@ class Turn:
         self.settings = settings
         self.record: MessageRecord | None = None
         self.notice: str | None = None
+        self.documents = documents
+        """The excerpts this reply was given (None without a retriever): its sources."""
 
     @property
     def message_id(self) -> int:
@@ -255,8 +296,11 @@ class ChatSession:
         prompts: TurnPrompts | None = None,
         claude_key: Callable[[], str | None] | None = None,
         on_created: Callable[[Conversation], None] | None = None,
+        retriever: Retriever | None = None,
     ) -> None:
         self.store = store
+        self.retriever = retriever
+        """Local documents to search at every turn (None: none)."""
         self._on_created = on_created
         self._settings = settings
         self.prompts: TurnPrompts = prompts or NeverAsk()
@@ -414,10 +458,20 @@ class ChatSession:
 
     def _prepare(
         self, route: Route, history: list[Message], *, preview: bool
-    ) -> tuple[list[Message], Preview | None, str | None] | None:
+    ) -> tuple[list[Message], Preview | None, str | None, DocumentContext | None] | None:
         """The request for ``history`` (and the Claude key), once the user accepted it."""
         if route is Route.LOCAL:
-            return [], None, None  # the stored turns, once stored (see _begin)
+            # Searched before anything is stored: a failure leaves the text with the user.
+            documents = None
+            if self.retriever is not None and self.model is not None:
+                seen = [Message("system", self.system_prompt), *history]
+                budget = document_budget(
+                    seen,
+                    context_length=self.model.context_length,
+                    reply_tokens=self._settings().max_tokens,
+                )
+                documents = self._retrieve(history, budget_chars=budget)
+            return [], None, None, documents  # the stored turns, once stored (see _begin)
         key = self._claude_key() if self._claude_key is not None else None
         if not key:
             raise MissingKeyError(
@@ -426,16 +480,30 @@ class ChatSession:
             )
         settings = self._settings()
         sampling = SamplingOptions.from_settings(settings)
+        system = self.system_prompt
+        documents = self._retrieve(history, budget_chars=CLAUDE_DOCUMENT_CHARS)
+        if documents is not None and documents.text:
+            system = f"{system}\n\n{documents.text}" if system.strip() else documents.text
         request = build_preview(
             history,
             model=settings.claude_model,
-            system=self.system_prompt or None,
+            system=system or None,
             temperature=sampling.temperature,
             max_tokens=sampling.max_tokens,
         )
         if preview and not self.prompts.confirm_preview(request):
             return None
-        return history, request, key
+        return history, request, key, documents
+
+    def _retrieve(
+        self, messages: Sequence[Message], *, budget_chars: int
+    ) -> DocumentContext | None:
+        if self.retriever is None:
+            return None
+        question = next((m.content for m in reversed(messages) if m.role == "user"), "")
+        if not question.strip():
+            return None
+        return self.retriever.context_for(question, budget_chars=budget_chars)
 
     def _begin(
         self,
@@ -443,9 +511,9 @@ class ChatSession:
         route: Route,
         *,
         regenerate: bool,
-        prepared: tuple[list[Message], Preview | None, str | None],
+        prepared: tuple[list[Message], Preview | None, str | None, DocumentContext | None],
     ) -> Turn:
-        messages, request, key = prepared
+        messages, request, key, documents = prepared
         conversation = self.ensure_conversation()
         settings = self._settings()
         if route is Route.CLAUDE:
@@ -462,6 +530,8 @@ class ChatSession:
                 backend="local",
             )
             messages = self.model_messages(until=live.message_id)
+            if documents is not None:
+                messages = with_documents(messages, documents)
         with self._lock:
             self._numbers += 1
             turn = Turn(
@@ -475,6 +545,7 @@ class ChatSession:
                 preview=request,
                 key=key,
                 settings=settings,
+                documents=documents,
             )
             self._turn = turn
         return turn

@@ -10,6 +10,7 @@ it stopped. :func:`search` merges keyword and vector results by reciprocal-rank 
 from __future__ import annotations
 
 from app.core.documents.chunking import Chunk, chunk_sections, count_tokens
+from app.core.documents.context import DocumentContext, DocumentRetriever, build_context
 from app.core.documents.embedding import (
     Embedder,
     EngineEmbedder,
@@ -34,8 +35,10 @@ __all__ = [
     "Collection",
     "CollectionNotFoundError",
     "Consistency",
+    "DocumentContext",
     "DocumentIndex",
     "DocumentIndexError",
+    "DocumentRetriever",
     "Embedder",
     "EngineEmbedder",
     "Extracted",
@@ -48,6 +51,7 @@ __all__ = [
     "Report",
     "Section",
     "Skipped",
+    "build_context",
     "chunk_sections",
     "count_tokens",
     "extract",
