@@ -23,8 +23,14 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from app.core.chat import ChatSession, HistoryStore, Preview, Route
+from app.core.chat import ChatSession, HistoryStore, Preview, Route, Turn
 from app.core.cloud import ClaudeClient, CloudError, ensure_claude_allowed
+from app.core.documents import (
+    DocumentIndex,
+    DocumentRetriever,
+    EngineEmbedder,
+    find_embedding_model,
+)
 from app.core.errors import HearthError
 from app.core.generation import Reply, StopReason
 from app.core.inference import EngineProcess, LoadOptions
@@ -78,6 +84,14 @@ def register(subparsers: Any) -> None:
     sample.add_argument("--repeat-penalty", type=float)
     sample.add_argument("--max-tokens", type=int)
     sample.add_argument("--seed", type=int)
+    docs = parser.add_argument_group("local documents (`hearth docs`)")
+    docs.add_argument(
+        "--docs",
+        action="append",
+        metavar="NAME",
+        help="answer from this collection (repeatable); the reply lists its sources",
+    )
+    docs.add_argument("--embedding-model", metavar="PATH", help="default: settings")
     parser.add_argument("--quiet", action="store_true", help="no notices or figures on stderr")
     claude = parser.add_argument_group("Claude (sends the conversation to Anthropic)")
     claude.add_argument(
@@ -173,12 +187,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     settings = _settings(args)
     say = _Notices(quiet=args.quiet)
-    with _history(args) as store:
+    with _history(args) as store, _documents(args, settings) as retriever:
         session = ChatSession(
             store,
             settings=lambda: settings,
             prompts=TerminalPrompts(claude=args.claude, yes=args.yes, say=say),
             claude_key=KeyStore().load,
+            retriever=retriever,
         )
         session.open(args.conversation)
         if args.conversation is None:
@@ -193,6 +208,37 @@ def run(args: argparse.Namespace) -> int:
             return _chat(session, engine, settings, args, say)
         finally:
             engine.close()
+
+
+@contextlib.contextmanager
+def _documents(args: argparse.Namespace, settings: Settings) -> Iterator[DocumentRetriever | None]:
+    """The collections named by ``--docs``, searched with the embedding model in its engine."""
+    if not args.docs:
+        yield None
+        return
+    with DocumentIndex.open() as index:
+        for name in args.docs:
+            index.collection(name)  # an unknown name fails before any model loads
+        model = find_embedding_model(settings, args.embedding_model)
+        with EngineEmbedder(model) as embedder:
+            yield DocumentRetriever(index, embedder, collections=args.docs)
+
+
+def _sources(turn: Turn, say: _Notices) -> None:
+    """After the reply: the excerpts it was given, and those that did not fit."""
+    documents = turn.documents
+    if documents is None:
+        return
+    if not documents.used and not documents.left_out:
+        say("Sources: nothing in your documents matched.")
+        return
+    say("Sources:" if documents.used else "Sources: none fitted the context.")
+    for line in documents.sources():
+        say(f"  {line}")
+    if documents.left_out:
+        say(f"  ({len(documents.left_out)} more matched but did not fit the context:)")
+        for hit in documents.left_out:
+            say(f"    {hit.path}, {hit.where}")
 
 
 def _chat(
@@ -305,6 +351,7 @@ def _turn(
 
         pieces = turn.run_local(engine, on_started=started)
     _print_stream(pieces, on_interrupt)
+    _sources(turn, say)
     if not replies:
         return 1
     if turn.route is Route.CLAUDE:

@@ -106,3 +106,30 @@ def test_an_installed_embedding_model_is_found_without_being_named(
     assert code == 0 and "documents: 1 indexed" in err
     code, out, _err = run(capsys, "models", "--json")
     assert [Path(m["path"]).name for m in json.loads(out)] == [embedding_model.name]
+
+
+def test_chat_with_docs_lists_the_sources_of_its_reply(
+    home: Path,
+    folder: Path,
+    embedding_model: Path,
+    stories_model: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    run(capsys, *docs(embedding_model, "add", str(folder), "--collection", "home"))
+    chat = ["chat", "--model", str(stories_model), "--temperature", "0", "--max-tokens", "8"]
+    code, out, err = run(
+        capsys,
+        *chat,
+        "--docs",
+        "home",
+        "--embedding-model",
+        str(embedding_model),
+        "--prompt",
+        "When is the boiler serviced?",
+    )
+    assert code == 0, err
+    assert out.strip()  # the reply itself, on stdout
+    sources = err.split("Sources:\n")[1].splitlines()
+    assert sources[0] == f"  [1] {folder / 'boiler.md'}, lines 1–4"
+    code, _out, err = run(capsys, *chat, "--docs", "nope", "--prompt", "Hello")
+    assert code == 1 and "There is no collection called 'nope'." in err
