@@ -9,6 +9,7 @@ session with a key set, the key's text is in no file under Hearth's folders.
 from __future__ import annotations
 
 import io
+import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +18,12 @@ from typing import Any
 import pytest
 
 from app.cli import main
+from app.core.chat import ChatSession
 from app.core.chat.history import HistoryStore
 from app.core.chat.routing import Route, build_preview, decide_route, suggest_claude
 from app.core.cloud.claude import ClaudeClient, ClaudeDisabledError
+from app.core.documents import DocumentIndex, DocumentRetriever, EngineEmbedder, Indexer, search
+from app.core.inference import EngineProcess
 from app.core.inference.engine import Engine, LoadOptions, Message, SamplingOptions
 from app.core.paths import app_paths
 from app.core.secrets import KeyStore
@@ -190,3 +194,54 @@ def test_the_key_leaks_into_no_file(
     leaked = [p for p in files if TEST_KEY.encode() in p.read_bytes() or fragment in p.read_bytes()]
     assert leaked == []
     assert len(claude_server.requests) == 6
+
+
+def _sockets_of(pid: int) -> list[str]:
+    """The sockets a process holds open (Linux: its /proc fd links)."""
+    links = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            links.append(os.readlink(fd))
+        except OSError:
+            continue  # closed while listing
+    return [link for link in links if link.startswith("socket:")]
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux's /proc")
+def test_indexing_and_asking_your_documents_opens_no_connection(
+    guard: SocketGuard,
+    stories_model: Path,
+    embedding_model: Path,
+    hearth_home: Path,
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as probe:  # the check below sees a socket when there is one
+        assert f"socket:[{os.fstat(probe.fileno()).st_ino}]" in _sockets_of(os.getpid())
+    folder = tmp_path / "private"
+    folder.mkdir()
+    (folder / "letter.md").write_text("Your test results are normal.", encoding="utf-8")
+    (folder / "lease.txt").write_text("The lease ends in March 2027.", encoding="utf-8")
+    with DocumentIndex.open() as index, EngineEmbedder(embedding_model) as embedder:
+        index.add_sources("private", [folder])
+        Indexer(index, embedder).run("private")
+        hits = search(index, "When does the lease end?", embedder=embedder)
+        assert Path(hits[0].path).name == "lease.txt"
+        session = ChatSession(
+            HistoryStore.open(app_paths().conversations / "history.db"),
+            settings=lambda: Settings().with_value("max_tokens", 8),
+            retriever=DocumentRetriever(index, embedder, collections=["private"]),
+        )
+        session.open(None)
+        engine = EngineProcess()
+        try:
+            session.model = engine.load(stories_model, LoadOptions(context_length=512))
+            turn = session.send("When does the lease end?")
+            assert turn is not None and turn.documents is not None and turn.documents.used
+            "".join(turn.run_local(engine))
+            # The engines talk over their stdin and stdout pipes only.
+            assert engine.pid is not None and embedder.engine.pid is not None
+            assert _sockets_of(engine.pid) == [] and _sockets_of(embedder.engine.pid) == []
+        finally:
+            engine.close()
+            session.store.close()
+    assert guard.network == []
