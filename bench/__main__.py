@@ -26,6 +26,7 @@ BENCHMARKS = (
     "bench.downloads",
     "bench.ui_stream",
     "bench.portable",
+    "bench.documents",
 )
 
 
