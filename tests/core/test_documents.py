@@ -453,3 +453,28 @@ def test_a_thread_can_search_while_another_indexes(tmp_path: Path, index: Docume
     indexer.wait(60)
     reader.join(10)
     assert not errors and index.check().ok
+
+
+class OtherModel(WordEmbedder):
+    @property
+    def model_id(self) -> str:
+        return "another-model"
+
+
+def test_another_embedding_model_embeds_every_chunk_once_and_finds_them(
+    tmp_path: Path, index: DocumentIndex
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text(paragraphs(30, seed=5), encoding="utf-8")
+    (folder / "b.txt").write_text("harbour lighthouse keeper", encoding="utf-8")
+    indexed(index, folder, WordEmbedder())
+    chunks = index.collection("notes").chunks
+    other = OtherModel()
+    switched = Indexer(index, other).run("notes")
+    assert switched.chunks_embedded == chunks and switched.indexed == 2
+    hits = search(index, "lighthouse keeper", embedder=other, mode="vector")
+    assert Path(hits[0].path).name == "b.txt"
+    again = Indexer(index, other).run("notes")
+    assert again.chunks_embedded == 0 and again.unchanged == 2
+    assert index.check().ok

@@ -338,6 +338,20 @@ class DocumentIndex:
                 )
         return found
 
+    def paths_missing_vectors(self, collection_id: int, model: str) -> set[str]:
+        """Files with a chunk that has no vector for ``model`` (the embedding model changed)."""
+        with self._lock:
+            return {
+                row[0]
+                for row in self._db.execute(
+                    "SELECT DISTINCT files.path FROM files "
+                    "JOIN chunks ON chunks.file_id = files.id WHERE files.collection_id = ? "
+                    "AND NOT EXISTS (SELECT 1 FROM vectors "
+                    "WHERE vectors.model = ? AND vectors.hash = chunks.hash)",
+                    (collection_id, model),
+                )
+            }
+
     def store_vectors(self, model: str, pairs: Iterable[tuple[str, Sequence[float]]]) -> None:
         """Keep vectors by chunk hash (a cache: committed before the chunks that use them)."""
         rows = [(model, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in pairs]

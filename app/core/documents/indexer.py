@@ -176,6 +176,8 @@ class Indexer:
         missing: dict[str, StoredFile] = {
             s.hash: s for path, s in stored.items() if path not in seen and s.status != "skipped"
         }
+        # Indexed with another embedding model: their chunks need this model's vectors.
+        unembedded = self.index.paths_missing_vectors(collection.id, self.embedder.model_id)
         todo: list[_Found] = []
         skips: list[FileRecord] = []
         for item in found:
@@ -186,6 +188,7 @@ class Indexer:
                 old is not None
                 and old.status != "skipped"
                 and (old.size, old.mtime_ns) == (item.size, item.mtime_ns)
+                and item.path not in unembedded
             ):
                 report.unchanged += 1
             else:
@@ -224,7 +227,9 @@ class Indexer:
             for item in todo:
                 self._checkpoint(progress(item.path))
                 self._emit(progress(item.path))
-                record = self._read(item, stored.get(item.path), missing, report)
+                record = self._read(
+                    item, stored.get(item.path), missing, report, reembed=item.path in unembedded
+                )
                 done_files += 1
                 done_bytes += item.size
                 if record is not None:
@@ -252,6 +257,8 @@ class Indexer:
         old: StoredFile | None,
         missing: dict[str, StoredFile],
         report: Report,
+        *,
+        reembed: bool = False,
     ) -> FileRecord | None:
         path = Path(item.path)
         try:
@@ -267,7 +274,8 @@ class Indexer:
             return None
         if moved is not None:
             missing[extracted.content_hash] = moved
-        if old is not None and old.hash == extracted.content_hash and old.status != "skipped":
+        same = old is not None and old.hash == extracted.content_hash and old.status != "skipped"
+        if same and not reembed and old is not None:
             self.index.touch(old.id, mtime_ns=extracted.mtime_ns)
             report.unchanged += 1
             return None
