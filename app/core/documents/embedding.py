@@ -36,6 +36,8 @@ def model_id_for(path: Path) -> str:
 
 
 class NoEmbeddingModelError(HearthError):
+    """No embedding model was named or is installed."""
+
     hint = (
         "Download one with `hearth pull all-minilm-l6-v2`, or name a GGUF embedding model "
         "with --embedding-model or `hearth config set docs_embedding_model PATH`."
@@ -99,6 +101,7 @@ class EngineEmbedder:
             return self.embed([texts[0][: max(1, len(texts[0]) * 3 // 4)]])
 
     def close(self) -> None:
+        """Stop the engine process if this embedder started it."""
         if self._own:
             self.engine.close()
 

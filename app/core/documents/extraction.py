@@ -69,6 +69,8 @@ class Extracted:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
+    """How much of one file is read: its size, and the text taken from it."""
+
     max_file_bytes: int = 64 * 1024 * 1024
     max_text_chars: int = 2_000_000
 

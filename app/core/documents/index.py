@@ -85,15 +85,21 @@ CREATE TABLE IF NOT EXISTS vectors (
 
 
 class CollectionNotFoundError(HearthError):
+    """No collection has that name."""
+
     hint = "Run `hearth docs list` to see your collections."
 
 
 class DocumentIndexError(HearthError):
+    """The index file cannot be used as it is."""
+
     hint = "The index can be rebuilt: `hearth docs reindex NAME`."
 
 
 @dataclass(frozen=True, slots=True)
 class Collection:
+    """A collection, its sources, and how many files, chunks and skipped files it has."""
+
     id: int
     name: str
     sources: tuple[str, ...]
@@ -116,6 +122,8 @@ class FileEntry:
 
 @dataclass(frozen=True, slots=True)
 class StoredFile:
+    """What the index remembers of a file, to tell whether it changed."""
+
     id: int
     path: str
     size: int
@@ -163,6 +171,7 @@ class Consistency:
 
     @property
     def ok(self) -> bool:
+        """Whether nothing is inconsistent."""
         return not any(
             (
                 self.chunks_without_vector,
@@ -207,6 +216,7 @@ class DocumentIndex:
         return cls(Path(folder) / INDEX_FILE)
 
     def close(self) -> None:
+        """Close the database (the indexer must have stopped)."""
         with self._lock:
             self._db.close()
 
@@ -258,6 +268,7 @@ class DocumentIndex:
         return int(row[0])
 
     def collection(self, name: str) -> Collection:
+        """The collection ``name``; CollectionNotFoundError when there is none."""
         with self._lock:
             cid = self._collection_id(name)
             return self._describe(cid, name)
@@ -277,6 +288,7 @@ class DocumentIndex:
         return Collection(cid, name, sources, int(files), int(chunks), int(skipped))
 
     def collections(self) -> list[Collection]:
+        """Every collection, by name."""
         with self._lock:
             rows = self._db.execute("SELECT id, name FROM collections ORDER BY name").fetchall()
             return [self._describe(cid, name) for cid, name in rows]
@@ -310,6 +322,7 @@ class DocumentIndex:
             ]
 
     def stored_files(self, collection_id: int) -> dict[str, StoredFile]:
+        """The files the index holds for a collection, by path."""
         with self._lock:
             return {
                 row[1]: StoredFile(*row)
@@ -446,6 +459,7 @@ class DocumentIndex:
             self._prune_vectors(db)
 
     def prune_vectors(self) -> None:
+        """Delete vectors no chunk uses any more."""
         with self._write() as db:
             self._prune_vectors(db)
 

@@ -79,7 +79,7 @@ class _Found:
 
 
 class Cancelled(Exception):
-    pass
+    """Raised inside a run at the first checkpoint after :meth:`Indexer.cancel`."""
 
 
 class Indexer:
@@ -119,6 +119,7 @@ class Indexer:
         self._running.clear()
 
     def resume(self) -> None:
+        """Go on after :meth:`pause`."""
         self._running.set()
 
     def cancel(self) -> None:
