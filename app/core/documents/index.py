@@ -202,10 +202,17 @@ class DocumentIndex:
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA secure_delete = ON")  # deleted text is overwritten
             self._db.executescript(_SCHEMA)
+            # Keyword search reads on its own connection, so it runs beside a vector scan
+            # (or the query's embedding) instead of waiting for the main one: WAL readers
+            # do not block each other.
+            self._keywords = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=30
+            )
         except sqlite3.DatabaseError as error:
             raise DocumentIndexError(
                 f"The documents index {self.path} is damaged: {error}."
             ) from None
+        self._keywords_lock = threading.Lock()
         self._matrix_key: tuple[object, ...] | None = None
         self._matrix: tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]] | None = None
 
@@ -220,6 +227,8 @@ class DocumentIndex:
 
     def close(self) -> None:
         """Close the database (the indexer must have stopped)."""
+        with self._keywords_lock:
+            self._keywords.close()
         with self._lock:
             self._db.close()
 
@@ -477,14 +486,17 @@ class DocumentIndex:
     def keyword_search(
         self, query: str, collection_ids: Sequence[int], limit: int
     ) -> list[tuple[int, float]]:
-        """(chunk id, BM25 score, higher is better) for the query's words, best first."""
+        """(chunk id, BM25 score, higher is better) for the query's words, best first.
+
+        Safe to call from another thread while this one searches vectors.
+        """
         words = [m.group(0) for m in TOKEN.finditer(query) if m.group(0).isalnum()]
         if not words or not collection_ids:
             return []
         match = " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
         marks = ",".join("?" * len(collection_ids))
-        with self._lock:
-            rows = self._db.execute(
+        with self._keywords_lock:
+            rows = self._keywords.execute(
                 "SELECT chunks_fts.rowid, bm25(chunks_fts) FROM chunks_fts "
                 "JOIN chunks ON chunks.id = chunks_fts.rowid "
                 "JOIN files ON files.id = chunks.file_id "

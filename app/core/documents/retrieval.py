@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from app.core.documents.embedding import Embedder
 from app.core.documents.index import DocumentIndex, Hit
 
 CANDIDATES = 50
 """How many results each search hands to the fusion."""
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="keyword-search")
 
 
 def search(
@@ -32,11 +34,21 @@ def search(
         ids = [index.collection(name).id for name in collections]
     else:
         ids = [c.id for c in chosen]
-    keyword = index.keyword_search(query, ids, CANDIDATES) if mode != "vector" else []
-    vector: list[tuple[int, float]] = []
-    if mode != "keyword":
-        if embedder is None:
-            raise ValueError("A vector search needs an embedder.")
+    if mode != "keyword" and embedder is None:
+        raise ValueError("A vector search needs an embedder.")
+    if mode == "keyword":
+        return index.hits(index.keyword_search(query, ids, CANDIDATES), [], limit)
+    assert embedder is not None
+    # Keywords are searched beside the query's embedding and the vector scan.
+    keywords = (
+        _POOL.submit(index.keyword_search, query, ids, CANDIDATES) if mode == "fused" else None
+    )
+    try:
         query_vector = embedder.embed([query])[0]
         vector = index.vector_search(query_vector, embedder.model_id, ids, CANDIDATES)
+    except BaseException:
+        if keywords is not None:
+            wait([keywords])  # never leave it reading an index the caller may close
+        raise
+    keyword = keywords.result() if keywords is not None else []
     return index.hits(keyword, vector, limit)
