@@ -22,6 +22,7 @@ import pytest
 from app.core.documents import (
     CollectionNotFoundError,
     DocumentIndex,
+    DocumentIndexError,
     EngineEmbedder,
     Indexer,
     Limits,
@@ -33,6 +34,7 @@ from app.core.documents import (
     extract,
     search,
 )
+from app.core.errors import DiskFullError
 from app.core.settings import Settings
 from tests.support.documents import write_docx, write_encrypted_pdf, write_pdf
 from tests.support.embedder import WordEmbedder
@@ -478,3 +480,31 @@ def test_another_embedding_model_embeds_every_chunk_once_and_finds_them(
     again = Indexer(index, other).run("notes")
     assert again.chunks_embedded == 0 and again.unchanged == 2
     assert index.check().ok
+
+
+def test_a_damaged_index_file_is_named_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(DocumentIndexError, match="is damaged") as caught:
+        DocumentIndex(path)
+    assert caught.value.path == path and "reindex" in caught.value.hint
+    assert path.read_bytes().startswith(b"this is not a database")  # nothing was lost
+
+
+def test_a_full_disk_stops_indexing_with_a_clear_error_and_keeps_what_was_done(
+    tmp_path: Path, index: DocumentIndex
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "first.txt").write_text("the first note", encoding="utf-8")
+    indexed(index, folder, WordEmbedder())
+    for n in range(200):
+        (folder / f"more{n:03}.txt").write_text(paragraphs(20, seed=n), encoding="utf-8")
+    pages = index._db.execute("PRAGMA page_count").fetchone()[0]
+    index._db.execute(f"PRAGMA max_page_count = {pages + 20}")  # the disk fills up
+    with pytest.raises(DiskFullError, match="disk is full") as caught:
+        Indexer(index, WordEmbedder()).run("notes")
+    assert caught.value.path == index.path
+    assert index.check().ok
+    assert "first.txt" in reasons(index)
+    assert search(index, "first note", embedder=None, mode="keyword")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from app.core.errors import ContextOverflowError, HearthError
+from app.core.errors import ContextOverflowError, HearthError, NotFoundError
 from app.core.inference import EngineProcess, LoadOptions
 from app.core.library import Library
 from app.core.settings import Settings
@@ -35,7 +35,7 @@ def model_id_for(path: Path) -> str:
     return f"{path.name}:{digest}"
 
 
-class NoEmbeddingModelError(HearthError):
+class NoEmbeddingModelError(NotFoundError):
     """No embedding model was named or is installed."""
 
     hint = (

@@ -8,6 +8,7 @@ reads in the collection's list; a file cut at a limit comes back with ``limited`
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import logging
@@ -84,7 +85,7 @@ def read_file(path: Path, limits: Limits) -> tuple[bytes, os.stat_result]:
     except PermissionError:
         raise Skipped("no permission to read it") from None
     except OSError as error:
-        if error.errno == 40:  # ELOOP
+        if error.errno == errno.ELOOP:
             raise Skipped("a symbolic link that loops back on itself") from None
         raise Skipped(f"cannot be read: {error.strerror or error}") from None
     if not stat.S_ISREG(info.st_mode):
@@ -156,7 +157,7 @@ def _text(data: bytes, limits: Limits) -> tuple[list[Section], str]:
 
 def _pdf(data: bytes, limits: Limits) -> tuple[list[Section], str]:
     import pypdf
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
@@ -176,9 +177,13 @@ def _pdf(data: bytes, limits: Limits) -> tuple[list[Section], str]:
         return sections, ""
     except Skipped:
         raise
+    except FileNotDecryptedError:  # pypdf's own type, never its message, decides
+        raise Skipped("an encrypted PDF: it needs a password") from None
+    except DependencyError:
+        raise Skipped(
+            "an encrypted PDF whose cipher needs the cryptography package to read"
+        ) from None
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as error:
-        if "password" in str(error).lower() or "encrypt" in str(error).lower():
-            raise Skipped("an encrypted PDF: it needs a password") from None
         raise Skipped(f"a damaged PDF: {error}") from None
     except Exception as error:  # pypdf raises many kinds for crafted files
         log.info("pypdf failed on a file: %r", error)

@@ -33,7 +33,13 @@ import numpy as np
 import numpy.typing as npt
 
 from app.core.documents.chunking import TOKEN, Chunk
-from app.core.errors import HearthError
+from app.core.errors import (
+    DamagedFileError,
+    DiskFullError,
+    NotFoundError,
+    StorageError,
+    storage_error,
+)
 
 INDEX_FILE = "index.sqlite3"
 RRF_K = 60
@@ -87,13 +93,13 @@ CREATE TABLE IF NOT EXISTS vectors (
 """
 
 
-class CollectionNotFoundError(HearthError):
+class CollectionNotFoundError(NotFoundError):
     """No collection has that name."""
 
     hint = "Run `hearth docs list` to see your collections."
 
 
-class DocumentIndexError(HearthError):
+class DocumentIndexError(DamagedFileError):
     """The index file cannot be used as it is."""
 
     hint = "The index can be rebuilt: `hearth docs reindex NAME`."
@@ -191,7 +197,10 @@ class DocumentIndex:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise storage_error(error, doing=f"create {self.path.parent}") from None
         self._lock = threading.RLock()
         try:
             self._db = sqlite3.connect(
@@ -208,9 +217,17 @@ class DocumentIndex:
             self._keywords = sqlite3.connect(
                 self.path, check_same_thread=False, isolation_level=None, timeout=30
             )
-        except sqlite3.DatabaseError as error:
-            raise DocumentIndexError(
-                f"The documents index {self.path} is damaged: {error}."
+        except sqlite3.Error as error:
+            code = getattr(error, "sqlite_errorcode", None)
+            if isinstance(code, int) and code & 0xFF in (
+                sqlite3.SQLITE_CORRUPT,
+                sqlite3.SQLITE_NOTADB,
+            ):
+                raise DocumentIndexError(
+                    f"The documents index {self.path} is damaged: {error}.", path=self.path
+                ) from None
+            raise StorageError(
+                f"Hearth could not open the documents index {self.path}: {error}.", path=self.path
             ) from None
         self._keywords_lock = threading.Lock()
         self._matrix_key: tuple[object, ...] | None = None
@@ -248,10 +265,18 @@ class DocumentIndex:
                     "INSERT INTO meta VALUES ('generation', '1') ON CONFLICT(key) "
                     "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
                 )
-            except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute("COMMIT")
+            except BaseException as error:
+                with contextlib.suppress(sqlite3.Error):  # a failed COMMIT may have ended it
+                    self._db.execute("ROLLBACK")
+                code = getattr(error, "sqlite_errorcode", None)
+                if isinstance(code, int) and code & 0xFF == sqlite3.SQLITE_FULL:
+                    raise DiskFullError(
+                        "The disk is full: the documents index could not be written "
+                        "(what was indexed before is kept).",
+                        path=self.path,
+                    ) from None
                 raise
-            self._db.execute("COMMIT")
 
     def _generation(self) -> int:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
@@ -545,10 +570,9 @@ class DocumentIndex:
             return []
         query = np.asarray(vector, dtype=np.float32)
         if query.shape[0] != matrix.shape[1]:
-            raise DocumentIndexError(
+            raise ValueError(  # one model id, two widths: a bug, not the user's doing
                 f"The query vector has {query.shape[0]} dimensions; the index has "
-                f"{matrix.shape[1]}.",
-                hint="Search with the embedding model the collection was indexed with.",
+                f"{matrix.shape[1]} for {model}."
             )
         scores = matrix @ query
         count = min(limit, len(scores))

@@ -11,6 +11,7 @@ stopped and the index is consistent.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
 import os
 import stat
@@ -346,7 +347,7 @@ def _walk(path: Path, visited: set[tuple[int, int]]) -> Iterator[_Found]:
             yield _Found(str(path), reason="gone: it was deleted or moved")
         return
     except OSError as error:
-        if error.errno == 40:  # ELOOP
+        if error.errno == errno.ELOOP:
             yield _Found(str(path), reason="a symbolic link that loops back on itself")
         else:
             yield _Found(str(path), reason=f"cannot be read: {error.strerror or error}")
