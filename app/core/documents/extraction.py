@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.errors import HearthError
+from app.core.units import format_bytes
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class Extracted:
 class Limits:
     """How much of one file is read: its size, and the text taken from it."""
 
-    max_file_bytes: int = 64 * 1024 * 1024
+    max_file_bytes: int = 64_000_000
     max_text_chars: int = 2_000_000
 
 
@@ -92,8 +93,8 @@ def read_file(path: Path, limits: Limits) -> tuple[bytes, os.stat_result]:
         raise Skipped("not a regular file (a pipe, device or socket)")
     if info.st_size > limits.max_file_bytes:
         raise Skipped(
-            f"too large: {_size(info.st_size)}, over the limit of "
-            f"{_size(limits.max_file_bytes)} (setting docs_max_file_mb)"
+            f"too large: {format_bytes(info.st_size)}, over the limit of "
+            f"{format_bytes(limits.max_file_bytes)} (setting docs_max_file_mb)"
         )
     if path.suffix.lower() in BINARY_SUFFIXES:
         raise Skipped(f"not a document format Hearth reads ({path.suffix.lower()})")
@@ -107,7 +108,9 @@ def read_file(path: Path, limits: Limits) -> tuple[bytes, os.stat_result]:
     except OSError as error:
         raise Skipped(f"cannot be read: {error.strerror or error}") from None
     if len(data) > limits.max_file_bytes:
-        raise Skipped(f"grew past the limit of {_size(limits.max_file_bytes)} while being read")
+        raise Skipped(
+            f"grew past the limit of {format_bytes(limits.max_file_bytes)} while being read"
+        )
     return data, info
 
 
@@ -224,10 +227,3 @@ def _html(data: bytes, limits: Limits) -> tuple[list[Section], str]:
     if len(text) > limits.max_text_chars:
         text, limited = text[: limits.max_text_chars], _limited(limits)
     return [Section(text)], limited
-
-
-def _size(count: int) -> str:
-    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if count >= scale:
-            return f"{count / scale:.1f} {unit}"
-    return f"{count} bytes"

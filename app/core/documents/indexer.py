@@ -101,7 +101,7 @@ class Indexer:
         self.chunk_tokens = settings.docs_chunk_tokens
         self.chunk_overlap = min(settings.docs_chunk_overlap, settings.docs_chunk_tokens - 1)
         self.limits = Limits(
-            max_file_bytes=settings.docs_max_file_mb * 1024 * 1024,
+            max_file_bytes=settings.docs_max_file_mb * 1_000_000,
             max_text_chars=settings.docs_max_text_chars,
         )
         self.on_progress = on_progress
