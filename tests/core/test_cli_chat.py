@@ -126,8 +126,12 @@ def test_ctrl_c_stops_the_reply_not_the_program(slow_chatml_model: Path) -> None
         process.send_signal(signal.SIGINT)
         _wait_for(lambda: any("stopped]" in line for line in err), "the reply to stop")
         assert process.poll() is None, "Ctrl-C during a reply must not quit"
-        process.stdin.write("And a short one\n")
+        process.stdin.write("And a short one\n")  # the chat goes on: a second reply
+        process.stdin.flush()
+        mark = len(out)
+        _wait_for(lambda: len(out) > mark + 10, "the second reply to start")
         process.stdin.close()
+        process.send_signal(signal.SIGINT)  # stopped too (up to 4,000 tokens otherwise)
         assert process.wait(timeout=120) == 0
     finally:
         if process.poll() is None:
