@@ -192,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
             store,
             settings=lambda: settings,
             prompts=TerminalPrompts(claude=args.claude, yes=args.yes, say=say),
-            claude_key=KeyStore().load,
+            claude_key=KeyStore().claude.load,
             retriever=retriever,
         )
         session.open(args.conversation)
@@ -257,7 +257,7 @@ def _chat(
             say(f"note: {model.notice}")
         name = model.name
     else:
-        client = ClaudeClient.from_settings(settings, api_key=KeyStore().load())
+        client = ClaudeClient.from_settings(settings, api_key=KeyStore().claude.load())
         name = f"{client.model} at {client.host}"
     try:
         if args.prompt is not None:

@@ -59,7 +59,7 @@ def run_set(args: argparse.Namespace) -> int:
             "GNOME Keyring or KWallet), or use the desktop app, which can keep the key "
             "for one session in memory.",
         )
-    location = store.save(_read_key())
+    location = store.claude.save(_read_key())
     print(
         f"The key is stored in the {location} ({store.status.backend}). "
         "Check it with `hearth key test`.",
@@ -71,7 +71,7 @@ def run_set(args: argparse.Namespace) -> int:
 def run_test(args: argparse.Namespace) -> int:
     settings = load_settings(app_paths().settings_file)
     ensure_claude_allowed(settings)
-    key = KeyStore().load()
+    key = KeyStore().claude.load()
     if not key:
         raise MissingKeyError("There is no Anthropic API key in the keychain.")
     with ClaudeClient.from_settings(
@@ -88,7 +88,7 @@ def run_test(args: argparse.Namespace) -> int:
 
 
 def run_clear(args: argparse.Namespace) -> int:
-    removed = KeyStore().clear()
+    removed = KeyStore().claude.clear()
     print("The key was removed." if removed else "No key was stored.", file=sys.stderr)
     return 0
 
@@ -99,7 +99,7 @@ def run_status(args: argparse.Namespace) -> int:
     if not status.available:
         print(f"No keychain: {status.reason}.")
         return 1
-    where = store.location()
+    where = store.claude.location()
     if where is None:
         print(f"No key is stored (keychain: {status.backend}).")
         return 1

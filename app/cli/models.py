@@ -36,13 +36,11 @@ from app.core.library import (
     OfflineError,
     check_repo_id,
     choose_quant,
-    forget_token,
     load_catalog,
-    load_token,
     refresh_catalog,
-    store_token,
 )
 from app.core.paths import app_paths
+from app.core.secrets import KeychainUnavailableError, KeyStore
 from app.core.settings import Settings, load_settings
 from app.core.units import format_bytes
 
@@ -109,7 +107,9 @@ def _models_dir(settings: Settings) -> Path:
 
 
 def _hub(settings: Settings) -> Hub:
-    return Hub(token=None if settings.offline else load_token(), offline=settings.offline)
+    return Hub(
+        token=None if settings.offline else KeyStore().hub_token.load(), offline=settings.offline
+    )
 
 
 def _catalog() -> Catalog:
@@ -359,19 +359,28 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_token(args: argparse.Namespace) -> int:
+    keys = KeyStore()
+    token = keys.hub_token
     if args.action == "set":
         import getpass
 
+        if not keys.status.available:  # say so before the token is typed
+            raise KeychainUnavailableError(
+                f"Hearth cannot keep the Hugging Face token: {keys.status.reason}.",
+                hint="Hearth keeps the token only in the system keychain, never in a file. "
+                "Install or unlock one (GNOME Keyring, KWallet, macOS Keychain, Windows "
+                "Credential Manager).",
+            )
         value = (
             getpass.getpass("Hugging Face token (hidden): ")
             if sys.stdin.isatty()
             else sys.stdin.readline()
         )
-        store_token(value)
-        print("Stored the token in the system keychain (service Hearth).")
+        token.save(value)
+        print(f"Stored the token in the system keychain ({keys.status.backend}).")
     elif args.action == "clear":
-        removed = forget_token()
+        removed = token.clear()
         print("Removed the token." if removed else "No token was stored.")
     else:
-        print("A token is stored." if load_token() else "No token is stored.")
+        print("A token is stored." if token.location() else "No token is stored.")
     return 0

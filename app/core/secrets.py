@@ -1,12 +1,13 @@
-"""The Anthropic API key, kept in the OS keychain and nowhere else.
+"""Hearth's secrets (the Anthropic API key, the Hugging Face token), in the OS keychain only.
 
-:class:`KeyStore` stores the key with keyring (service ``"Hearth"``): macOS Keychain,
+One :class:`KeyStore` keeps both, with keyring (service ``"Hearth"``): macOS Keychain,
 Windows Credential Locker, or the Secret Service (GNOME Keyring, KWallet) on Linux.
-Backends that write plain or home-made encrypted files (``keyrings.alt``) are refused.
-When no usable keychain exists, saving says so (:class:`KeychainUnavailableError`)
-and the caller may offer ``session_only=True``: the key then lives in this object's
-memory until the app quits. It is never written to a file, logged, or shown in a
-``repr`` or an error message.
+Backends that write plain or home-made encrypted files (``keyrings.alt``) are refused,
+for every secret. Each secret is a :class:`Secret` of the store (``keys.claude``,
+``keys.hub_token``). When no usable keychain exists, saving says so
+(:class:`KeychainUnavailableError`) and the caller may offer ``session_only=True``: the
+secret then lives in this object's memory until the app quits. A secret is never
+written to a file, logged, or shown in a ``repr`` or an error message.
 """
 
 from __future__ import annotations
@@ -27,18 +28,19 @@ from app.core.errors import HearthError
 log = logging.getLogger(__name__)
 
 SERVICE = "Hearth"
-ACCOUNT = "anthropic-api-key"
+CLAUDE_ACCOUNT = "anthropic-api-key"
+HUB_TOKEN_ACCOUNT = "huggingface-token"
 _FILE_BACKENDS = ("keyrings.alt", "keyring.backends.null", "keyring.backends.fail")
 
 
 class SecretsError(HearthError):
-    """The key could not be stored, read or removed."""
+    """A secret could not be stored, read or removed."""
 
 
 class KeychainUnavailableError(SecretsError):
     hint = (
-        "Hearth can keep the key in memory for this session only (forgotten when Hearth "
-        "quits); it never writes the key to a file. On Linux, install and unlock GNOME "
+        "Hearth can keep it in memory for this session only (forgotten when Hearth "
+        "quits); it never writes it to a file. On Linux, install and unlock GNOME "
         "Keyring or KWallet to keep it."
     )
 
@@ -52,7 +54,7 @@ class InvalidKeyFormatError(SecretsError):
 
 
 class KeyLocation(enum.StrEnum):
-    """Where the key is kept."""
+    """Where a secret is kept."""
 
     KEYCHAIN = "keychain"
     SESSION = "session"  # in memory, until the app quits
@@ -123,40 +125,145 @@ def find_keychain() -> tuple[Any | None, KeychainStatus]:
     return best, KeychainStatus(True, _describe(best))
 
 
-def normalize_key(text: str) -> str:
-    """The key without surrounding whitespace; refuses text that cannot be a key."""
+def normalize_key(text: str, *, what: str = "API key", paste_hint: str | None = None) -> str:
+    """The secret without surrounding whitespace; refuses text that cannot be one."""
     key = text.strip()
     if not key:
-        raise InvalidKeyFormatError("The API key is empty.")
+        raise InvalidKeyFormatError(f"The {what} is empty.", hint=paste_hint)
     if any(c.isspace() or not c.isprintable() for c in key) or not key.isascii():
-        raise InvalidKeyFormatError("That does not look like an API key (it contains spaces).")
+        raise InvalidKeyFormatError(
+            f"That does not look like a valid {what} (it contains spaces).", hint=paste_hint
+        )
     if len(key) < 20:
-        raise InvalidKeyFormatError("That does not look like an API key (it is too short).")
+        raise InvalidKeyFormatError(
+            f"That does not look like a valid {what} (it is too short).", hint=paste_hint
+        )
     return key
 
 
-class KeyStore:
-    """Saves, reads and clears the Anthropic API key. See the module docstring.
+class Secret:
+    """One secret of a :class:`KeyStore`: save, load, find and clear it.
 
+    Made by the store (``keys.claude``, ``keys.hub_token``); it shares the store's
+    keychain, so a keychain found again by :meth:`KeyStore.refresh` serves both.
+    """
+
+    def __init__(self, store: KeyStore, *, account: str, label: str, paste_hint: str) -> None:
+        self._store = store
+        self.account = account
+        self.label = label  # "Anthropic API key", in messages
+        self.paste_hint = paste_hint
+        self._session: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Secret({self.account!r}, {self.location() or 'none'})"
+
+    def save(self, text: str, *, session_only: bool = False) -> KeyLocation:
+        """Store ``text``: in the keychain, or in memory for this session if asked.
+
+        Raises KeychainUnavailableError when there is no keychain (offer
+        ``session_only``), KeychainError when the keychain refused,
+        InvalidKeyFormatError for text that cannot be this secret.
+        """
+        value = normalize_key(text, what=self.label, paste_hint=self.paste_hint)
+        if session_only:
+            self._session = value
+            log.info("%s kept in memory for this session only", self.label)
+            return KeyLocation.SESSION
+        store = self._store
+        backend = store._require(self.label)
+        try:
+            backend.set_password(store.service, self.account, value)
+        except Exception as error:
+            raise KeychainError(
+                f"The keychain ({store.status.backend}) did not store the {self.label}: "
+                f"{_safe(error, value)}."
+            ) from None
+        self._session = None
+        log.info("%s stored in the keychain (%s)", self.label, store.status.backend)
+        return KeyLocation.KEYCHAIN
+
+    def load(self) -> str | None:
+        """The secret (session copy first, then the keychain), or None when none is set."""
+        if self._session is not None:
+            return self._session
+        store = self._store
+        if store._backend is None:
+            return None
+        try:
+            value = store._backend.get_password(store.service, self.account)
+        except Exception as error:
+            raise KeychainError(
+                f"The keychain ({store.status.backend}) could not be read: {_safe(error)}."
+            ) from None
+        return value or None
+
+    def location(self) -> KeyLocation | None:
+        """Where the secret is, or None; never raises (a locked keychain counts as none)."""
+        if self._session is not None:
+            return KeyLocation.SESSION
+        try:
+            return KeyLocation.KEYCHAIN if self.load() else None
+        except SecretsError:
+            return None
+
+    def clear(self) -> bool:
+        """Forget the secret everywhere; True when there was one."""
+        removed = self._session is not None
+        self._session = None
+        store = self._store
+        if store._backend is not None:
+            try:
+                if store._backend.get_password(store.service, self.account) is not None:
+                    store._backend.delete_password(store.service, self.account)
+                    removed = True
+            except keyring.errors.PasswordDeleteError:
+                pass
+            except Exception as error:
+                raise KeychainError(
+                    f"The keychain ({store.status.backend}) could not remove the {self.label}: "
+                    f"{_safe(error)}."
+                ) from None
+        if removed:
+            log.info("%s removed", self.label)
+        return removed
+
+
+class KeyStore:
+    """Hearth's secrets in the OS keychain. See the module docstring.
+
+    ``claude`` is the Anthropic API key, ``hub_token`` the Hugging Face token.
     ``backend`` overrides the keychain (tests); by default the OS keychain is found
     when the store is made (:meth:`refresh` looks again).
     """
 
-    def __init__(
-        self, *, backend: Any | None = None, service: str = SERVICE, account: str = ACCOUNT
-    ) -> None:
+    def __init__(self, *, backend: Any | None = None, service: str = SERVICE) -> None:
         self.service = service
-        self.account = account
-        self._session: str | None = None
         if backend is not None:
             self._backend: Any | None = backend
             self._status = KeychainStatus(True, _describe(backend))
         else:
             self._backend, self._status = find_keychain()
+        self.claude = Secret(
+            self,
+            account=CLAUDE_ACCOUNT,
+            label="API key",
+            paste_hint=InvalidKeyFormatError.hint,
+        )
+        self.hub_token = Secret(
+            self,
+            account=HUB_TOKEN_ACCOUNT,
+            label="Hugging Face token",
+            paste_hint="Paste the whole token from huggingface.co/settings/tokens "
+            "(it starts with hf_).",
+        )
 
     def __repr__(self) -> str:
-        where = self.location()
-        return f"KeyStore(keychain={self._status.backend or None!r}, key={where or 'none'})"
+        return (
+            f"KeyStore(keychain={self._status.backend or None!r}, "
+            f"claude={self.claude.location() or 'none'}, "
+            f"hub_token={self.hub_token.location() or 'none'})"
+        )
 
     def refresh(self) -> KeychainStatus:
         """Look for the OS keychain again (after the user unlocked or installed one)."""
@@ -167,79 +274,14 @@ class KeyStore:
     def status(self) -> KeychainStatus:
         return self._status
 
-    def save(self, key: str, *, session_only: bool = False) -> KeyLocation:
-        """Store ``key``: in the keychain, or in memory for this session if asked.
-
-        Raises KeychainUnavailableError when there is no keychain (offer
-        ``session_only``), KeychainError when the keychain refused.
-        """
-        key = normalize_key(key)
-        if session_only:
-            self._session = key
-            log.info("API key kept in memory for this session only")
-            return KeyLocation.SESSION
-        backend = self._require()
-        try:
-            backend.set_password(self.service, self.account, key)
-        except Exception as error:
-            raise KeychainError(
-                f"The keychain ({self._status.backend}) did not store the key: {_safe(error, key)}."
-            ) from None
-        self._session = None
-        log.info("API key stored in the keychain (%s)", self._status.backend)
-        return KeyLocation.KEYCHAIN
-
-    def load(self) -> str | None:
-        """The key (session copy first, then the keychain), or None when none is set."""
-        if self._session is not None:
-            return self._session
+    def _require(self, what: str) -> Any:
         if self._backend is None:
-            return None
-        try:
-            value = self._backend.get_password(self.service, self.account)
-        except Exception as error:
-            raise KeychainError(
-                f"The keychain ({self._status.backend}) could not be read: {_safe(error)}."
-            ) from None
-        return value or None
-
-    def location(self) -> KeyLocation | None:
-        """Where the key is, or None; never raises (a locked keychain counts as none)."""
-        if self._session is not None:
-            return KeyLocation.SESSION
-        try:
-            return KeyLocation.KEYCHAIN if self.load() else None
-        except SecretsError:
-            return None
-
-    def clear(self) -> bool:
-        """Forget the key everywhere; True when there was one."""
-        removed = self._session is not None
-        self._session = None
-        if self._backend is not None:
-            try:
-                if self._backend.get_password(self.service, self.account) is not None:
-                    self._backend.delete_password(self.service, self.account)
-                    removed = True
-            except keyring.errors.PasswordDeleteError:
-                pass
-            except Exception as error:
-                raise KeychainError(
-                    f"The keychain ({self._status.backend}) could not remove the key: "
-                    f"{_safe(error)}."
-                ) from None
-        if removed:
-            log.info("API key removed")
-        return removed
-
-    def _require(self) -> Any:
-        if self._backend is None:
-            raise KeychainUnavailableError(f"Hearth cannot keep the key: {self._status.reason}.")
+            raise KeychainUnavailableError(f"Hearth cannot keep the {what}: {self._status.reason}.")
         return self._backend
 
 
-def _safe(error: BaseException, key: str | None = None) -> str:
+def _safe(error: BaseException, secret: str | None = None) -> str:
     text = str(error) or type(error).__name__
-    if key:
-        text = text.replace(key, "[API key]")
+    if secret:
+        text = text.replace(secret, "[secret]")
     return text

@@ -82,7 +82,7 @@ class ChatController(QObject):
             store,
             settings=settings,
             prompts=DialogPrompts(page),
-            claude_key=keys.load if keys is not None and cloud is not None else None,
+            claude_key=keys.claude.load if keys is not None and cloud is not None else None,
             on_created=self._created,
         )
 

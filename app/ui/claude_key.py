@@ -44,7 +44,7 @@ class ClaudeKeyController(QObject):
     def _status_text(self) -> str:
         """Where the key is (reads the keychain: call it off the GUI thread)."""
         status = self.keys.status
-        location = self.keys.location()
+        location = self.keys.claude.location()
         if location is not None and str(location) != "none":
             return f"A key is stored ({location})."
         if status.available:
@@ -97,7 +97,7 @@ class ClaudeKeyController(QObject):
                 "memory for this session only (it is never written to a file)?",
             ):
                 self._run(
-                    lambda: self.keys.save(key, session_only=True),
+                    lambda: self.keys.claude.save(key, session_only=True),
                     doing="keeping the key for this session",
                     busy="Keeping the key for this session…",
                 )
@@ -105,21 +105,21 @@ class ClaudeKeyController(QObject):
                 self._show_key_status()
 
         self._run(
-            lambda: self.keys.save(key),
+            lambda: self.keys.claude.save(key),
             doing="storing the key",
             busy="Storing the key in the keychain…",
             on_failure=no_keychain,
         )
 
     def clear_claude_key(self) -> None:
-        self._run(self.keys.clear, doing="forgetting the key", busy="Forgetting the key…")
+        self._run(self.keys.claude.clear, doing="forgetting the key", busy="Forgetting the key…")
 
     def test_claude_key(self) -> None:
         settings = self._settings()
         keys = self.keys
 
         def work() -> object:
-            key = keys.load()
+            key = keys.claude.load()
             if not key:
                 raise HearthError("There is no key to test.", hint="Set one first.")
             ensure_claude_allowed(settings)

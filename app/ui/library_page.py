@@ -49,10 +49,10 @@ from app.core.library import (
     Library,
     catalog_recommendation,
     load_catalog,
-    load_token,
     reveal_command,
 )
 from app.core.machine import CalibrationStore, HardwareProfile, calibration_key
+from app.core.secrets import KeyStore
 from app.core.settings import Settings
 from app.core.units import format_bytes
 from app.ui.dialogs import Ask
@@ -188,7 +188,8 @@ class LibraryPage(QWidget):
     def hub(self) -> Hub:
         """A Hub client with the token from the keychain: call it off the GUI thread."""
         settings = self._settings()
-        return Hub(offline=settings.offline, token=None if settings.offline else load_token())
+        token = None if settings.offline else KeyStore().hub_token.load()
+        return Hub(offline=settings.offline, token=token)
 
     def manager(self) -> DownloadManager:
         """The download manager for the models folder (off the GUI thread: it reads the

@@ -39,7 +39,7 @@ def test_set_reads_the_key_from_stdin(
     out, err = capsys.readouterr()
     assert "stored in the keychain" in err
     assert TEST_KEY not in out + err
-    assert KeyStore().load() == TEST_KEY
+    assert KeyStore().claude.load() == TEST_KEY
     assert main(["key", "status"]) == 0
     assert "A key is stored in the keychain" in capsys.readouterr().out
 
@@ -57,7 +57,7 @@ def test_set_uses_a_hidden_prompt_on_a_terminal(
     monkeypatch.setattr("getpass.getpass", lambda prompt: prompts.append(prompt) or TEST_KEY)
     assert main(["key", "set"]) == 0
     assert prompts and "hidden" in prompts[0]
-    assert KeyStore().load() == TEST_KEY
+    assert KeyStore().claude.load() == TEST_KEY
 
 
 def test_the_key_is_never_taken_from_the_command_line(
@@ -66,7 +66,7 @@ def test_the_key_is_never_taken_from_the_command_line(
     with pytest.raises(SystemExit) as caught:
         main(["key", "set", TEST_KEY])
     assert caught.value.code == 2
-    assert KeyStore().load() is None
+    assert KeyStore().claude.load() is None
 
 
 def test_set_without_a_keychain_says_so(
@@ -97,7 +97,7 @@ def test_key_test_reports_success_and_failure(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     claude_on(claude_server, monkeypatch)
-    KeyStore().save(TEST_KEY)
+    KeyStore().claude.save(TEST_KEY)
     assert main(["key", "test"]) == 0
     out, err = capsys.readouterr()
     assert "The key works" in out and "claude-sonnet-4-6" in out
@@ -116,17 +116,17 @@ def test_key_test_is_refused_while_claude_is_off(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("ANTHROPIC_BASE_URL", claude_server.base_url)
-    KeyStore().save(TEST_KEY)
+    KeyStore().claude.save(TEST_KEY)
     assert main(["key", "test"]) == 1
     assert "Claude is turned off" in capsys.readouterr().err
     assert claude_server.requests == []
 
 
 def test_clear_removes_the_key(keychain: Keychain, capsys: pytest.CaptureFixture[str]) -> None:
-    KeyStore().save(TEST_KEY)
+    KeyStore().claude.save(TEST_KEY)
     assert main(["key", "clear"]) == 0
     assert "removed" in capsys.readouterr().err
-    assert KeyStore().load() is None
+    assert KeyStore().claude.load() is None
     assert main(["key", "status"]) == 1
     assert main(["key", "clear"]) == 0
     assert "No key was stored" in capsys.readouterr().err
@@ -148,7 +148,7 @@ def test_chat_claude_previews_and_sends_only_after_yes(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     claude_on(claude_server, monkeypatch, system_prompt="Be brief.")
-    KeyStore().save(TEST_KEY)
+    KeyStore().claude.save(TEST_KEY)
     feed(monkeypatch, "n\n")
     assert main(["chat", "--claude", "--prompt", "What is 2+2?"]) == 1
     out, err = capsys.readouterr()
@@ -177,7 +177,7 @@ def test_chat_claude_shows_errors_and_partial_text(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     claude_on(claude_server, monkeypatch)
-    KeyStore().save(TEST_KEY)
+    KeyStore().claude.save(TEST_KEY)
     claude_server.cut_after = 2
     assert main(["chat", "--claude", "--prompt", "hi", "--yes"]) == 1
     out, err = capsys.readouterr()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 from collections.abc import Iterator
@@ -12,11 +13,21 @@ import pytest
 from app.cli import main
 from app.core.library.catalog import load_catalog
 from app.core.paths import app_paths
+from app.core.secrets import KeyStore
 from app.core.settings import Settings, save_settings
 from tests.support.gguf_factory import write_llama_gguf
 from tests.support.hf_server import FakeHub
+from tests.support.keychain import Keychain, keychain, no_keychain
+
+__all__ = ["keychain", "no_keychain"]
 
 CATALOG_ID = "llama-3.2-1b-instruct"
+HUB_TOKEN = "hf_" + "T0ken" * 7
+
+
+class Pipe(io.StringIO):
+    def isatty(self) -> bool:
+        return False
 
 
 @pytest.fixture
@@ -178,25 +189,35 @@ def test_import_copy_and_reference(
 
 
 def test_token_set_status_clear(
-    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    home: Path,
+    keychain: Keychain,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import io
+    monkeypatch.setattr("sys.stdin", Pipe(HUB_TOKEN + "\n"))
+    code, out, _ = run(capsys, "token", "set")
+    assert code == 0 and "system keychain" in out and HUB_TOKEN not in out
+    assert KeyStore().hub_token.load() == HUB_TOKEN
+    assert KeyStore().claude.load() is None  # the token is not the Claude key
+    assert run(capsys, "token", "status")[1].strip() == "A token is stored."
+    assert "Removed" in run(capsys, "token", "clear")[1]
+    assert run(capsys, "token", "status")[1].strip() == "No token is stored."
 
-    import keyring
 
-    from tests.core.test_hub import MemoryKeyring
+def test_token_set_without_a_keychain_refuses_before_reading_it(
+    home: Path,
+    no_keychain: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("sys.stdin", Pipe(HUB_TOKEN + "\n"))
+    code, _, err = run(capsys, "token", "set")
+    assert code == 1 and "cannot keep the Hugging Face token" in err
+    assert "never in a file" in err
+    import sys
 
-    before = keyring.get_keyring()
-    keyring.set_keyring(MemoryKeyring())
-    try:
-        monkeypatch.setattr("sys.stdin", io.StringIO("hf_secret\n"))
-        code, out, _ = run(capsys, "token", "set")
-        assert code == 0 and "system keychain" in out and "hf_secret" not in out
-        assert run(capsys, "token", "status")[1].strip() == "A token is stored."
-        assert "Removed" in run(capsys, "token", "clear")[1]
-        assert run(capsys, "token", "status")[1].strip() == "No token is stored."
-    finally:
-        keyring.set_keyring(before)
+    assert sys.stdin.read() == HUB_TOKEN + "\n"  # refused before the token was read
+    assert not any(HUB_TOKEN.encode() in p.read_bytes() for p in home.rglob("*") if p.is_file())
 
 
 def test_catalog_refresh_from_the_cli(

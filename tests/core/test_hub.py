@@ -1,15 +1,11 @@
-"""Hub search and listing with the real huggingface_hub client, names, and the token."""
+"""Hub search and listing with the real huggingface_hub client, and file names."""
 
 from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
 
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
-from keyring.backends.fail import Keyring as NoKeyring
-from keyring.errors import PasswordDeleteError
 
 from app.core.library.hub import (
     GatedRepoError,
@@ -17,15 +13,11 @@ from app.core.library.hub import (
     HubFile,
     HubUnavailableError,
     RepoNotFoundError,
-    TokenStoreError,
     UnsafeFileNameError,
     check_repo_path,
-    forget_token,
     group_gguf_files,
-    load_token,
     parse_quant,
     split_part,
-    store_token,
 )
 from tests.support.hf_server import FakeHub
 
@@ -153,48 +145,3 @@ def test_gated_error_type_is_distinct() -> None:
     assert issubclass(GatedRepoError, Exception) and not issubclass(
         GatedRepoError, RepoNotFoundError
     )
-
-
-class MemoryKeyring(KeyringBackend):
-    priority = 0  # type: ignore[assignment]  # never chosen by discovery, only set explicitly
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if (service, username) not in self.items:
-            raise PasswordDeleteError("none")
-        del self.items[(service, username)]
-
-
-@pytest.fixture
-def restore_keyring() -> Iterator[None]:
-    before = keyring.get_keyring()
-    yield
-    keyring.set_keyring(before)
-
-
-def test_token_lives_in_the_keychain_under_hearth(restore_keyring: None) -> None:
-    memory = MemoryKeyring()
-    keyring.set_keyring(memory)
-    assert load_token() is None
-    store_token("  hf_abc  ")
-    assert memory.items == {("Hearth", "huggingface-token"): "hf_abc"}
-    assert load_token() == "hf_abc"
-    assert forget_token() is True
-    assert load_token() is None and forget_token() is False
-
-
-def test_without_a_keychain_storing_fails_loudly(restore_keyring: None) -> None:
-    keyring.set_keyring(NoKeyring())
-    with pytest.raises(TokenStoreError) as caught:
-        store_token("hf_abc")
-    assert "keychain" in caught.value.hint
-    assert load_token() is None

@@ -146,7 +146,7 @@ def test_with_claude_on_only_the_configured_host_after_yes(
 ) -> None:
     save_settings(Settings(claude_enabled=True), app_paths().settings_file)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", claude_server.base_url)
-    KeyStore().save(TEST_KEY)
+    KeyStore().claude.save(TEST_KEY)
     guard.allowed.add(claude_server.address)
     monkeypatch.setattr("sys.stdin", Answer("n\n", guard))
     assert main(["chat", "--claude", "--prompt", "hi"]) == 1

@@ -129,7 +129,7 @@ def test_a_download_scans_the_library_once_and_nothing_slow_runs_in_a_slot(
     from tests.support.hf_server import FakeHub
 
     calls = Calls(monkeypatch)
-    calls.watch("app.ui.library_page.load_token", "Hub token from the keychain")
+    calls.watch("app.core.secrets.Secret.load", "Hub token from the keychain")
     calls.watch("shutil.disk_usage", "free disk space")
     calls.watch("app.core.library.installed.read_header", "GGUF header")
     calls.watch("app.core.library.installed.Library.installed", "library scan")

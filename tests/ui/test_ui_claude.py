@@ -78,7 +78,7 @@ def test_the_key_goes_to_the_keychain_never_to_a_file(
 ) -> None:  # type: ignore[no-untyped-def]
     set_key(window, monkeypatch, qtbot)
     assert "stored" in window.settings_page.key_status.text()
-    assert window.keys.load() == TEST_KEY
+    assert window.keys.claude.load() == TEST_KEY
     for path in window.paths.config.parent.rglob("*"):
         if path.is_file():
             assert TEST_KEY.encode() not in path.read_bytes(), path

@@ -23,9 +23,6 @@ from app.core.library.hub import (
     Hub,
     OfflineError,
     check_repo_id,
-    forget_token,
-    load_token,
-    store_token,
 )
 from app.core.library.installed import ImportMode, InstalledModel, Library, reveal_command
 from app.core.library.remote import group_split_files, merge_split_headers, read_hub_models
@@ -48,13 +45,10 @@ __all__ = [
     "catalog_recommendation",
     "check_repo_id",
     "choose_quant",
-    "forget_token",
     "group_split_files",
     "load_catalog",
-    "load_token",
     "merge_split_headers",
     "read_hub_models",
     "refresh_catalog",
     "reveal_command",
-    "store_token",
 ]

@@ -1,4 +1,4 @@
-"""Hugging Face Hub: search GGUF repositories, list their files, and the user's token.
+"""Hugging Face Hub: search GGUF repositories, list their files, read and fetch them.
 
 Everything here goes through the real ``huggingface_hub`` client (``HfApi`` and its
 HTTP session), pointed at ``endpoint`` (default: ``HF_ENDPOINT`` or huggingface.co).
@@ -24,8 +24,6 @@ from typing import Any
 
 from app.core.errors import AuthError, HearthError, NetworkError, NotFoundError, OfflineModeError
 
-KEYRING_SERVICE = "Hearth"
-KEYRING_USER = "huggingface-token"
 DEFAULT_TIMEOUT_S = 20.0
 
 # ------------------------------------------------------------------------------------
@@ -66,14 +64,6 @@ class HubUnavailableError(HubError, NetworkError):
 
 class UnsafeFileNameError(HubError):
     hint = "The repository lists a file name that could write outside Hearth's models folder."
-
-
-class TokenStoreError(HubError):
-    hint = (
-        "Hearth keeps the token only in the system keychain and found none it can use. "
-        "Install or unlock a keychain (GNOME Keyring, KWallet, macOS Keychain, Windows "
-        "Credential Manager)."
-    )
 
 
 # ------------------------------------------------------------------------------------
@@ -242,7 +232,7 @@ def group_gguf_files(files: list[HubFile]) -> tuple[list[GGUFVariant], list[str]
 class Hub:
     """The Hugging Face Hub, through ``huggingface_hub``.
 
-    ``token`` is sent with every request when given (see :func:`load_token`);
+    ``token`` is sent with every request when given (the key store's ``hub_token``);
     ``offline`` forbids every network call.
     """
 
@@ -409,51 +399,3 @@ def translate_errors(
         raise HubUnavailableError(f"{action} stalled: the server stopped answering.") from None
     except httpx2.TransportError as error:
         raise HubUnavailableError(f"{action} failed: {error or type(error).__name__}.") from None
-
-
-# ------------------------------------------------------------------------------------
-# The token, in the OS keychain
-
-
-def load_token() -> str | None:
-    """The Hugging Face token kept in the system keychain, or None.
-
-    None also when there is no usable keychain: a token can then never have been
-    stored, since :func:`store_token` refuses to store it anywhere else.
-    """
-    import keyring
-    from keyring.errors import KeyringError
-
-    try:
-        value = keyring.get_password(KEYRING_SERVICE, KEYRING_USER)
-    except KeyringError:
-        return None
-    return value or None
-
-
-def store_token(token: str) -> None:
-    """Keep ``token`` in the system keychain; :class:`TokenStoreError` if there is none."""
-    import keyring
-    from keyring.errors import KeyringError
-
-    token = token.strip()
-    if not token:
-        raise TokenStoreError("The token is empty.", hint="Paste the token from huggingface.co.")
-    try:
-        keyring.set_password(KEYRING_SERVICE, KEYRING_USER, token)
-    except KeyringError as error:
-        raise TokenStoreError(f"The token could not be stored: {error}.") from None
-
-
-def forget_token() -> bool:
-    """Remove the stored token; True if there was one."""
-    import keyring
-    from keyring.errors import KeyringError, PasswordDeleteError
-
-    try:
-        keyring.delete_password(KEYRING_SERVICE, KEYRING_USER)
-    except PasswordDeleteError:
-        return False
-    except KeyringError as error:
-        raise TokenStoreError(f"The token could not be removed: {error}.") from None
-    return True
