@@ -5,13 +5,21 @@ and its allowed values. The file carries a ``version`` so later releases can mig
 it; unknown keys are kept out, bad values are refused with a message that says which
 values are allowed. Writes go to a temporary file that is moved into place, so a crash
 never leaves half a settings file.
+
+:class:`SettingsStore` holds the current settings of a running Hearth: every change
+goes through it (saved first, then announced to subscribers with the keys that
+changed), so a part that reads ``store.current`` when it acts, or listens, never works
+from a stale copy.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +27,8 @@ from typing import Any
 from app.core.claude_models import CLAUDE_MODEL_IDS, DEFAULT_CLAUDE_MODEL
 from app.core.errors import HearthError
 from app.core.files import write_json_atomic
+
+log = logging.getLogger(__name__)
 
 SETTINGS_VERSION = 1
 
@@ -275,3 +285,113 @@ def load_settings(path: str | os.PathLike[str]) -> Settings:
 def save_settings(settings: Settings, path: str | os.PathLike[str]) -> None:
     """Write ``settings`` to ``path`` atomically."""
     write_json_atomic(path, settings.to_dict(), sort_keys=True)
+
+
+# ------------------------------------------------------------------------------------
+# The live settings of a running Hearth
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsChange:
+    """What one change did: the settings before and after, and the keys that differ."""
+
+    before: Settings
+    after: Settings
+    keys: frozenset[str]
+
+
+SettingsListener = Callable[[SettingsChange], None]
+
+
+class SettingsStore:
+    """The current :class:`Settings`, kept in one file, announcing every change.
+
+    :meth:`update` and :meth:`set` validate, save atomically, then call each
+    subscriber (on the caller's thread) with a :class:`SettingsChange`; a save that
+    fails raises and changes nothing. :meth:`reload` takes in what another process
+    (``hearth config set``) wrote to the file.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, settings: Settings | None = None) -> None:
+        self.path = Path(path)
+        self._current = settings if settings is not None else Settings()
+        self._listeners: list[SettingsListener] = []
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> SettingsStore:
+        """The store of the file at ``path`` (defaults when it does not exist yet).
+
+        A damaged file raises :class:`SettingsError` and is left as it is.
+        """
+        return cls(path, settings=load_settings(path))
+
+    @property
+    def current(self) -> Settings:
+        """The settings now; read it when acting, do not keep it."""
+        return self._current
+
+    def subscribe(self, listener: SettingsListener) -> Callable[[], None]:
+        """Call ``listener`` after every change; returns a function that unsubscribes."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def update(self, settings: Settings) -> frozenset[str]:
+        """Save ``settings`` and make them current; returns the keys that changed.
+
+        Raises :class:`OSError` when the file cannot be written (nothing changes then).
+        """
+        with self._lock:
+            before = self._current
+            keys = _changed_keys(before, settings)
+            if not keys:
+                return keys
+            save_settings(settings, self.path)
+            self._current = settings
+        self._announce(SettingsChange(before, settings, keys))
+        return keys
+
+    def set(self, key: str, value: Any) -> frozenset[str]:
+        """Validate ``value`` for ``key`` (text is parsed), save, announce."""
+        return self.update(self._current.with_value(key, value))
+
+    def reload(self) -> frozenset[str]:
+        """Read the file again and announce what another process changed in it.
+
+        A damaged file raises :class:`SettingsError`; the current settings stay.
+        """
+        with self._lock:
+            settings = load_settings(self.path)
+            before = self._current
+            keys = _changed_keys(before, settings)
+            if not keys:
+                return keys
+            self._current = settings
+        self._announce(SettingsChange(before, settings, keys))
+        return keys
+
+    def _announce(self, change: SettingsChange) -> None:
+        # Every listener hears of the change even if one fails (the change is made and
+        # saved); the first failure is raised afterwards, so a bug is not hidden.
+        with self._lock:
+            listeners = list(self._listeners)
+        failure: BaseException | None = None
+        for listener in listeners:
+            try:
+                listener(change)
+            except Exception as error:
+                log.exception("A settings listener failed on %s", sorted(change.keys))
+                failure = failure or error
+        if failure is not None:
+            raise failure
+
+
+def _changed_keys(before: Settings, after: Settings) -> frozenset[str]:
+    return frozenset(k for k in Settings.keys() if before.get(k) != after.get(k))  # noqa: SIM118 (a class)

@@ -15,7 +15,9 @@ from app.core.settings import (
     SETTINGS_VERSION,
     THEME_CHOICES,
     Settings,
+    SettingsChange,
     SettingsError,
+    SettingsStore,
     load_settings,
     save_settings,
 )
@@ -256,3 +258,124 @@ def test_integral_floats_in_the_file_are_accepted_for_int_settings(settings_file
     assert loaded.context_length == 8192
     assert isinstance(loaded.context_length, int)
     assert not math.isnan(loaded.temperature)
+
+
+# -- the live store -----------------------------------------------------------------------
+
+
+def test_the_store_saves_then_tells_every_subscriber_which_keys_changed(
+    settings_file: Path,
+) -> None:
+    store = SettingsStore.open(settings_file)
+    heard: list[SettingsChange] = []
+    also: list[frozenset[str]] = []
+    store.subscribe(heard.append)
+    store.subscribe(lambda change: also.append(change.keys))
+    before = store.current
+    changed = store.update(before.with_value("offline", True).with_value("theme", "dark"))
+    assert changed == {"offline", "theme"}
+    assert store.current.offline and store.current.theme == "dark"
+    # Saved before anyone heard of it: a listener that reads the file sees the change.
+    assert load_settings(settings_file).offline
+    [change] = heard
+    assert change.keys == {"offline", "theme"} and also == [change.keys]
+    assert change.before == before and change.after == store.current
+    assert store.set("offline", "false") == {"offline"}
+    assert not load_settings(settings_file).offline
+    assert [c.keys for c in heard] == [{"offline", "theme"}, {"offline"}]
+
+
+def test_an_update_that_changes_nothing_is_not_announced_nor_written(
+    settings_file: Path,
+) -> None:
+    store = SettingsStore.open(settings_file)
+    heard: list[SettingsChange] = []
+    store.subscribe(heard.append)
+    assert store.update(Settings()) == frozenset()
+    assert heard == [] and not settings_file.exists()
+
+
+def test_a_bad_value_is_refused_and_nothing_changes(settings_file: Path) -> None:
+    store = SettingsStore.open(settings_file)
+    store.set("theme", "dark")
+    heard: list[SettingsChange] = []
+    store.subscribe(heard.append)
+    with pytest.raises(SettingsError, match=r"temperature must be at most 5\.0"):
+        store.set("temperature", "99")
+    with pytest.raises(SettingsError, match="no setting called 'ofline'"):
+        store.set("ofline", "true")
+    assert heard == [] and store.current.temperature == Settings().temperature
+    assert load_settings(settings_file).theme == "dark"
+
+
+def test_a_failed_save_changes_nothing_and_announces_nothing(
+    settings_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SettingsStore.open(settings_file)
+    store.set("theme", "dark")
+    heard: list[SettingsChange] = []
+    store.subscribe(heard.append)
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        store.set("offline", True)
+    monkeypatch.undo()
+    assert heard == [] and not store.current.offline
+    assert load_settings(settings_file) == store.current
+
+
+def test_unsubscribed_listeners_hear_nothing_more(settings_file: Path) -> None:
+    store = SettingsStore.open(settings_file)
+    heard: list[frozenset[str]] = []
+    unsubscribe = store.subscribe(lambda change: heard.append(change.keys))
+    store.set("offline", True)
+    unsubscribe()
+    store.set("offline", False)
+    assert heard == [{"offline"}]
+
+
+def test_a_failing_listener_does_not_keep_the_others_from_hearing(settings_file: Path) -> None:
+    store = SettingsStore.open(settings_file)
+    heard: list[frozenset[str]] = []
+
+    def broken(change: SettingsChange) -> None:
+        raise RuntimeError("a bug in one listener")
+
+    store.subscribe(broken)
+    store.subscribe(lambda change: heard.append(change.keys))
+    with pytest.raises(RuntimeError, match="a bug in one listener"):
+        store.set("offline", True)
+    assert heard == [{"offline"}]
+    assert store.current.offline and load_settings(settings_file).offline
+
+
+def test_reload_takes_in_what_another_process_wrote(settings_file: Path) -> None:
+    store = SettingsStore.open(settings_file)
+    heard: list[frozenset[str]] = []
+    store.subscribe(lambda change: heard.append(change.keys))
+    # `hearth config set offline true` in a terminal, while the app runs:
+    save_settings(Settings().with_value("offline", True), settings_file)
+    assert store.reload() == {"offline"}
+    assert store.current.offline and heard == [{"offline"}]
+    assert store.reload() == frozenset() and heard == [{"offline"}]
+
+
+def test_reload_of_a_damaged_file_keeps_the_current_settings(settings_file: Path) -> None:
+    store = SettingsStore.open(settings_file)
+    store.set("offline", True)
+    settings_file.write_text('{"offline": fals', encoding="utf-8")
+    with pytest.raises(SettingsError, match="cannot be read"):
+        store.reload()
+    assert store.current.offline
+    assert settings_file.read_text(encoding="utf-8") == '{"offline": fals'  # left to be fixed
+
+
+def test_opening_a_damaged_file_is_an_error_and_leaves_it(settings_file: Path) -> None:
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_bytes(b"[1, 2]")
+    with pytest.raises(SettingsError, match="does not hold settings"):
+        SettingsStore.open(settings_file)
+    assert settings_file.read_bytes() == b"[1, 2]"
