@@ -10,8 +10,12 @@ import pytest
 from app.core.library.hub import (
     GatedRepoError,
     Hub,
+    HubAuthError,
     HubFile,
     HubUnavailableError,
+    OfflineError,
+    RangeNotSatisfiableError,
+    RemoteFileNotFoundError,
     RepoNotFoundError,
     UnsafeFileNameError,
     check_repo_path,
@@ -145,3 +149,87 @@ def test_gated_error_type_is_distinct() -> None:
     assert issubclass(GatedRepoError, Exception) and not issubclass(
         GatedRepoError, RepoNotFoundError
     )
+
+
+def test_gated_is_an_auth_error() -> None:
+    assert issubclass(GatedRepoError, HubAuthError)
+    assert not issubclass(HubAuthError, RepoNotFoundError | HubUnavailableError)
+
+
+def test_a_live_hub_asks_for_the_offline_flag_at_every_request(fake: FakeHub) -> None:
+    fake.add_repo("o/R-GGUF", {"R-Q4_K_M.gguf": b"r"})
+    offline = [False]
+    hub = Hub(endpoint=fake.endpoint, offline=lambda: offline[0])
+    assert [r.repo_id for r in hub.search("r-gguf")] == ["o/R-GGUF"]
+    fake.reset_counts()
+    offline[0] = True  # the user turned offline mode on after the first request
+    with pytest.raises(OfflineError, match="Searching Hugging Face needs the network"):
+        hub.search("r-gguf")
+    with pytest.raises(OfflineError, match="Listing the files of o/R-GGUF"):
+        hub.list_gguf("o/R-GGUF")
+    url = hub.file_url("o/R-GGUF", "R-Q4_K_M.gguf")  # building a URL needs no network
+    with pytest.raises(OfflineError), hub.stream(url, action="Downloading R"):
+        pass
+    assert fake.requests == []
+
+
+def test_a_live_hub_sends_the_token_stored_last(fake: FakeHub) -> None:
+    fake.add_repo("me/Private-GGUF", {"P-Q4_K_M.gguf": b"p"}, private=True, token="hf_me")
+    token: list[str | None] = [None]
+    hub = Hub(endpoint=fake.endpoint, token=lambda: token[0])
+    with pytest.raises(RepoNotFoundError):
+        hub.list_gguf("me/Private-GGUF")
+    token[0] = "hf_me"
+    assert hub.list_gguf("me/Private-GGUF").variants[0].quant == "Q4_K_M"
+    assert fake.auth_seen[-1] == "Bearer hf_me"
+
+
+def test_file_reads_tell_not_found_from_refused_from_unreachable(fake: FakeHub) -> None:
+    fake.add_repo("o/R-GGUF", {"R-Q4_K_M.gguf": b"r" * 64, "R-Q8_0.gguf": b"q" * 64})
+    fake.add_repo("meta/G-GGUF", {"G-Q4_K_M.gguf": b"g"}, gated=True, token="hf_ok")
+    hub = Hub(endpoint=fake.endpoint)
+
+    def read(repo: str, name: str, on: Hub = hub) -> bytes:
+        with on.stream(
+            on.file_url(repo, name), action=f"Reading {name}", repo_id=repo, filename=name
+        ) as response:
+            return bytes(response.read())
+
+    assert read("o/R-GGUF", "R-Q4_K_M.gguf") == b"r" * 64
+    with pytest.raises(RemoteFileNotFoundError, match="does not exist on Hugging Face"):
+        read("o/R-GGUF", "nope.gguf")
+    with pytest.raises(RepoNotFoundError):
+        read("o/Missing-GGUF", "x.gguf")
+    with pytest.raises(GatedRepoError, match="is gated"):
+        read("meta/G-GGUF", "G-Q4_K_M.gguf")
+    assert read("meta/G-GGUF", "G-Q4_K_M.gguf", Hub(endpoint=fake.endpoint, token="hf_ok")) == b"g"
+    fake.faults.status["R-Q8_0.gguf"] = 401  # a token the Hub does not accept
+    with pytest.raises(HubAuthError, match=r"refused access to o/R-GGUF/R-Q8_0.gguf \(HTTP 401\)"):
+        read("o/R-GGUF", "R-Q8_0.gguf")
+    fake.faults.status["R-Q8_0.gguf"] = 403
+    with pytest.raises(HubAuthError, match="HTTP 403") as refused:
+        read("o/R-GGUF", "R-Q8_0.gguf")
+    assert not isinstance(refused.value, RepoNotFoundError | RemoteFileNotFoundError)
+    assert "hearth token set" in refused.value.hint
+    fake.faults.status["R-Q8_0.gguf"] = 500
+    with pytest.raises(HubUnavailableError, match="answered 500"):
+        read("o/R-GGUF", "R-Q8_0.gguf")
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    nobody = Hub(endpoint=f"http://127.0.0.1:{port}")
+    with pytest.raises(HubUnavailableError, match=r"Reading R-Q4_K_M\.gguf failed"):
+        read("o/R-GGUF", "R-Q4_K_M.gguf", nobody)
+
+
+def test_a_range_past_the_end_is_its_own_error(fake: FakeHub) -> None:
+    fake.add_repo("o/R-GGUF", {"R-Q4_K_M.gguf": b"r" * 64})
+    hub = Hub(endpoint=fake.endpoint)
+    url = hub.file_url("o/R-GGUF", "R-Q4_K_M.gguf")
+    with (
+        pytest.raises(RangeNotSatisfiableError),
+        hub.stream(url, action="Reading R", headers={"Range": "bytes=64-"}),
+    ):
+        pass
+    with hub.stream(url, action="Reading R", headers={"Range": "bytes=60-"}) as response:
+        assert response.status_code == 206 and response.read() == b"rrrr"

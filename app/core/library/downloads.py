@@ -52,6 +52,7 @@ from app.core.library.hub import (
     HubError,
     HubFile,
     HubUnavailableError,
+    RangeNotSatisfiableError,
     check_repo_id,
     check_repo_path,
     translate_errors,
@@ -523,45 +524,44 @@ class DownloadTask:
         every byte received was written, so the next attempt starts after them.
         """
         import httpx2
-        from huggingface_hub.utils import get_session, hf_raise_for_status
 
         manager = self._manager
         shown = partial.name.removesuffix(PARTIAL_SUFFIX)
-        headers = manager.hub.headers()
-        headers["Accept-Encoding"] = "identity"
+        headers = {"Accept-Encoding": "identity"}
         if have:
             headers["Range"] = f"bytes={have}-"
         timeout = httpx2.Timeout(manager.read_timeout_s, connect=manager.connect_timeout_s)
-        with (
-            translate_errors(f"Downloading {shown}", repo_id=self.repo_id),
-            get_session().stream(
-                "GET", url, headers=headers, timeout=timeout, follow_redirects=True
-            ) as response,
-        ):
-            if response.status_code == 416:
-                # The server says our partial file is not a prefix of its file.
-                _truncate(partial, hasher)
-                self._done_bytes -= have
-                return 0
-            hf_raise_for_status(response)
-            mode = "ab"
-            if have and response.status_code == 200:
-                # The server ignored Range and sends everything: start the file again.
-                self._done_bytes -= have
-                have = 0
-                hasher.reset()
-                mode = "wb"
-            with partial.open(mode) as out:
-                for chunk in response.iter_bytes():
-                    if have + len(chunk) > size:
-                        raise HubUnavailableError(
-                            f"The server sent more than the {size:,} bytes of {shown}."
-                        )
-                    _write(out, chunk, partial)
-                    hasher.update(chunk)
-                    have += len(chunk)
-                    self._advance(len(chunk))
-                    self._check_stop()
+        try:
+            with manager.hub.stream(
+                url,
+                action=f"Downloading {shown}",
+                repo_id=self.repo_id,
+                headers=headers,
+                timeout=timeout,
+            ) as response:
+                mode = "ab"
+                if have and response.status_code == 200:
+                    # The server ignored Range and sends everything: start the file again.
+                    self._done_bytes -= have
+                    have = 0
+                    hasher.reset()
+                    mode = "wb"
+                with partial.open(mode) as out:
+                    for chunk in response.iter_bytes():
+                        if have + len(chunk) > size:
+                            raise HubUnavailableError(
+                                f"The server sent more than the {size:,} bytes of {shown}."
+                            )
+                        _write(out, chunk, partial)
+                        hasher.update(chunk)
+                        have += len(chunk)
+                        self._advance(len(chunk))
+                        self._check_stop()
+        except RangeNotSatisfiableError:
+            # The server says our partial file is not a prefix of its file.
+            _truncate(partial, hasher)
+            self._done_bytes -= have
+            return 0
         if have < size:
             raise HubUnavailableError(f"The connection closed early while fetching {shown}.")
         return have

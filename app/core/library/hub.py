@@ -8,15 +8,18 @@ see an ``httpx`` or ``huggingface_hub`` exception.
 File names from a listing are not trusted: :func:`check_repo_path` refuses absolute
 paths, ``..``, backslashes and drive letters before a name can become a local path.
 
-With ``offline=True`` a :class:`Hub` makes no network call at all: every method
-raises :class:`OfflineError` naming the action that needs the network.
+With offline mode on a :class:`Hub` makes no network call at all: every method
+raises :class:`OfflineError` naming the action that needs the network. Errors are
+typed so callers branch on the type: offline, not found (repository or file), refused
+credentials (:class:`HubAuthError`, of which :class:`GatedRepoError`), and the network
+or the server failing (:class:`HubUnavailableError`).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -47,7 +50,16 @@ class RepoNotFoundError(HubError, NotFoundError):
     )
 
 
-class GatedRepoError(HubError, AuthError):
+class HubAuthError(HubError, AuthError):
+    """Hugging Face refused the request's credentials (no token, a wrong one, too few rights)."""
+
+    hint = (
+        "Give Hearth a Hugging Face token that can read it (`hearth token set`; read "
+        "access is enough), or check the one stored."
+    )
+
+
+class GatedRepoError(HubAuthError):
     hint = (
         "Open the model's page on huggingface.co, accept its licence, then give Hearth "
         "a Hugging Face token (stored in your system keychain)."
@@ -56,6 +68,10 @@ class GatedRepoError(HubError, AuthError):
 
 class RemoteFileNotFoundError(HubError, NotFoundError):
     hint = "List the repository's files with `hearth pull REPO --list`, then pick one."
+
+
+class RangeNotSatisfiableError(HubError):
+    """The server has no bytes at the offset asked for (HTTP 416)."""
 
 
 class HubUnavailableError(HubError, NetworkError):
@@ -230,24 +246,37 @@ def group_gguf_files(files: list[HubFile]) -> tuple[list[GGUFVariant], list[str]
 
 
 class Hub:
-    """The Hugging Face Hub, through ``huggingface_hub``.
+    """The Hugging Face Hub, through ``huggingface_hub``: every request Hearth makes to it.
 
-    ``token`` is sent with every request when given (the key store's ``hub_token``);
-    ``offline`` forbids every network call.
+    ``token`` is sent with every request when there is one; ``offline`` forbids every
+    network call. Each may be a value or a function asked at every request (what a
+    running Hearth passes: the settings' offline flag and the key store's
+    ``hub_token``), so a Hub kept by a long-lived part never goes online after the
+    user said no, and always sends the token stored last.
     """
 
     def __init__(
         self,
         *,
         endpoint: str | None = None,
-        token: str | None = None,
-        offline: bool = False,
+        token: str | Callable[[], str | None] | None = None,
+        offline: bool | Callable[[], bool] = False,
         timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
-        self.offline = offline
-        self.token = token
+        self._offline = offline if callable(offline) else _constant(bool(offline))
+        self._token = token if callable(token) else _constant(token)
         self.timeout_s = timeout_s
         self._endpoint = endpoint.rstrip("/") if endpoint else None
+
+    @property
+    def offline(self) -> bool:
+        """Whether offline mode is on, now."""
+        return bool(self._offline())
+
+    @property
+    def token(self) -> str | None:
+        """The token to send, now (None: none is stored)."""
+        return self._token() or None
 
     @property
     def endpoint(self) -> str:
@@ -360,10 +389,50 @@ class Hub:
         return str(hf_hub_url(repo_id, filename, revision=revision, endpoint=self.endpoint))
 
     def headers(self) -> dict[str, str]:
-        """HTTP headers for a download: the library's user agent and the token, if any."""
+        """HTTP headers for a request: the library's user agent and the token, if any."""
         from huggingface_hub.utils import build_hf_headers
 
         return dict(build_hf_headers(token=self.token or False, library_name="hearth"))
+
+    @contextmanager
+    def stream(
+        self,
+        url: str,
+        *,
+        action: str,
+        repo_id: str | None = None,
+        filename: str | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: Any = None,
+    ) -> Iterator[Any]:
+        """A ``GET`` of ``url`` (a file's ``resolve`` URL), its body read as it comes.
+
+        The one way file bytes come from the Hub (downloads and header range reads):
+        the offline check first, then huggingface_hub's session with Hearth's headers
+        (``headers`` added, e.g. ``Range``), redirects followed. A status of 400 and
+        above, and any error while the body is read inside the ``with``, become
+        Hearth's typed errors (:class:`RangeNotSatisfiableError` for 416).
+        """
+        from huggingface_hub.utils import get_session, hf_raise_for_status
+
+        self.require_online(action)
+        sent = {**self.headers(), **(headers or {})}
+        with (
+            translate_errors(action, repo_id=repo_id, filename=filename),
+            get_session().stream(
+                "GET",
+                url,
+                headers=sent,
+                timeout=self.timeout_s if timeout is None else timeout,
+                follow_redirects=True,
+            ) as response,
+        ):
+            hf_raise_for_status(response)
+            yield response
+
+
+def _constant(value: Any) -> Callable[[], Any]:
+    return lambda: value
 
 
 @contextmanager
@@ -392,6 +461,16 @@ def translate_errors(
         raise RemoteFileNotFoundError(f"{what} does not exist on Hugging Face.") from None
     except hf.HfHubHTTPError as error:
         status = error.response.status_code if error.response is not None else None
+        if status in (401, 403):
+            raise HubAuthError(
+                f"{action} failed: Hugging Face refused access to {what} (HTTP {status}).",
+                status=status,
+            ) from None
+        if status == 416:
+            raise RangeNotSatisfiableError(
+                f"{action}: the server has no bytes of {what} at the offset asked for.",
+                status=status,
+            ) from None
         raise HubUnavailableError(
             f"{action} failed: the server answered {status or '?'} for {what}.", status=status
         ) from None
