@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,11 @@ from app.core.advisor import ModelFile, Recommendation, advise
 from app.core.errors import ModelNotFoundError
 from app.core.gguf import read_header
 from app.core.inference import detect_machine
-from app.core.library import group_split_files, merge_split_headers, read_hub_models
+from app.core.library import Hub, group_gguf_names, merge_split_headers, read_hub_models
 from app.core.machine import CalibrationStore, calibration_key
+from app.core.paths import app_paths
+from app.core.secrets import KeyStore
+from app.core.settings import load_settings
 from app.core.units import format_bytes
 
 
@@ -30,37 +34,47 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--context", type=int, default=4096, help="wanted context length (tokens)")
     parser.add_argument("--quant", default="auto", help="preferred quantization (default: auto)")
-    parser.add_argument("--revision", default="main", help="Hub revision (branch, tag or commit)")
+    parser.add_argument("--revision", help="Hub revision: a branch, tag or commit (default: main)")
     parser.add_argument("--json", action="store_true", help="print the table as JSON")
     parser.set_defaults(func=run)
 
 
-def local_files(source: Path) -> list[ModelFile]:
-    """Model files at a local path: one file, or every GGUF model in a folder."""
-    # Anything but a folder goes to the header reader, which says what is wrong with it
-    # (a pipe, a name too long, a loop of links).
-    names = sorted(source.glob("*.gguf")) if os.path.isdir(source) else [source]
+def local_files(source: Path) -> tuple[list[ModelFile], tuple[str, ...]]:
+    """Model files at a local path (one file, or every GGUF model in a folder); and
+    notes on files left out."""
+    if os.path.isdir(source):
+        found = sorted(str(p) for p in source.glob("*.gguf"))
+        models, incomplete = group_gguf_names(found)
+    else:
+        # Anything but a folder goes to the header reader, which says what is wrong with
+        # it (a pipe, a name too long, a loop of links).
+        models, incomplete = [(source.stem, (str(source),))], []
+    notes = tuple(f"{name} is missing parts in {source}; left out." for name in incomplete)
     files: list[ModelFile] = []
-    for group in group_split_files(str(p) for p in names):
-        headers = [read_header(part) for part in group.parts]
-        header = merge_split_headers(headers)
+    for name, parts in models:
+        header = merge_split_headers([read_header(part) for part in parts])
         files.append(
             ModelFile(
-                name=Path(group.name).name,
+                name=Path(parts[0]).name if len(parts) == 1 else f"{name}.gguf",
                 quant=header.quantization,
                 size_bytes=header.file_size or 0,
                 header=header,
             )
         )
-    return files
+    return files, notes
 
 
-def remote_files(repo_id: str, *, revision: str) -> list[ModelFile]:
-    """Model files of a Hub repository, headers read by range requests."""
-    return [
+def remote_files(
+    hub: Hub, repo_id: str, *, revision: str | None
+) -> tuple[list[ModelFile], tuple[str, ...]]:
+    """Model files of a Hub repository, headers read by range requests; and notes on
+    files left out."""
+    found = read_hub_models(hub, repo_id, revision=revision)
+    files = [
         ModelFile(name=m.name, quant=m.header.quantization, size_bytes=m.size, header=m.header)
-        for m in read_hub_models(repo_id, revision=revision)
+        for m in found.models
     ]
+    return files, found.notes
 
 
 def to_dict(result: Recommendation) -> dict[str, Any]:
@@ -101,11 +115,15 @@ def run(args: argparse.Namespace) -> int:
     speed = CalibrationStore().speed_calibration(calibration_key(profile))
     source = Path(args.source).expanduser()
     if os.path.lexists(source) or args.source.startswith((".", "/", "~")):
-        files = local_files(source)
+        files, notes = local_files(source)
     elif "/" in args.source and not args.source.startswith((".", "/", "~")):
-        files = remote_files(args.source, revision=args.revision)
+        settings = load_settings(app_paths().settings_file)
+        hub = Hub(offline=settings.offline, token=lambda: KeyStore().hub_token.load())
+        files, notes = remote_files(hub, args.source, revision=args.revision)
     else:
         raise ModelNotFoundError(f"{args.source} is neither a file, a folder nor a Hub repo id.")
+    for note in notes:
+        print(f"hearth: {note}", file=sys.stderr)
     if not files:
         raise ModelNotFoundError(f"No GGUF model files at {args.source}.")
     result = advise(files, profile, context_length=args.context, preference=args.quant, speed=speed)

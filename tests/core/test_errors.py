@@ -37,10 +37,15 @@ from app.core.errors import (
     unexpected,
 )
 from app.core.library.downloads import ChecksumMismatchError, NotEnoughDiskSpaceError
-from app.core.library.hub import GatedRepoError, HubUnavailableError, RepoNotFoundError
+from app.core.library.hub import (
+    GatedRepoError,
+    HubAuthError,
+    HubUnavailableError,
+    RemoteFileNotFoundError,
+    RepoNotFoundError,
+)
 from app.core.library.hub import OfflineError as HubOfflineError
 from app.core.library.installed import LibraryIndexDamagedError, ModelNotInstalledError
-from app.core.library.remote import RemoteReadError
 from tests.support.gguf_factory import test_model_path as stories_path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,13 +57,14 @@ ROOT = Path(__file__).resolve().parents[2]
         (HubOfflineError, OfflineModeError),
         (ClaudeOfflineError, OfflineModeError),
         (HubUnavailableError, NetworkError),
-        (RemoteReadError, NetworkError),
+        (RemoteFileNotFoundError, NotFoundError),
         (NoNetworkError, NetworkError),
         (RepoNotFoundError, NotFoundError),
         (ModelNotFoundError, NotFoundError),
         (ModelNotInstalledError, NotFoundError),
         (ConversationNotFoundError, NotFoundError),
         (GatedRepoError, AuthError),
+        (HubAuthError, AuthError),
         (MissingKeyError, AuthError),
         (InvalidKeyError, AuthError),
         (TruncatedModelError, DamagedFileError),
@@ -74,7 +80,7 @@ def test_each_specific_error_is_one_kind_of_trouble(error: type, root: type) -> 
 
 
 def test_fields_say_what_the_error_is_about_and_survive_the_engine_process() -> None:
-    error = RemoteReadError("The server answered 503.", url="https://hf.co/x.gguf", status=503)
+    error = HubUnavailableError("The server answered 503.", url="https://hf.co/x.gguf", status=503)
     limited = RateLimitedError("Slow down.", retry_after=3.0, status=429)
     for sent in (error, limited, UnexpectedError("Bug.", log_file=Path("/l/hearth.log"))):
         back = pickle.loads(pickle.dumps(sent))  # errors cross the engine process's pipe

@@ -19,13 +19,25 @@ from app.core.library.downloads import (
     UnfinishedDownload,
 )
 from app.core.library.hub import (
+    GatedRepoError,
     GGUFVariant,
     Hub,
+    HubAuthError,
+    HubError,
+    HubUnavailableError,
     OfflineError,
+    RemoteFileNotFoundError,
+    RepoNotFoundError,
     check_repo_id,
+    group_gguf_names,
 )
 from app.core.library.installed import ImportMode, InstalledModel, Library, reveal_command
-from app.core.library.remote import group_split_files, merge_split_headers, read_hub_models
+from app.core.library.remote import (
+    RemoteModelFile,
+    RemoteModels,
+    merge_split_headers,
+    read_hub_models,
+)
 
 __all__ = [
     "CATALOG_FILE",
@@ -36,16 +48,24 @@ __all__ = [
     "DownloadState",
     "DownloadTask",
     "GGUFVariant",
+    "GatedRepoError",
     "Hub",
+    "HubAuthError",
+    "HubError",
+    "HubUnavailableError",
     "ImportMode",
     "InstalledModel",
     "Library",
     "OfflineError",
+    "RemoteFileNotFoundError",
+    "RemoteModelFile",
+    "RemoteModels",
+    "RepoNotFoundError",
     "UnfinishedDownload",
     "catalog_recommendation",
     "check_repo_id",
     "choose_quant",
-    "group_split_files",
+    "group_gguf_names",
     "load_catalog",
     "merge_split_headers",
     "read_hub_models",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -214,31 +214,46 @@ class RepoListing:
         )
 
 
-def group_gguf_files(files: list[HubFile]) -> tuple[list[GGUFVariant], list[str]]:
-    """Group ``.gguf`` files into variants (split shards together); also the names of
-    split models missing a shard."""
-    singles: list[GGUFVariant] = []
-    shards: dict[tuple[str, int], dict[int, HubFile]] = {}
-    for item in files:
-        if not item.path.lower().endswith(".gguf"):
+def group_gguf_names(names: Iterable[str]) -> tuple[list[tuple[str, tuple[str, ...]]], list[str]]:
+    """Group ``.gguf`` file names (repository paths or local ones) into models.
+
+    Returns ``(name, parts)`` for each model, ``name`` being the file's stem (a split
+    model's without ``-00001-of-00003``) and ``parts`` its files in order (one for a
+    single file); and the names of split models missing a shard. Other files are
+    ignored.
+    """
+    models: list[tuple[str, tuple[str, ...]]] = []
+    shards: dict[tuple[str, int], dict[int, str]] = {}
+    for path in names:
+        if not path.lower().endswith(".gguf"):
             continue
-        part = split_part(item.path)
+        part = split_part(path)
         if part is None:
-            name = PurePosixPath(item.path).name.removesuffix(".gguf")
-            singles.append(GGUFVariant(name, parse_quant(item.path), (item,)))
+            models.append((PurePosixPath(path).name[: -len(".gguf")], (path,)))
         else:
             base, index, total = part
-            shards.setdefault((base, total), {})[index] = item
+            shards.setdefault((base, total), {})[index] = path
     incomplete: list[str] = []
     for (base, total), parts in shards.items():
         name = PurePosixPath(base).name
         if sorted(parts) != list(range(1, total + 1)):
             incomplete.append(name)
             continue
-        ordered = tuple(parts[i] for i in range(1, total + 1))
-        singles.append(GGUFVariant(name, parse_quant(base + ".gguf"), ordered))
-    singles.sort(key=lambda v: (v.size, v.name))
-    return singles, incomplete
+        models.append((name, tuple(parts[i] for i in range(1, total + 1))))
+    return models, incomplete
+
+
+def group_gguf_files(files: list[HubFile]) -> tuple[list[GGUFVariant], list[str]]:
+    """Group ``.gguf`` files into variants (split shards together), smallest first; also
+    the names of split models missing a shard."""
+    by_path = {item.path: item for item in files}
+    models, incomplete = group_gguf_names(by_path)
+    variants = [
+        GGUFVariant(name, parse_quant(parts[0]), tuple(by_path[p] for p in parts))
+        for name, parts in models
+    ]
+    variants.sort(key=lambda v: (v.size, v.name))
+    return variants, incomplete
 
 
 # ------------------------------------------------------------------------------------
@@ -466,6 +481,8 @@ def translate_errors(
                 f"{action} failed: Hugging Face refused access to {what} (HTTP {status}).",
                 status=status,
             ) from None
+        if status == 404:
+            raise RemoteFileNotFoundError(f"{what} does not exist on the server.") from None
         if status == 416:
             raise RangeNotSatisfiableError(
                 f"{action}: the server has no bytes of {what} at the offset asked for.",

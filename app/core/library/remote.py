@@ -1,56 +1,58 @@
-"""Read GGUF headers of files on a server (the Hugging Face Hub) without downloading them.
+"""Read GGUF headers of files on the Hugging Face Hub without downloading them.
 
-:class:`HTTPRangeSource` is a :class:`~app.core.gguf.header.ByteSource` that fetches byte
-ranges on demand; the header parser asks for 1 MiB first and doubles until the header
-parses, so a 150,000-token vocabulary costs a few requests, not the model. Redirects
-are followed (the Hub sends file bytes from a CDN). A server that ignores ``Range`` and
+:class:`HubRangeSource` is a :class:`~app.core.gguf.header.ByteSource` that fetches
+byte ranges on demand through :meth:`Hub.stream <app.core.library.hub.Hub.stream>`:
+the same offline check, session, token and error translation as listings and
+downloads. The header parser asks for 1 MiB first and doubles until the header parses,
+so a 150,000-token vocabulary costs a few requests, not the model. Redirects are
+followed (the Hub sends file bytes from a CDN). A server that ignores ``Range`` and
 answers ``200`` with the whole body is read as a stream only as far as the header
 needs, then the connection is closed.
 
-Split models (``name-00001-of-00003.gguf``) count as one model:
-:func:`group_split_files` groups part names, :func:`merge_split_headers` adds up their
-tensors and sizes.
+A split model (``name-00001-of-00003.gguf``) counts as one model, grouped as the Hub's
+listing groups it; :func:`merge_split_headers` adds up its parts' tensors and sizes.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import urllib.error
-import urllib.request
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from http.client import HTTPResponse
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import PurePosixPath
 from types import TracebackType
+from typing import Any
 
-from app.core.errors import ModelNotFoundError, NetworkError, NotAModelFileError
+from app.core.errors import ModelFileError, NotAModelFileError
 from app.core.gguf.header import GGUFHeader, parse_header
+from app.core.library.hub import (
+    GGUFVariant,
+    Hub,
+    RangeNotSatisfiableError,
+    check_repo_id,
+    translate_errors,
+)
 
-USER_AGENT = "Hearth (GGUF header reader)"
-_SPLIT = re.compile(r"^(?P<stem>.+)-(?P<index>\d{5})-of-(?P<count>\d{5})\.gguf$", re.IGNORECASE)
+STREAM_CHUNK = 64 * 1024
 
 
-class RemoteReadError(NetworkError):
-    """The server could not be read."""
+class HubRangeSource:
+    """A file on the Hub (its ``resolve`` URL) as a :class:`~app.core.gguf.header.ByteSource`.
 
-    hint = "Check your internet connection, or try again later."
-
-
-class HTTPRangeSource:
-    """A file on an HTTP server as a :class:`~app.core.gguf.header.ByteSource`."""
+    Hub errors (offline, not found, refused, unreachable) are raised as they are.
+    """
 
     def __init__(
-        self,
-        url: str,
-        *,
-        headers: dict[str, str] | None = None,
-        timeout: float = 30.0,
+        self, hub: Hub, url: str, *, repo_id: str | None = None, filename: str | None = None
     ) -> None:
+        self.hub = hub
         self.url = url
-        self._headers = {"User-Agent": USER_AGENT, **(headers or {})}
-        self._timeout = timeout
+        self.repo_id = repo_id
+        self.filename = filename or url.rsplit("/", 1)[-1]
+        self.action = f"Reading the header of {self.filename}"
         self._size: int | None = None
-        self._stream: HTTPResponse | None = None
+        self._stream: ExitStack | None = None
+        self._chunks: Iterator[bytes] | None = None
+        self._pending = b""
         self._stream_pos = 0
         self.ignores_ranges = False
         self.requests = 0
@@ -60,83 +62,100 @@ class HTTPRangeSource:
     def size(self) -> int | None:
         return self._size
 
-    def _open(self, offset: int, length: int) -> HTTPResponse:
-        request = urllib.request.Request(self.url, headers=dict(self._headers))
-        request.add_header("Range", f"bytes={offset}-{offset + length - 1}")
-        self.requests += 1
-        try:
-            response: HTTPResponse = urllib.request.urlopen(request, timeout=self._timeout)
-        except urllib.error.HTTPError as error:
-            if error.code == 416:  # asked past the end
-                raise EOFError from None
-            if error.code in (401, 403, 404):
-                raise ModelNotFoundError(
-                    f"The server has no file at {self.url} (HTTP {error.code}).",
-                    url=self.url,
-                    status=error.code,
-                ) from None
-            raise RemoteReadError(
-                f"The server answered HTTP {error.code} for {self.url}.",
-                url=self.url,
-                status=error.code,
-            ) from None
-        except (urllib.error.URLError, TimeoutError, OSError) as error:
-            reason = getattr(error, "reason", error)
-            raise RemoteReadError(f"Could not reach {self.url}: {reason}.", url=self.url) from None
-        return response
-
     def read(self, offset: int, length: int) -> bytes:
         """Up to ``length`` bytes at ``offset``; fewer only at the end of the file."""
         if length <= 0 or (self._size is not None and offset >= self._size):
             return b""
         if self.ignores_ranges:
             return self._read_stream(offset, length)
+        stack = ExitStack()
         try:
-            response = self._open(offset, length)
-        except EOFError:
+            response = self._open(stack, offset, offset + length - 1)
+        except RangeNotSatisfiableError:  # asked past the end
+            stack.close()
             return b""
-        if response.status == 206:
+        if response.status_code == 206:
             total = response.headers.get("Content-Range", "").rpartition("/")[2]
             if total.isdigit():
                 self._size = int(total)
-            with response:
-                data = response.read(length)
+            # Read no more than asked: a server may send past the range's end.
+            data = bytearray()
+            with stack, self._translated():
+                for chunk in response.iter_bytes(min(length, STREAM_CHUNK)):
+                    data += chunk
+                    if len(data) >= length:
+                        break
             self.bytes_received += len(data)
-            return data
+            return bytes(data[:length])
         # 200: the server ignored Range and sends the whole file. Keep the stream and
         # read it forward only as far as asked.
         self.ignores_ranges = True
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit():
             self._size = int(declared)
-        self._stream, self._stream_pos = response, 0
+        self._keep(stack, response)
         return self._read_stream(offset, length)
+
+    def _open(self, stack: ExitStack, first: int, last: int) -> Any:
+        self.requests += 1
+        return stack.enter_context(
+            self.hub.stream(
+                self.url,
+                action=self.action,
+                repo_id=self.repo_id,
+                filename=self.filename,
+                headers={"Range": f"bytes={first}-{last}", "Accept-Encoding": "identity"},
+            )
+        )
+
+    def _translated(self) -> Any:
+        return translate_errors(self.action, repo_id=self.repo_id, filename=self.filename)
+
+    def _keep(self, stack: ExitStack, response: Any) -> None:
+        self._stream = stack
+        self._chunks = iter(response.iter_bytes(STREAM_CHUNK))
+        self._pending, self._stream_pos = b"", 0
+
+    def _next_chunk(self) -> bytes:
+        assert self._chunks is not None
+        with self._translated():
+            return next(self._chunks, b"")
 
     def _read_stream(self, offset: int, length: int) -> bytes:
         if self._stream is None or offset < self._stream_pos:
             self.close()
-            response = self._open(0, offset + length)
-            self._stream, self._stream_pos = response, 0
-        stream = self._stream
-        assert stream is not None
-        while self._stream_pos < offset:
-            skipped = stream.read(min(offset - self._stream_pos, 1 << 20))
-            if not skipped:
+            stack = ExitStack()
+            try:
+                response = self._open(stack, 0, offset + length - 1)
+            except RangeNotSatisfiableError:
+                stack.close()
                 return b""
-            self._stream_pos += len(skipped)
-            self.bytes_received += len(skipped)
-        data = stream.read(length)
+            self._keep(stack, response)
+        while self._stream_pos + len(self._pending) < offset:  # skip to the offset
+            self._stream_pos += len(self._pending)
+            self._pending = self._next_chunk()
+            if not self._pending:
+                return b""
+            self.bytes_received += len(self._pending)
+        self._pending = self._pending[offset - self._stream_pos :]
+        self._stream_pos = offset
+        while len(self._pending) < length:
+            chunk = self._next_chunk()
+            if not chunk:
+                break
+            self.bytes_received += len(chunk)
+            self._pending += chunk
+        data, self._pending = self._pending[:length], self._pending[length:]
         self._stream_pos += len(data)
-        self.bytes_received += len(data)
         return data
 
     def close(self) -> None:
         """Close a streaming connection, if one is open."""
         if self._stream is not None:
-            self._stream.close()
-            self._stream = None
+            stream, self._stream, self._chunks = self._stream, None, None
+            stream.close()
 
-    def __enter__(self) -> HTTPRangeSource:
+    def __enter__(self) -> HubRangeSource:
         return self
 
     def __exit__(
@@ -148,99 +167,20 @@ class HTTPRangeSource:
         self.close()
 
 
-def read_remote_header(
-    url: str, *, headers: dict[str, str] | None = None, timeout: float = 30.0
+def read_hub_header(
+    hub: Hub, repo_id: str, filename: str, *, revision: str | None = None
 ) -> GGUFHeader:
-    """The GGUF header of the file at ``url``, read with range requests.
+    """The header of ``filename`` in a Hub repository, without downloading the model.
 
-    Raises :class:`NotAModelFileError` for a file that is not GGUF, the usual header
-    errors, :class:`ModelNotFoundError` for a missing file and
-    :class:`RemoteReadError` when the server cannot be reached.
+    Raises the Hub's typed errors, :class:`NotAModelFileError` for a file that is not
+    GGUF, and the header parser's errors for a damaged or crafted one.
     """
-    with HTTPRangeSource(url, headers=headers, timeout=timeout) as source:
+    url = hub.file_url(repo_id, filename, revision=revision)
+    with HubRangeSource(hub, url, repo_id=repo_id, filename=filename) as source:
         try:
             return parse_header(source)
         except NotAModelFileError:
-            raise NotAModelFileError(
-                f"{url.rsplit('/', 1)[-1]} is not a GGUF model file."
-            ) from None
-
-
-def hub_file_url(
-    repo_id: str, filename: str, *, revision: str = "main", endpoint: str | None = None
-) -> str:
-    """The download URL of a Hub file, honouring ``HF_ENDPOINT``."""
-    from huggingface_hub import hf_hub_url
-
-    return str(
-        hf_hub_url(
-            repo_id,
-            filename,
-            revision=revision,
-            endpoint=endpoint or os.environ.get("HF_ENDPOINT") or None,
-        )
-    )
-
-
-def read_hub_header(
-    repo_id: str,
-    filename: str,
-    *,
-    revision: str = "main",
-    endpoint: str | None = None,
-    token: str | None = None,
-) -> GGUFHeader:
-    """The header of ``filename`` in a Hub repository, without downloading the model."""
-    headers = {"Authorization": f"Bearer {token}"} if token else None
-    return read_remote_header(
-        hub_file_url(repo_id, filename, revision=revision, endpoint=endpoint), headers=headers
-    )
-
-
-# ------------------------------------------------------------------------------------
-# Split models
-
-
-@dataclass(frozen=True, slots=True)
-class SplitModel:
-    """One model's file names: a single file, or every part of a split one, in order."""
-
-    name: str
-    parts: tuple[str, ...]
-    expected_parts: int = 1
-
-    @property
-    def complete(self) -> bool:
-        return len(self.parts) == self.expected_parts
-
-
-def split_part(filename: str) -> tuple[str, int, int] | None:
-    """``(stem, index, count)`` for ``stem-00002-of-00005.gguf``, else None."""
-    base = filename.rsplit("/", 1)[-1]
-    match = _SPLIT.match(base)
-    if not match:
-        return None
-    prefix = filename[: len(filename) - len(base)]
-    return prefix + match["stem"], int(match["index"]), int(match["count"])
-
-
-def group_split_files(filenames: Iterable[str]) -> list[SplitModel]:
-    """Group GGUF file names so each split model appears once, parts in order."""
-    singles: list[SplitModel] = []
-    groups: dict[tuple[str, int], dict[int, str]] = {}
-    for name in filenames:
-        if not name.lower().endswith(".gguf"):
-            continue
-        part = split_part(name)
-        if part is None:
-            singles.append(SplitModel(name=name, parts=(name,)))
-            continue
-        stem, index, count = part
-        groups.setdefault((stem, count), {})[index] = name
-    for (stem, count), parts in groups.items():
-        ordered = tuple(parts[i] for i in sorted(parts))
-        singles.append(SplitModel(name=f"{stem}.gguf", parts=ordered, expected_parts=count))
-    return sorted(singles, key=lambda model: model.name)
+            raise NotAModelFileError(f"{filename} is not a GGUF model file.") from None
 
 
 def merge_split_headers(headers: Sequence[GGUFHeader]) -> GGUFHeader:
@@ -262,55 +202,62 @@ def merge_split_headers(headers: Sequence[GGUFHeader]) -> GGUFHeader:
     )
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class RemoteModelFile:
     """A GGUF model in a Hub repository (all parts of a split one), with its header."""
 
     name: str
-    parts: tuple[str, ...]
-    size: int
+    variant: GGUFVariant
     header: GGUFHeader
-    notes: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return self.variant.size
 
 
-def read_hub_models(
-    repo_id: str,
-    *,
-    revision: str = "main",
-    endpoint: str | None = None,
-    token: str | None = None,
-) -> list[RemoteModelFile]:
+@dataclass(frozen=True, slots=True)
+class RemoteModels:
+    """The models of a Hub repository with their headers, and what was left out, in words."""
+
+    repo_id: str
+    commit: str | None
+    models: tuple[RemoteModelFile, ...]
+    notes: tuple[str, ...] = ()
+
+
+def model_file_name(variant: GGUFVariant) -> str:
+    """How a model is named to a person: its file's name (a split model's stem)."""
+    if variant.is_split:
+        return f"{variant.name}.gguf"
+    return PurePosixPath(variant.files[0].path).name
+
+
+def read_hub_models(hub: Hub, repo_id: str, *, revision: str | None = None) -> RemoteModels:
     """Every GGUF model in a Hub repository with its header, read by range requests.
 
-    Split models are merged into one entry. Files whose header cannot be read are
-    left out with nothing downloaded beyond their header.
+    The listing and the headers come from the same commit. A file whose header is not
+    a usable GGUF header is left out with a note, nothing downloaded beyond what its
+    header needed; Hub errors (offline, not found, refused, unreachable) are raised.
     """
-    from huggingface_hub import HfApi
-
-    api = HfApi(endpoint=endpoint or os.environ.get("HF_ENDPOINT") or None, token=token)
-    try:
-        info = api.model_info(repo_id, revision=revision, files_metadata=True)
-    except Exception as error:  # huggingface_hub raises many kinds; all mean "not here"
-        raise ModelNotFoundError(f"Could not list {repo_id} on the Hub: {error}") from None
-    sizes = {s.rfilename: int(s.size or 0) for s in (info.siblings or [])}
+    check_repo_id(repo_id)
+    hub.require_online(f"Reading the models of {repo_id} from Hugging Face")
+    listing = hub.list_gguf(repo_id, revision=revision)
+    notes = [
+        f"{name} is missing shards in the repository; left out." for name in listing.incomplete
+    ]
+    notes += [f"Refused the unsafe file name {name!r}." for name in listing.rejected]
     models: list[RemoteModelFile] = []
-    for group in group_split_files(sizes):
-        headers = [
-            read_hub_header(repo_id, part, revision=revision, endpoint=endpoint, token=token)
-            for part in group.parts
-        ]
-        notes = (
-            []
-            if group.complete
-            else [f"Only {len(group.parts)} of {group.expected_parts} parts are in the repository."]
-        )
+    at = listing.commit or revision
+    for variant in listing.variants:
+        name = model_file_name(variant)
+        try:
+            headers = [read_hub_header(hub, repo_id, f.path, revision=at) for f in variant.files]
+        except ModelFileError as error:
+            notes.append(f"{name}: {error} Left out.")
+            continue
         models.append(
-            RemoteModelFile(
-                name=group.name,
-                parts=group.parts,
-                size=sum(sizes[p] for p in group.parts),
-                header=merge_split_headers(headers),
-                notes=notes,
-            )
+            RemoteModelFile(name=name, variant=variant, header=merge_split_headers(headers))
         )
-    return models
+    return RemoteModels(
+        repo_id=repo_id, commit=listing.commit, models=tuple(models), notes=tuple(notes)
+    )
