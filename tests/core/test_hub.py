@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +25,7 @@ from app.core.library.hub import (
     split_part,
 )
 from tests.support.hf_server import FakeHub
+from tests.support.socket_guard import install
 
 
 @pytest.fixture
@@ -233,3 +235,29 @@ def test_a_range_past_the_end_is_its_own_error(fake: FakeHub) -> None:
         pass
     with hub.stream(url, action="Reading R", headers={"Range": "bytes=60-"}) as response:
         assert response.status_code == 206 and response.read() == b"rrrr"
+
+
+def test_a_request_reaches_the_hub_and_nothing_else(
+    fake: FakeHub, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """huggingface_hub's user-agent builder fetches an "agent harness" registry once a
+    day, from the endpoint it read at import; Hearth keeps that telemetry off."""
+    from huggingface_hub import constants
+    from huggingface_hub.utils import _detect_agent
+
+    fake.add_repo("o/R-GGUF", {"R-Q4_K_M.gguf": b"r" * 64})
+    monkeypatch.setattr(_detect_agent, "_registry", None)  # as in a fresh process
+    monkeypatch.setattr(constants, "AGENT_HARNESSES_PATH", str(tmp_path / "registry.json"))
+    monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")  # not the Hub's
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", False)
+    guard = install(monkeypatch)
+    guard.allowed.add(fake.address)
+    hub = Hub(endpoint=fake.endpoint)
+    assert hub.search("r-gguf")
+    assert hub.list_gguf("o/R-GGUF").variants
+    meta = hub.file_metadata("o/R-GGUF", "R-Q4_K_M.gguf", action="Checking R")
+    assert meta.size == 64
+    with hub.stream(hub.file_url("o/R-GGUF", "R-Q4_K_M.gguf"), action="Reading R") as response:
+        assert response.read() == b"r" * 64
+    assert {e[1] for e in guard.network if e[0] == "connect"} == {fake.address}
+    assert not (tmp_path / "registry.json").exists()

@@ -55,7 +55,6 @@ from app.core.library.hub import (
     RangeNotSatisfiableError,
     check_repo_id,
     check_repo_path,
-    translate_errors,
 )
 from app.core.units import format_bytes
 
@@ -437,8 +436,6 @@ class DownloadTask:
 
         Returns the commit the file came from and whether a SHA-256 was checked.
         """
-        from huggingface_hub import get_hf_file_metadata
-
         hub = self._manager.hub
         partial, sidecar = _partial(dest), _sidecar(dest)
         done = _read_json(sidecar)
@@ -450,11 +447,13 @@ class DownloadTask:
             # Checked before a pause or a restart: no need to ask the server again.
             return done.get("commit"), done.get("sha256") is not None
         hub.require_online(f"Downloading {self.variant.name}")
-        url = hub.file_url(self.repo_id, item.path, revision=revision)
-        with translate_errors(f"Downloading {item.path}", repo_id=self.repo_id, filename=item.path):
-            meta = get_hf_file_metadata(
-                url, token=hub.token or False, timeout=self._manager.connect_timeout_s
-            )
+        meta = hub.file_metadata(
+            self.repo_id,
+            item.path,
+            revision=revision,
+            action=f"Downloading {item.path}",
+            timeout=self._manager.connect_timeout_s,
+        )
         announced = meta.etag if meta.etag and len(meta.etag) == 64 else None
         # The HEAD answer is fresher than a listing (or a cached catalog) and speaks
         # for the very bytes about to come.

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
 from app.core.errors import AuthError, HearthError, NetworkError, NotFoundError, OfflineModeError
 
@@ -311,6 +312,7 @@ class Hub:
             raise OfflineError(f"{action} needs the network, and Hearth is in offline mode.")
 
     def _api(self) -> Any:
+        _quiet_library()
         from huggingface_hub import HfApi
 
         return HfApi(endpoint=self.endpoint, token=self.token or False)
@@ -396,18 +398,48 @@ class Hub:
         )
 
     def file_url(self, repo_id: str, filename: str, *, revision: str | None = None) -> str:
-        """The ``resolve`` URL of a file (no network call)."""
-        from huggingface_hub import hf_hub_url
+        """The ``resolve`` URL of a file (no network call).
 
+        Built here rather than by ``hf_hub_url``, whose endpoint override works only
+        while huggingface_hub's import-time endpoint is unchanged.
+        """
         check_repo_id(repo_id)
         check_repo_path(filename)
-        return str(hf_hub_url(repo_id, filename, revision=revision, endpoint=self.endpoint))
+        at = quote(revision or "main", safe="")
+        return f"{self.endpoint}/{repo_id}/resolve/{at}/{quote(filename)}"
 
     def headers(self) -> dict[str, str]:
         """HTTP headers for a request: the library's user agent and the token, if any."""
+        _quiet_library()
         from huggingface_hub.utils import build_hf_headers
 
         return dict(build_hf_headers(token=self.token or False, library_name="hearth"))
+
+    def file_metadata(
+        self,
+        repo_id: str,
+        filename: str,
+        *,
+        revision: str | None = None,
+        action: str,
+        timeout: float | None = None,
+    ) -> Any:
+        """What the Hub says of a file before its bytes come (``HEAD``): its size, its
+        SHA-256 as ``etag`` when it is an LFS file, the commit, and where the bytes are
+        (``location``). huggingface_hub's ``HfFileMetadata``."""
+        self.require_online(action)
+        _quiet_library()
+        from huggingface_hub import get_hf_file_metadata
+
+        url = self.file_url(repo_id, filename, revision=revision)
+        with translate_errors(action, repo_id=repo_id, filename=filename):
+            return get_hf_file_metadata(
+                url,
+                token=self.token or False,
+                timeout=self.timeout_s if timeout is None else timeout,
+                library_name="hearth",
+                endpoint=self.endpoint,
+            )
 
     @contextmanager
     def stream(
@@ -448,6 +480,18 @@ class Hub:
 
 def _constant(value: Any) -> Callable[[], Any]:
     return lambda: value
+
+
+def _quiet_library() -> None:
+    """Keep huggingface_hub to the requests Hearth makes.
+
+    Its user-agent builder fetches ``/api/agent-harnesses`` (from the endpoint it read
+    at import, not the one Hearth talks to) once a day and caches it under
+    ``HF_HOME``; that telemetry is off unless the user's own environment turned it on.
+    """
+    from huggingface_hub import constants
+
+    constants.HF_HUB_DISABLE_TELEMETRY = True
 
 
 @contextmanager
