@@ -1,8 +1,9 @@
 """``hearth``: the same core as the desktop app, driven from a terminal.
 
 Each command lives in its own module with a ``register(subparsers)`` function that
-adds its parser and sets ``func`` (called with the parsed arguments, returns the
-exit status). Commands that print a table take ``--json``.
+adds its parser and sets ``func``: called with the parsed arguments and the one
+:class:`~app.core.context.AppContext` of this run (settings, key store, Hub, catalog),
+it returns the exit status. Commands that print a table take ``--json``.
 
 Exit status: 0 done, 1 failed (a HearthError's message and hint, or for anything else
 one line naming the log file that holds the traceback), 2 a usage error, 130 Ctrl+C.
@@ -18,6 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from app import __version__
+from app.core.context import AppContext
 from app.core.errors import HearthError, unexpected
 from app.core.paths import app_paths
 
@@ -76,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command is None:
             return start_desktop()
-        return int(args.func(args))
+        return int(args.func(args, AppContext()))
     except HearthError as error:
         print(f"hearth: {error.describe()}", file=sys.stderr)
         return 1

@@ -25,6 +25,7 @@ from typing import Any
 
 from app.core.chat import ChatSession, HistoryStore, Preview, Route, Turn
 from app.core.cloud import ClaudeClient, CloudError, ensure_claude_allowed
+from app.core.context import AppContext
 from app.core.documents import (
     DocumentIndex,
     DocumentRetriever,
@@ -34,10 +35,7 @@ from app.core.documents import (
 from app.core.errors import HearthError
 from app.core.generation import Reply, StopReason
 from app.core.inference import EngineProcess, LoadOptions
-from app.core.library import Library
-from app.core.paths import app_paths
-from app.core.secrets import KeyStore
-from app.core.settings import KV_CACHE_CHOICES, Settings, load_settings
+from app.core.settings import KV_CACHE_CHOICES, Settings
 
 STOP_WORDS = {
     StopReason.END_OF_TEXT: "end of text",
@@ -106,9 +104,9 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(args: argparse.Namespace, context: AppContext) -> Settings:
     """The user's settings with this command's options applied (validated alike)."""
-    settings = load_settings(app_paths().settings_file)
+    settings = context.current
     for key, value in (
         ("context_length", args.context),
         ("gpu_layers", args.gpu_layers),
@@ -181,18 +179,18 @@ def _history(args: argparse.Namespace) -> Iterator[HistoryStore]:
             store.close()
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, context: AppContext) -> int:
     if not args.claude and not args.model:
         print("hearth chat: --model PATH is required (or --claude)", file=sys.stderr)
         return 2
-    settings = _settings(args)
+    settings = _settings(args, context)
     say = _Notices(quiet=args.quiet)
     with _history(args) as store, _documents(args, settings) as retriever:
         session = ChatSession(
             store,
             settings=lambda: settings,
             prompts=TerminalPrompts(claude=args.claude, yes=args.yes, say=say),
-            claude_key=KeyStore().claude.load,
+            claude_key=context.keys.claude.load,
             retriever=retriever,
         )
         session.open(args.conversation)
@@ -202,10 +200,10 @@ def run(args: argparse.Namespace) -> int:
             session.set_system_prompt(args.system)
         if args.claude:
             ensure_claude_allowed(settings)  # off or offline: nothing is sent
-            return _chat(session, None, settings, args, say)
+            return _chat(session, None, context, settings, args, say)
         engine = EngineProcess(on_notice=lambda words: say(f"hearth: {words}"))
         try:
-            return _chat(session, engine, settings, args, say)
+            return _chat(session, engine, context, settings, args, say)
         finally:
             engine.close()
 
@@ -244,6 +242,7 @@ def _sources(turn: Turn, say: _Notices) -> None:
 def _chat(
     session: ChatSession,
     engine: EngineProcess | None,
+    context: AppContext,
     settings: Settings,
     args: argparse.Namespace,
     say: _Notices,
@@ -252,12 +251,12 @@ def _chat(
     if engine is not None:
         session.model = model = engine.load(args.model, LoadOptions.from_settings(settings))
         with contextlib.suppress(OSError, HearthError):  # "last used" in `hearth models`
-            Library(models_dir=settings.models_folder()).mark_used(model.path)
+            context.library().mark_used(model.path)
         if model.notice:
             say(f"note: {model.notice}")
         name = model.name
     else:
-        client = ClaudeClient.from_settings(settings, api_key=KeyStore().claude.load())
+        client = ClaudeClient.from_settings(settings, api_key=context.keys.claude.load())
         name = f"{client.model} at {client.host}"
     try:
         if args.prompt is not None:

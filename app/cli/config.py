@@ -15,8 +15,8 @@ import json
 import sys
 from typing import Any
 
-from app.core.paths import app_paths
-from app.core.settings import Settings, SettingsError, load_settings, save_settings
+from app.core.context import AppContext
+from app.core.settings import Settings, SettingsError
 
 EXIT_USAGE = 2
 _VALUE_WIDTH = 32
@@ -43,9 +43,9 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, context: AppContext) -> int:
     """Carry out one ``hearth config`` action; returns the exit status."""
-    file = app_paths().settings_file
+    file = context.paths.settings_file
     action: str = args.config_action
     if action == "path":
         print(file)
@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     keys = Settings.keys()
     if action in ("get", "set", "reset") and args.key not in keys:
         return _unknown_key(args.key)
-    settings = load_settings(file)  # a damaged file raises SettingsError: exit 1, file kept
+    store = context.settings  # a damaged file raises SettingsError: exit 1, file kept
+    settings = store.current
     if action == "list":
         _print_list(settings, as_json=args.json)
         return 0
@@ -63,12 +64,11 @@ def run(args: argparse.Namespace) -> int:
     old = settings.get(args.key)
     new_value = Settings().get(args.key) if action == "reset" else args.value
     try:
-        updated = settings.with_value(args.key, new_value)
+        store.set(args.key, new_value)
     except SettingsError as error:
         print(f"hearth: {error}\n{_allowed(args.key)}", file=sys.stderr)
         return EXIT_USAGE
-    save_settings(updated, file)
-    value = updated.get(args.key)
+    value = store.current.get(args.key)
     was = "" if value == old else f" (was {_shown(old)})"
     print(f"{args.key} = {_shown(value)}{was}")
     return 0

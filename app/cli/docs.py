@@ -18,6 +18,7 @@ import time
 from types import FrameType
 from typing import Any
 
+from app.core.context import AppContext
 from app.core.documents import (
     DocumentIndex,
     EngineEmbedder,
@@ -28,8 +29,7 @@ from app.core.documents import (
     find_embedding_model,
     search,
 )
-from app.core.paths import app_paths
-from app.core.settings import Settings, load_settings
+from app.core.settings import Settings
 
 DEFAULT_COLLECTION = "documents"
 
@@ -63,9 +63,9 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, context: AppContext) -> int:
     """Carry out one ``hearth docs`` action; returns the exit status."""
-    settings = load_settings(app_paths().settings_file)
+    settings = context.current
     with DocumentIndex.open() as index:
         if args.docs_action == "list":
             return _list(index, args)

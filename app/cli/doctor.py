@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from app.core.advisor import Verdict, advise, headroom_for, reference_files
+from app.core.context import AppContext
 from app.core.inference import RecipeStore, detect_machine
 from app.core.machine import HardwareProfile
 from app.core.units import format_bytes
@@ -50,13 +51,13 @@ def implications(profile: HardwareProfile, *, context_length: int = 8192) -> lis
     return lines
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, context: AppContext) -> int:
     recipes = RecipeStore()
     if args.forget_crashes:
         count = recipes.forget()
         print(f"Forgot the safer settings of {count} model(s); the next load uses yours.")
         return 0
-    profile = detect_machine()
+    profile = detect_machine(models_dir=context.models_folder)
     if args.json:
         data = profile.to_dict()
         data["crash_workarounds"] = [

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.chat import HistoryStore
+from app.core.context import AppContext
 
 EXIT_USAGE = 2
 
@@ -43,7 +44,7 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, context: AppContext) -> int:
     """Carry out one ``hearth history`` action; returns the exit status."""
     if args.history_action == "export" and args.all_branches and args.format != "json":
         print("hearth: --all-branches needs --format json.", file=sys.stderr)

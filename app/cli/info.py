@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from app.core.context import AppContext
 from app.core.gguf import GGUFHeader, read_header
 from app.core.units import format_bytes
 
@@ -65,7 +66,7 @@ def _shown(text: str, limit: int = 120) -> str:
     return safe if len(safe) <= limit else safe[: limit - 1] + "…"
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, context: AppContext) -> int:
     path = Path(args.path)
     info = describe(path, read_header(path))
     if args.json:

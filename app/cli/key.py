@@ -15,9 +15,8 @@ import sys
 from typing import Any
 
 from app.core.cloud import ClaudeClient, MissingKeyError, ensure_claude_allowed
-from app.core.paths import app_paths
-from app.core.secrets import KeychainUnavailableError, KeyStore
-from app.core.settings import load_settings
+from app.core.context import AppContext
+from app.core.secrets import KeychainUnavailableError
 
 
 def register(subparsers: Any) -> None:
@@ -50,8 +49,8 @@ def _read_key() -> str:
     return sys.stdin.readline()
 
 
-def run_set(args: argparse.Namespace) -> int:
-    store = KeyStore()
+def run_set(args: argparse.Namespace, context: AppContext) -> int:
+    store = context.keys
     if not store.status.available:  # say so before the key is typed
         raise KeychainUnavailableError(
             f"Hearth cannot keep the key: {store.status.reason}.",
@@ -68,10 +67,10 @@ def run_set(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_test(args: argparse.Namespace) -> int:
-    settings = load_settings(app_paths().settings_file)
+def run_test(args: argparse.Namespace, context: AppContext) -> int:
+    settings = context.current
     ensure_claude_allowed(settings)
-    key = KeyStore().claude.load()
+    key = context.keys.claude.load()
     if not key:
         raise MissingKeyError("There is no Anthropic API key in the keychain.")
     with ClaudeClient.from_settings(
@@ -87,14 +86,14 @@ def run_test(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_clear(args: argparse.Namespace) -> int:
-    removed = KeyStore().claude.clear()
+def run_clear(args: argparse.Namespace, context: AppContext) -> int:
+    removed = context.keys.claude.clear()
     print("The key was removed." if removed else "No key was stored.", file=sys.stderr)
     return 0
 
 
-def run_status(args: argparse.Namespace) -> int:
-    store = KeyStore()
+def run_status(args: argparse.Namespace, context: AppContext) -> int:
+    store = context.keys
     status = store.status
     if not status.available:
         print(f"No keychain: {status.reason}.")

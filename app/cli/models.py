@@ -21,27 +21,19 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Any, TextIO
 
+from app.core.context import AppContext
 from app.core.inference import detect_machine
 from app.core.library import (
-    Catalog,
-    DownloadManager,
     DownloadProgress,
     DownloadState,
-    Hub,
     ImportMode,
-    Library,
     OfflineError,
     check_repo_id,
     choose_quant,
-    load_catalog,
-    refresh_catalog,
 )
-from app.core.paths import app_paths
-from app.core.secrets import KeychainUnavailableError, KeyStore
-from app.core.settings import Settings, load_settings
+from app.core.secrets import KeychainUnavailableError
 from app.core.units import format_bytes
 
 EXIT_PAUSED = 130
@@ -98,24 +90,6 @@ def register(subparsers: Any) -> None:
 # -- shared ----------------------------------------------------------------------------
 
 
-def _settings() -> Settings:
-    return load_settings(app_paths().settings_file)
-
-
-def _models_dir(settings: Settings) -> Path:
-    return Path(settings.models_dir).expanduser() if settings.models_dir else app_paths().models
-
-
-def _hub(settings: Settings) -> Hub:
-    return Hub(
-        token=None if settings.offline else KeyStore().hub_token.load(), offline=settings.offline
-    )
-
-
-def _catalog() -> Catalog:
-    return load_catalog(cache_dir=app_paths().cache)
-
-
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "--:--"
@@ -127,11 +101,11 @@ def _duration(seconds: float | None) -> str:
 # -- hearth models ---------------------------------------------------------------------
 
 
-def run_models(args: argparse.Namespace) -> int:
+def run_models(args: argparse.Namespace, context: AppContext) -> int:
     if args.catalog:
-        catalog = _catalog()
+        catalog = context.catalog()
         if args.refresh:
-            report = refresh_catalog(catalog, hub=_hub(_settings()), cache_dir=app_paths().cache)
+            report = context.refresh_catalog()
             catalog = report.catalog
             for repo, why in report.failed.items():
                 print(f"hearth: kept the catalog's sizes for {repo}: {why}", file=sys.stderr)
@@ -156,7 +130,7 @@ def run_models(args: argparse.Namespace) -> int:
             size = f"{format_bytes(q4.size)} at Q4_K_M" if q4 else ""
             print(f"{m.id:30} {m.parameters / 1e9:5.1f}B  {size:20} {m.description}")
         return 0
-    models = Library(models_dir=_models_dir(_settings())).installed()
+    models = context.library().installed()
     if args.json:
         print(json.dumps([item.to_dict() for item in models], indent=2))
         return 0
@@ -182,14 +156,14 @@ def run_models(args: argparse.Namespace) -> int:
 # -- hearth search ---------------------------------------------------------------------
 
 
-def run_search(args: argparse.Namespace) -> int:
+def run_search(args: argparse.Namespace, context: AppContext) -> int:
     text = args.text.lower()
     curated = [
         m
-        for m in _catalog()
+        for m in context.catalog()
         if text in m.id.lower() or text in m.name.lower() or text in m.repo.lower()
     ]
-    hub = _hub(_settings())
+    hub = context.hub
     error: OfflineError | None = None
     try:
         found = hub.search(args.text, limit=args.limit)
@@ -268,10 +242,10 @@ class ProgressBar:
         self.out.write(("\r" + line + "  ") if self.tty else line + "\n")
 
 
-def run_pull(args: argparse.Namespace) -> int:
-    settings = _settings()
-    hub = _hub(settings)
-    model = _catalog().find(args.model)
+def run_pull(args: argparse.Namespace, context: AppContext) -> int:
+    settings = context.current
+    hub = context.hub
+    model = context.catalog().find(args.model)
     repo = model.repo if model is not None else check_repo_id(args.model)
     hub.require_online(f"Downloading {args.model}")
     listing = hub.list_gguf(repo)
@@ -292,16 +266,17 @@ def run_pull(args: argparse.Namespace) -> int:
         variant = listing.find(quant=args.quant)
     else:
         offered = [v.quant for v in listing.variants if v.quant]
+        hardware = detect_machine(models_dir=context.models_folder) if model is not None else None
         choice = choose_quant(
             offered,
             model=model,
             preference=settings.quantization,
             context_length=settings.context_length,
-            hardware=detect_machine() if model is not None else None,
+            hardware=hardware,
         )
         print(f"Choosing {choice.quant}: {choice.reason}")
         variant = listing.find(quant=choice.quant)
-    manager = DownloadManager(models_dir=_models_dir(settings), hub=hub)
+    manager = context.downloads()
     existing = manager.installed_path(repo, variant)
     if existing is not None:
         print(f"{variant.name} is already installed: {existing}")
@@ -336,8 +311,8 @@ _FINISHED = (DownloadState.DONE, DownloadState.FAILED, DownloadState.CANCELLED)
 # -- hearth rm, hearth import ----------------------------------------------------------
 
 
-def run_rm(args: argparse.Namespace) -> int:
-    library = Library(models_dir=_models_dir(_settings()))
+def run_rm(args: argparse.Namespace, context: AppContext) -> int:
+    library = context.library()
     model = library.delete(args.name)
     if model.referenced:
         print(f"Forgot {model.name}; its file stays at {model.path}.")
@@ -346,8 +321,8 @@ def run_rm(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_import(args: argparse.Namespace) -> int:
-    library = Library(models_dir=_models_dir(_settings()))
+def run_import(args: argparse.Namespace, context: AppContext) -> int:
+    library = context.library()
     mode = ImportMode.REFERENCE if args.reference else ImportMode.COPY
     model = library.import_file(args.path, mode=mode)
     how = "will be used where it is" if model.referenced else f"was copied to {model.path}"
@@ -358,8 +333,8 @@ def run_import(args: argparse.Namespace) -> int:
 # -- hearth token ----------------------------------------------------------------------
 
 
-def run_token(args: argparse.Namespace) -> int:
-    keys = KeyStore()
+def run_token(args: argparse.Namespace, context: AppContext) -> int:
+    keys = context.keys
     token = keys.hub_token
     if args.action == "set":
         import getpass

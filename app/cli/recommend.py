@@ -1,7 +1,8 @@
 """``hearth recommend REPO_OR_PATH [--context N] [--json]``: which file to use here.
 
 A local GGUF file or a folder of them works offline; a Hub repository id is read with
-range requests (headers only, nothing downloaded), honouring ``HF_ENDPOINT``.
+range requests (headers only, nothing downloaded) through the context's Hub client:
+offline mode refuses it, the Hugging Face token is sent, ``HF_ENDPOINT`` is honoured.
 """
 
 from __future__ import annotations
@@ -14,14 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from app.core.advisor import ModelFile, Recommendation, advise
+from app.core.context import AppContext
 from app.core.errors import ModelNotFoundError
 from app.core.gguf import read_header
 from app.core.inference import detect_machine
 from app.core.library import Hub, group_gguf_names, merge_split_headers, read_hub_models
 from app.core.machine import CalibrationStore, calibration_key
-from app.core.paths import app_paths
-from app.core.secrets import KeyStore
-from app.core.settings import load_settings
 from app.core.units import format_bytes
 
 
@@ -107,8 +106,8 @@ def to_dict(result: Recommendation) -> dict[str, Any]:
     }
 
 
-def run(args: argparse.Namespace) -> int:
-    profile = detect_machine()
+def run(args: argparse.Namespace, context: AppContext) -> int:
+    profile = detect_machine(models_dir=context.models_folder)
     # Files already run here show their measured speed; others are corrected by this
     # machine's measured / estimated ratio. (First: the first call probes the memory
     # bandwidth for 0.2 s, which must not hold a Hub connection open.)
@@ -117,9 +116,7 @@ def run(args: argparse.Namespace) -> int:
     if os.path.lexists(source) or args.source.startswith((".", "/", "~")):
         files, notes = local_files(source)
     elif "/" in args.source and not args.source.startswith((".", "/", "~")):
-        settings = load_settings(app_paths().settings_file)
-        hub = Hub(offline=settings.offline, token=lambda: KeyStore().hub_token.load())
-        files, notes = remote_files(hub, args.source, revision=args.revision)
+        files, notes = remote_files(context.hub, args.source, revision=args.revision)
     else:
         raise ModelNotFoundError(f"{args.source} is neither a file, a folder nor a Hub repo id.")
     for note in notes:
@@ -143,10 +140,10 @@ def run(args: argparse.Namespace) -> int:
             "no_fit": "does not fit",
         }[a.verdict.value]
         quality = a.quality.label if a.quality else "unknown"
-        speed = f"~{a.tokens_per_second:.0f} tok/s" if a.tokens_per_second else ""
+        rate = f"~{a.tokens_per_second:.0f} tok/s" if a.tokens_per_second else ""
         print(
             f"{mark}{a.file.name[:43]:<44}{format_bytes(a.file.size_bytes):>9}  {runs:<18}"
-            f"{a.max_context:>9,}  {quality:<13}{speed:>9}"
+            f"{a.max_context:>9,}  {quality:<13}{rate:>9}"
         )
     print()
     for a in result.advice:

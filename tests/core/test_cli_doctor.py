@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -11,6 +12,14 @@ import pytest
 from app.cli import main
 from tests.support.gguf_factory import test_model_path as stories_path
 from tests.support.hf_server import FakeHub
+from tests.support.keychain import Keychain, keychain
+
+__all__ = ["keychain"]
+
+
+class Pipe(io.StringIO):
+    def isatty(self) -> bool:
+        return False
 
 
 def test_doctor_json_has_the_profile_and_what_it_means(capsys: pytest.CaptureFixture[str]) -> None:
@@ -59,3 +68,48 @@ def test_recommend_a_hub_repo_reads_headers_only(
 def test_recommend_unknown_source_is_a_typed_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["recommend", "no-such-thing"]) == 1
     assert "neither a file, a folder nor a Hub repo id" in capsys.readouterr().err
+
+
+def test_recommend_sends_the_stored_token_and_says_when_it_is_refused(
+    keychain: Keychain, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = "hf_" + "RecommendToken" * 3
+    with FakeHub() as hub:
+        hub.add_repo(
+            "meta/Gated-GGUF", {"g-F32.gguf": stories_path().read_bytes()}, gated=True, token=token
+        )
+        monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+        assert main(["recommend", "meta/Gated-GGUF"]) == 1
+        err = capsys.readouterr().err
+        assert "meta/Gated-GGUF is gated" in err and "not found" not in err.lower()
+        monkeypatch.setattr("sys.stdin", Pipe(token + "\n"))
+        assert main(["token", "set"]) == 0
+        hub.auth_seen.clear()
+        hub.requests.clear()
+        assert main(["recommend", "meta/Gated-GGUF"]) == 0
+        assert "* g-F32.gguf" in capsys.readouterr().out
+        ranges = [
+            a
+            for (_, path), a in zip(hub.requests, hub.auth_seen, strict=True)
+            if "/resolve/" in path
+        ]
+        assert ranges and set(ranges) == {f"Bearer {token}"}
+        hub.faults.status["g-F32.gguf"] = 401  # the Hub no longer accepts that token
+        assert main(["recommend", "meta/Gated-GGUF"]) == 1
+        err = capsys.readouterr().err
+        assert "refused access to meta/Gated-GGUF/g-F32.gguf (HTTP 401)" in err
+        assert "hearth token set" in err and "does not exist" not in err
+
+
+def test_recommend_offline_says_so_and_reads_nothing(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FakeHub() as hub:
+        hub.add_repo("test/stories-GGUF", {"stories-F32.gguf": stories_path().read_bytes()})
+        monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+        assert main(["config", "set", "offline", "true"]) == 0
+        assert main(["recommend", "test/stories-GGUF"]) == 1
+        assert hub.requests == []
+    err = capsys.readouterr().err
+    assert "needs the network, and Hearth is in offline mode" in err
+    assert "hearth config set offline false" in err

@@ -493,7 +493,7 @@ def test_hearth_recommend_gives_a_clear_answer(
     calibrated_home: Path,
 ) -> None:
     # The machine is probed once for the module; the advisor reads each header anew.
-    monkeypatch.setattr("app.cli.recommend.detect_machine", lambda: this_machine)
+    monkeypatch.setattr("app.cli.recommend.detect_machine", lambda **_: this_machine)
     monkeypatch.setenv("HEARTH_HOME", str(calibrated_home))
     path = case.make(inputs)
     readable = check_read_header(case, path) and not path.is_dir()

@@ -11,9 +11,7 @@ from __future__ import annotations
 import io
 import os
 import socket
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -30,59 +28,14 @@ from app.core.secrets import KeyStore
 from app.core.settings import Settings, load_settings, save_settings
 from tests.support.claude_server import TEST_KEY, ClaudeServer, claude_server
 from tests.support.keychain import Keychain, keychain
+from tests.support.socket_guard import LOOPBACK_NAMES, SocketGuard, install
 
 __all__ = ["claude_server", "keychain"]
-
-LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1"}
-
-
-@dataclass
-class SocketGuard:
-    """Records every IP connection and name lookup; refuses those not allowed."""
-
-    allowed: set[tuple[str, int]] = field(default_factory=set)
-    events: list[tuple[str, Any]] = field(default_factory=list)
-
-    def mark(self, what: str) -> None:
-        self.events.append(("mark", what))
-
-    @property
-    def network(self) -> list[tuple[str, Any]]:
-        return [e for e in self.events if e[0] != "mark"]
 
 
 @pytest.fixture
 def guard(monkeypatch: pytest.MonkeyPatch) -> SocketGuard:
-    state = SocketGuard()
-    real_connect = socket.socket.connect
-    real_connect_ex = socket.socket.connect_ex
-    real_getaddrinfo = socket.getaddrinfo
-
-    def check(sock: socket.socket, address: Any) -> None:
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
-            target = (str(address[0]), int(address[1]))
-            state.events.append(("connect", target))
-            if target not in state.allowed:
-                raise ConnectionRefusedError(f"privacy guard: connection to {target} refused")
-
-    def connect(self: socket.socket, address: Any) -> None:
-        check(self, address)
-        return real_connect(self, address)
-
-    def connect_ex(self: socket.socket, address: Any) -> int:
-        check(self, address)
-        return real_connect_ex(self, address)
-
-    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
-        state.events.append(("lookup", host))
-        if host not in LOOPBACK_NAMES:
-            raise socket.gaierror(f"privacy guard: lookup of {host!r} refused")
-        return real_getaddrinfo(host, port, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    return state
+    return install(monkeypatch)
 
 
 class Answer(io.StringIO):

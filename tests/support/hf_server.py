@@ -9,7 +9,7 @@ at :attr:`FakeHub.endpoint`). It serves:
 - ``GET /api/models/{repo}/tree/{rev}[/{path}]``: the file listing;
 - ``HEAD``/``GET /{repo}/resolve/{rev}/{file}``: like the Hub, a redirect to a CDN URL
   with ``X-Linked-Etag``, ``X-Linked-Size``, ``X-Repo-Commit`` and ``ETag``; the CDN
-  URL honours ``Range``.
+  URL honours ``Range`` (open, ``bytes=N-``, and closed, ``bytes=N-M``).
 
 And it misbehaves on request, the way real networks do: cut a connection after N
 bytes of a file, flip one byte, stall, answer 500, throttle, demand a token for a
@@ -346,17 +346,19 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             data = repo.listing().get(name) if repo else None
             if repo is None or data is None:
                 return self._send(404, b"not found")
-            start = 0
+            start, end = 0, len(data) - 1
             range_header = self.headers.get("Range")
             if range_header:
                 match = re.fullmatch(r"bytes=(\d+)-(\d*)", range_header.strip())
                 if match is None or int(match.group(1)) >= len(data):
                     return self._send(416, b"", {"Content-Range": f"bytes */{len(data)}"})
                 start = int(match.group(1))
+                if match.group(2):  # a closed range, as header reads ask for
+                    end = min(end, int(match.group(2)))
             if self.command == "GET":
                 with hub._lock:
                     hub.ranges.append((name, start))
-            body = data[start:]
+            body = data[start : end + 1]
             if name in hub.faults.corrupt and body:
                 middle = len(data) // 2 - start
                 if 0 <= middle < len(body):
@@ -372,7 +374,7 @@ def _make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             self.send_header("X-Linked-Size", str(len(data)))
             self.send_header("X-Repo-Commit", repo.commit)
             if range_header:
-                self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
             self.end_headers()
             if self.command == "HEAD":
                 return
