@@ -5,64 +5,77 @@ and calls one of the two back on the GUI thread. Every HearthError reaches
 ``on_failure``; anything else is logged with its traceback and reaches it as the
 HearthError :func:`~app.core.errors.unexpected` makes of it, so no error is lost in a
 thread.
+
+Results travel through one long-lived dispatcher on the GUI thread, not through an
+object per operation: a per-operation receiver was destroyed from inside its own slot
+(its last reference dropped as it reported), and Qt then called into the half-deleted
+object now and then, a segmentation fault.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
 from app.core.errors import HearthError, unexpected
 
-_alive: set[QObject] = set()  # keep receivers (and their callbacks) until they report
+_Callbacks = tuple[Callable[[Any], None], Callable[[HearthError], None]]
 
 
-class _Signals(QObject):
-    succeeded = Signal(object)
-    failed = Signal(object)
+class _Dispatcher(QObject):
+    """Lives on the GUI thread, so the pool's results are queued to it."""
+
+    succeeded = Signal(int, object)
+    failed = Signal(int, object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._keys = itertools.count()
+        self._pending: dict[int, _Callbacks] = {}  # touched on the GUI thread only
+        self.succeeded.connect(self._succeed, Qt.ConnectionType.QueuedConnection)
+        self.failed.connect(self._fail, Qt.ConnectionType.QueuedConnection)
+
+    def add(
+        self, on_success: Callable[[Any], None], on_failure: Callable[[HearthError], None]
+    ) -> int:
+        key = next(self._keys)
+        self._pending[key] = (on_success, on_failure)
+        return key
+
+    @Slot(int, object)
+    def _succeed(self, key: int, value: Any) -> None:
+        on_success, _ = self._pending.pop(key)
+        on_success(value)
+
+    @Slot(int, object)
+    def _fail(self, key: int, error: HearthError) -> None:
+        _, on_failure = self._pending.pop(key)
+        on_failure(error)
+
+
+_dispatcher: _Dispatcher | None = None
 
 
 class _Operation(QRunnable):
-    def __init__(self, fn: Callable[[], Any], doing: str | None) -> None:
+    def __init__(
+        self, fn: Callable[[], Any], dispatcher: _Dispatcher, key: int, doing: str | None
+    ) -> None:
         super().__init__()
         self.fn = fn
+        self.dispatcher = dispatcher
+        self.key = key
         self.doing = doing
-        self.signals = _Signals()
 
     def run(self) -> None:
         try:
             result = self.fn()
         except Exception as error:  # a worker must never die silently
-            self.signals.failed.emit(unexpected(error, doing=self.doing))
+            self.dispatcher.failed.emit(self.key, unexpected(error, doing=self.doing))
         else:
-            self.signals.succeeded.emit(result)
-
-
-class _Receiver(QObject):
-    """Lives on the GUI thread, so the pool's signals are queued to it."""
-
-    def __init__(
-        self,
-        operation: _Operation,
-        on_success: Callable[[Any], None],
-        on_failure: Callable[[HearthError], None],
-    ) -> None:
-        super().__init__()
-        self.operation = operation
-        self.on_success = on_success
-        self.on_failure = on_failure
-
-    @Slot(object)
-    def succeed(self, value: Any) -> None:
-        _alive.discard(self)
-        self.on_success(value)
-
-    @Slot(object)
-    def fail(self, error: HearthError) -> None:
-        _alive.discard(self)
-        self.on_failure(error)
+            self.dispatcher.succeeded.emit(self.key, result)
 
 
 def run_operation(
@@ -76,9 +89,8 @@ def run_operation(
 
     ``doing`` names the work for an unexpected error's message (``"reading the library"``).
     """
-    operation = _Operation(fn, doing)
-    receiver = _Receiver(operation, on_success, on_failure)
-    operation.signals.succeeded.connect(receiver.succeed)
-    operation.signals.failed.connect(receiver.fail)
-    _alive.add(receiver)
-    QThreadPool.globalInstance().start(operation)
+    global _dispatcher
+    if _dispatcher is None:
+        _dispatcher = _Dispatcher()
+    key = _dispatcher.add(on_success, on_failure)
+    QThreadPool.globalInstance().start(_Operation(fn, _dispatcher, key, doing))
