@@ -19,7 +19,12 @@ from app.core.library.hub import (
     RepoNotFoundError,
     group_gguf_names,
 )
-from app.core.library.remote import HubRangeSource, read_hub_header, read_hub_models
+from app.core.library.remote import (
+    HubRangeSource,
+    read_hub_header,
+    read_hub_models,
+    read_listed_models,
+)
 from tests.support.gguf_factory import test_model_path as stories_path
 from tests.support.hf_server import FakeHub
 from tests.support.range_server import RangeServer
@@ -185,3 +190,14 @@ def test_an_unreachable_hub_is_a_network_error() -> None:
         port = probe.getsockname()[1]
     with pytest.raises(HubUnavailableError):
         read_hub_models(Hub(endpoint=f"http://127.0.0.1:{port}"), "o/Open-GGUF")
+
+
+def test_the_headers_of_a_listing_already_made_need_no_second_listing() -> None:
+    with FakeHub() as fake:
+        fake.add_repo("o/Open-GGUF", {"o-F32.gguf": stories_path().read_bytes()})
+        hub = Hub(endpoint=fake.endpoint)
+        listing = hub.list_gguf("o/Open-GGUF")
+        fake.reset_counts()
+        found = read_listed_models(hub, listing)
+        assert [m.name for m in found.models] == ["o-F32.gguf"]
+        assert not [path for _, path in fake.requests if path.startswith("/api/")]

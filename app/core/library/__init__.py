@@ -27,6 +27,7 @@ from app.core.library.hub import (
     HubUnavailableError,
     OfflineError,
     RemoteFileNotFoundError,
+    RepoListing,
     RepoNotFoundError,
     check_repo_id,
     group_gguf_names,
@@ -37,6 +38,7 @@ from app.core.library.remote import (
     RemoteModels,
     merge_split_headers,
     read_hub_models,
+    read_listed_models,
 )
 
 __all__ = [
@@ -60,6 +62,7 @@ __all__ = [
     "RemoteFileNotFoundError",
     "RemoteModelFile",
     "RemoteModels",
+    "RepoListing",
     "RepoNotFoundError",
     "UnfinishedDownload",
     "catalog_recommendation",
@@ -69,6 +72,7 @@ __all__ = [
     "load_catalog",
     "merge_split_headers",
     "read_hub_models",
+    "read_listed_models",
     "refresh_catalog",
     "reveal_command",
 ]

@@ -28,6 +28,7 @@ from app.core.library.hub import (
     GGUFVariant,
     Hub,
     RangeNotSatisfiableError,
+    RepoListing,
     check_repo_id,
     translate_errors,
 )
@@ -235,23 +236,31 @@ def model_file_name(variant: GGUFVariant) -> str:
 def read_hub_models(hub: Hub, repo_id: str, *, revision: str | None = None) -> RemoteModels:
     """Every GGUF model in a Hub repository with its header, read by range requests.
 
-    The listing and the headers come from the same commit. A file whose header is not
-    a usable GGUF header is left out with a note, nothing downloaded beyond what its
-    header needed; Hub errors (offline, not found, refused, unreachable) are raised.
+    A file whose header is not a usable GGUF header is left out with a note, nothing
+    downloaded beyond what its header needed; Hub errors (offline, not found, refused,
+    unreachable) are raised.
     """
     check_repo_id(repo_id)
     hub.require_online(f"Reading the models of {repo_id} from Hugging Face")
-    listing = hub.list_gguf(repo_id, revision=revision)
+    return read_listed_models(hub, hub.list_gguf(repo_id, revision=revision))
+
+
+def read_listed_models(hub: Hub, listing: RepoListing) -> RemoteModels:
+    """The headers of the models of a listing already made, read at its commit."""
+    repo_id = listing.repo_id
+    hub.require_online(f"Reading the models of {repo_id} from Hugging Face")
     notes = [
         f"{name} is missing shards in the repository; left out." for name in listing.incomplete
     ]
     notes += [f"Refused the unsafe file name {name!r}." for name in listing.rejected]
     models: list[RemoteModelFile] = []
-    at = listing.commit or revision
     for variant in listing.variants:
         name = model_file_name(variant)
         try:
-            headers = [read_hub_header(hub, repo_id, f.path, revision=at) for f in variant.files]
+            headers = [
+                read_hub_header(hub, repo_id, f.path, revision=listing.commit)
+                for f in variant.files
+            ]
         except ModelFileError as error:
             notes.append(f"{name}: {error} Left out.")
             continue
