@@ -1,4 +1,4 @@
-"""Start the desktop app: settings, history, the inference thread, the window."""
+"""Start the desktop app: the application context, history, the inference thread, the window."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import __version__
 from app.core.chat import HistoryCorruptError, HistoryStore
+from app.core.context import AppContext
 from app.core.errors import HearthError
 from app.core.machine import check_before_qt
 from app.core.paths import AppPaths, app_paths
 from app.core.secrets import KeyStore
-from app.core.settings import Settings, SettingsError, load_settings
+from app.core.settings import Settings, SettingsError, SettingsStore
 from app.ui.cloud_worker import CloudThread
 from app.ui.exception_hook import ExceptionHook
 from app.ui.main_window import MainWindow
@@ -27,16 +28,23 @@ PURGE_DELETED_AFTER_S = 30 * 24 * 3600
 
 
 class Session:
-    """Everything the window needs, created and closed in order."""
+    """Everything the window needs, created and closed in order.
 
-    def __init__(self, paths: AppPaths | None = None) -> None:
+    ``context`` is the one :class:`~app.core.context.AppContext` of this run: the
+    window and every page read the settings, the key store, the Hub and the catalog
+    from it, never from a copy. ``keys`` replaces the OS keychain's key store (tests).
+    """
+
+    def __init__(self, paths: AppPaths | None = None, *, keys: KeyStore | None = None) -> None:
         self.paths = (paths or app_paths()).ensure()
         self.notices: list[str] = []
         try:
-            self.settings = load_settings(self.paths.settings_file)
+            settings = SettingsStore.open(self.paths.settings_file)
         except SettingsError as error:
-            self.settings = Settings()
+            # The damaged file stays as it is until the user applies settings.
+            settings = SettingsStore(self.paths.settings_file)
             self.notices.append(f"{error.describe()}\nHearth is using its defaults for now.")
+        self.context = AppContext(paths=self.paths, settings=settings, keys=keys)
         try:
             self.store = HistoryStore.open()
         except HistoryCorruptError as error:
@@ -45,12 +53,16 @@ class Session:
         self.store.purge_deleted(older_than=PURGE_DELETED_AFTER_S)
         self.worker = WorkerThread()
         self.cloud = CloudThread()
-        self.keys = KeyStore()
         self.state = UiState.load(self.paths.config / "ui_state.json")
         # Still "running" from last time: the app died (a crash, a kill, a power cut).
         self.closed_unexpectedly = self.state.running
         self.state.running = True
         self._save_state()
+
+    @property
+    def settings(self) -> Settings:
+        """The settings now."""
+        return self.context.current
 
     def _save_state(self) -> None:
         try:
@@ -60,13 +72,11 @@ class Session:
 
     def build_window(self) -> MainWindow:
         window = MainWindow(
-            paths=self.paths,
-            settings=self.settings,
+            context=self.context,
             store=self.store,
             worker=self.worker,
             state=self.state,
             cloud=self.cloud,
-            keys=self.keys,
         )
         for notice in self.notices:
             window.notify(HearthError(notice))

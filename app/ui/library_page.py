@@ -1,17 +1,20 @@
 """The model library: what runs here (catalog with the advisor's verdicts), downloads,
-Hub search, and the models already installed.
+Hub search (each file of a repository with its verdict, from headers read by range
+requests), and the models already installed.
 
-Advice, Hub calls (with the token read from the keychain), disk-space checks,
-header scans, imports and deletes run in the background (:func:`run_operation`);
-download progress arrives from the download threads through a queued signal. One
-scan of the installed models feeds this page and, through ``models_listed``, the
-window's model selector.
+Everything comes from the application context: its Hub (which asks the settings for
+offline mode and the key store for the token at every request, so the keychain is read
+where the request is made: off the GUI thread), its download manager, its catalog (with
+the saved refresh) and the models folder of the settings now. Advice, Hub calls,
+disk-space checks, header scans, imports and deletes run in the background
+(:func:`run_operation`); download progress arrives from the download threads through a
+queued signal. One scan of the installed models feeds this page and, through
+``models_listed``, the window's model selector.
 """
 
 from __future__ import annotations
 
 import subprocess
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -31,8 +34,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.advisor import Advice, Recommendation, Verdict
+from app.core.advisor import Advice, ModelFile, Recommendation, Verdict, advise
 from app.core.chat import suggest_claude
+from app.core.context import AppContext
 from app.core.errors import HearthError
 from app.core.inference import detect_machine
 from app.core.library import (
@@ -47,13 +51,14 @@ from app.core.library import (
     ImportMode,
     InstalledModel,
     Library,
+    RemoteModels,
+    RepoListing,
     catalog_recommendation,
-    load_catalog,
+    read_listed_models,
     reveal_command,
 )
 from app.core.machine import CalibrationStore, HardwareProfile, calibration_key
-from app.core.secrets import KeyStore
-from app.core.settings import Settings
+from app.core.settings import SettingsChange
 from app.core.units import format_bytes
 from app.ui.dialogs import Ask
 from app.ui.operations import run_operation
@@ -94,6 +99,9 @@ def badge_tooltip(advice: Advice) -> str:
     return "\n".join(lines)
 
 
+HUB_ACTIONS = 3  # the Hub tab's column for the Download button and the progress
+
+
 class _ProgressBridge(QObject):
     """Carries download progress from download threads to the GUI thread."""
 
@@ -105,15 +113,16 @@ class LibraryPage(QWidget):
     failed = Signal(object)  # HearthError
     models_listed = Signal(object)  # list[InstalledModel], after each scan of the library
 
-    def __init__(self, *, settings: Callable[[], Settings], parent: QWidget | None = None) -> None:
+    def __init__(self, *, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._settings = settings
+        self.context = context
         self.profile: HardwareProfile | None = None
         self.catalog: Catalog | None = None
         self.advice: dict[str, Recommendation] = {}
-        self._manager: DownloadManager | None = None
-        self._manager_lock = threading.Lock()  # made in the background, on first use
-        self._rows: dict[DownloadTask, QTreeWidgetItem] = {}
+        # Each download followed here, with its row while that row exists (a tree that
+        # is filled again deletes its rows; the download goes on).
+        self._rows: dict[DownloadTask, QTreeWidgetItem | None] = {}
+        self._fills: dict[QTreeWidget, int] = {}  # how often each tree was filled again
         self._bridge = _ProgressBridge()
         self._bridge.progressed.connect(self._show_progress)
         self.installed_count = 0
@@ -151,7 +160,7 @@ class LibraryPage(QWidget):
         search_row.addWidget(self.search_button)
         hub_layout.addLayout(search_row)
         self.hub_tree = QTreeWidget()
-        self.hub_tree.setHeaderLabels(["Repository / file", "Size", ""])
+        self.hub_tree.setHeaderLabels(["Repository / file", "Size", "Here", ""])
         self.hub_tree.setColumnWidth(0, 420)
         self.hub_tree.itemExpanded.connect(self._list_repo)
         hub_layout.addWidget(self.hub_tree, 1)
@@ -183,32 +192,33 @@ class LibraryPage(QWidget):
     # -- data ---------------------------------------------------------------------------
 
     def library(self) -> Library:
-        return Library(models_dir=self._settings().models_folder())
+        return self.context.library()
 
     def hub(self) -> Hub:
-        """A Hub client with the token from the keychain: call it off the GUI thread."""
-        settings = self._settings()
-        token = None if settings.offline else KeyStore().hub_token.load()
-        return Hub(offline=settings.offline, token=token)
+        return self.context.hub
 
     def manager(self) -> DownloadManager:
-        """The download manager for the models folder (off the GUI thread: it reads the
-        token)."""
-        folder = self._settings().models_folder()
-        with self._manager_lock:
-            if self._manager is None or self._manager.models_dir != folder:
-                self._manager = DownloadManager(models_dir=folder, hub=self.hub())
-            return self._manager
+        return self.context.downloads()
+
+    def settings_changed(self, change: SettingsChange) -> None:
+        """Apply a settings change at once (the window forwards every one; it also
+        rescans the library when the models folder changed)."""
+        if change.after.offline and "offline" in change.keys:
+            # Offline means no network at all: running downloads stop, bytes kept.
+            for task in list(self._rows):
+                if not task.state.finished and task.state is not DownloadState.PAUSED:
+                    task.pause()
 
     def refresh(self) -> None:
         """Re-read installed models; advise on the catalog in the background."""
         self.refresh_installed()
         self.unfinished.refresh()
-        settings = self._settings()
+        context = self.context
+        settings = context.current
 
         def work() -> tuple[HardwareProfile, Catalog, dict[str, Recommendation]]:
             profile = detect_machine(models_dir=settings.models_folder())
-            catalog = load_catalog()
+            catalog = context.catalog()
             # What replies measured here corrects the speed shown (a 0.2 s probe, once).
             speed = CalibrationStore().speed_calibration(calibration_key(profile))
             advice = {
@@ -230,6 +240,7 @@ class LibraryPage(QWidget):
     ) -> None:
         self.profile, self.catalog, self.advice = result
         self.machine.setText(self._machine_summary())
+        self._release_rows(self.catalog_tree)
         self.catalog_tree.clear()
         for model in self.catalog:
             self._add_catalog_model(model, self.advice[model.id])
@@ -247,7 +258,7 @@ class LibraryPage(QWidget):
         best = self._best_overall()
         if best is None:
             text += "<br><b>No catalog model runs well on this computer.</b>"
-            suggestion = suggest_claude(self._settings(), fits_any_model=False)
+            suggestion = suggest_claude(self.context.current, fits_any_model=False)
             if suggestion is not None:
                 text += f" {suggestion.message}"
         else:
@@ -323,14 +334,20 @@ class LibraryPage(QWidget):
 
         ``refused`` is called (after the reason is shown) when it does not start.
         """
+        tree = row.treeWidget()
+        fill = self._fills.get(tree, 0)
 
         def started(task: DownloadTask) -> None:
-            if task in self._rows:  # clicked twice: the manager gave the same task
+            if self._rows.get(task) is not None:  # clicked twice: the manager gave the same task
                 return
-            self._rows[task] = row
-            tree = row.treeWidget()
-            tree.setItemWidget(row, tree.columnCount() - 1, DownloadControls(task))
-            task.subscribe(lambda progress, t=task: self._bridge.progressed.emit(t, progress))
+            known = task in self._rows
+            if self._fills.get(tree, 0) != fill:  # the tree was filled again meanwhile
+                self._rows[task] = None
+            else:
+                self._rows[task] = row
+                tree.setItemWidget(row, tree.columnCount() - 1, DownloadControls(task))
+            if not known:
+                task.subscribe(lambda progress, t=task: self._bridge.progressed.emit(t, progress))
 
         def failed(error: HearthError) -> None:
             self.failed.emit(error)
@@ -346,21 +363,35 @@ class LibraryPage(QWidget):
 
     @Slot(object, object)
     def _show_progress(self, task: DownloadTask, progress: DownloadProgress) -> None:
-        row = self._rows.get(task)
-        if row is None:
+        if task not in self._rows:
             return
-        tree = row.treeWidget()
-        controls = tree.itemWidget(row, tree.columnCount() - 1)
-        if isinstance(controls, DownloadControls):
-            controls.show_progress(progress)
+        row = self._rows[task]
+        if row is not None:
+            tree = row.treeWidget()
+            controls = tree.itemWidget(row, tree.columnCount() - 1)
+            if isinstance(controls, DownloadControls):
+                controls.show_progress(progress)
         if progress.state is DownloadState.DONE:
             self._rows.pop(task, None)
             self.refresh_installed()
         elif progress.state is DownloadState.FAILED and progress.error is not None:
             self._rows.pop(task, None)
             self.failed.emit(progress.error)
-        if progress.state.finished:
+        if progress.state.finished and row is not None:
             self.unfinished.settle(row, done=progress.state is DownloadState.DONE)
+
+    @property
+    def _hub_results(self) -> int:
+        """How many times the Hub search's results were shown (rows made before are gone)."""
+        return self._fills.get(self.hub_tree, 0)
+
+    def _release_rows(self, tree: QTreeWidget) -> None:
+        """Before ``tree`` is cleared: keep following its downloads, without their rows
+        (a deleted row must never be touched again)."""
+        self._fills[tree] = self._fills.get(tree, 0) + 1
+        for task, row in self._rows.items():
+            if row is not None and row.treeWidget() is tree:
+                self._rows[task] = None
 
     # -- Hub ----------------------------------------------------------------------------
 
@@ -372,9 +403,10 @@ class LibraryPage(QWidget):
 
         def done(results: Any) -> None:
             self.search_button.setEnabled(True)
+            self._release_rows(self.hub_tree)  # what is on its way for the old rows is dropped
             self.hub_tree.clear()
             for summary in results:
-                item = QTreeWidgetItem([summary.repo_id, "", ""])
+                item = QTreeWidgetItem([summary.repo_id, "", "", ""])
                 item.setData(0, Qt.ItemDataRole.UserRole, summary.repo_id)
                 item.setChildIndicatorPolicy(QTreeWidgetItem.ChildIndicatorPolicy.ShowIndicator)
                 self.hub_tree.addTopLevelItem(item)
@@ -396,24 +428,110 @@ class LibraryPage(QWidget):
         repo = item.data(0, Qt.ItemDataRole.UserRole)
         if not repo or item.childCount():
             return
+        results = self._hub_results
 
-        def done(listing: Any) -> None:
+        def done(listing: RepoListing) -> None:
+            if results != self._hub_results:
+                return  # a newer search replaced the rows
+            rows: dict[str, QTreeWidgetItem] = {}
             for variant in listing.variants:
                 row = QTreeWidgetItem(
-                    [f"{variant.name} ({variant.quant or '?'})", format_bytes(variant.size), ""]
+                    [
+                        f"{variant.name} ({variant.quant or '?'})",
+                        format_bytes(variant.size),
+                        "…",
+                        "",
+                    ]
                 )
+                row.setToolTip(2, "Reading this file's header to see how it runs here…")
                 item.addChild(row)
+                rows[variant.name] = row
                 button = QPushButton("Download")
                 button.clicked.connect(lambda _=False, v=variant, r=row: self.download(repo, v, r))
-                self.hub_tree.setItemWidget(row, 2, button)
+                self.hub_tree.setItemWidget(row, HUB_ACTIONS, button)
             if not listing.variants:
                 item.addChild(QTreeWidgetItem(["No GGUF files in this repository."]))
+                return
+            self._advise_repo(listing, item, rows)
 
         run_operation(
             lambda: self.hub().list_gguf(repo),
             on_success=done,
             on_failure=self.failed.emit,
             doing=f"listing {repo}",
+        )
+
+    def _advise_repo(
+        self, listing: RepoListing, item: QTreeWidgetItem, rows: dict[str, QTreeWidgetItem]
+    ) -> None:
+        """Read each listed file's header (range requests through the Hub) and show its
+        verdict on this computer."""
+        hub = self.hub()
+        settings = self.context.current
+        profile = self.profile
+        results = self._hub_results
+
+        def work() -> tuple[RemoteModels, Recommendation | None]:
+            found = read_listed_models(hub, listing)
+            machine = profile or detect_machine(models_dir=settings.models_folder())
+            files = [
+                ModelFile(
+                    name=m.variant.name,
+                    quant=m.header.quantization,
+                    size_bytes=m.size,
+                    header=m.header,
+                )
+                for m in found.models
+            ]
+            speed = CalibrationStore().speed_calibration(calibration_key(machine))
+            advice = (
+                advise(
+                    files,
+                    machine,
+                    context_length=settings.context_length,
+                    preference=settings.quantization,
+                    speed=speed,
+                )
+                if files
+                else None
+            )
+            return found, advice
+
+        def done(result: tuple[RemoteModels, Recommendation | None]) -> None:
+            if results != self._hub_results:
+                return  # a newer search replaced the rows
+            found, recommendation = result
+            for advice in recommendation.advice if recommendation else []:
+                row = rows.pop(advice.file.name, None)
+                if row is None:
+                    continue
+                if advice.recommended:
+                    row.setText(0, row.text(0) + "  ★ recommended")
+                row.setText(2, badge_text(advice))
+                row.setToolTip(2, badge_tooltip(advice))
+                row.setData(
+                    2,
+                    Qt.ItemDataRole.ForegroundRole,
+                    _brush(BADGES.get(advice.verdict, ("", "#c5221f"))[1]),
+                )
+            for row in rows.values():  # left out: not a usable GGUF header
+                row.setText(2, "unknown")
+                row.setToolTip(2, "Hearth could not read this file's header.")
+            for note in found.notes:
+                item.addChild(QTreeWidgetItem([note]))
+
+        def failed(error: HearthError) -> None:
+            if results == self._hub_results:
+                for row in rows.values():
+                    row.setText(2, "")
+                    row.setToolTip(2, str(error))
+            self.failed.emit(error)
+
+        run_operation(
+            work,
+            on_success=done,
+            on_failure=failed,
+            doing=f"reading the headers of {listing.repo_id}",
         )
 
     # -- installed ----------------------------------------------------------------------

@@ -3,6 +3,10 @@
 Layout: a sidebar of conversations on the left; on the right the model bar and a
 stack of pages (chat, library, settings); a status line at the bottom. Worker errors
 all arrive at :meth:`MainWindow.notify`, the one place they become a visible message.
+
+Settings live in the context's store; the window listens to it (through a queued Qt
+signal) and applies every change, wherever it came from: the settings page, or
+``hearth config set`` in a terminal (the config folder is watched).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import QByteArray, QFileSystemWatcher, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -24,13 +28,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.chat import HistoryStore
+from app.core.context import AppContext
 from app.core.errors import HearthError
 from app.core.generation import ReplyStats
 from app.core.inference import LoadedModel, LoadOptions
-from app.core.library import InstalledModel, Library
-from app.core.paths import AppPaths
-from app.core.secrets import KeyStore
-from app.core.settings import Settings, save_settings
+from app.core.library import InstalledModel
+from app.core.settings import Settings, SettingsChange, SettingsError
 from app.ui.chat_controller import ChatController
 from app.ui.chat_page import ChatPage
 from app.ui.claude_key import ClaudeKeyController
@@ -58,23 +61,31 @@ CLAUDE_OPT_IN = (
 
 log = logging.getLogger(__name__)
 
+SETTINGS_RELOAD_MS = 150  # a burst of writes to the config folder is read once
+
+
+class SettingsBridge(QObject):
+    """Carries the settings store's change events to the GUI thread."""
+
+    changed = Signal(object)  # SettingsChange
+
 
 class MainWindow(QMainWindow):
     def __init__(
         self,
         *,
-        paths: AppPaths,
-        settings: Settings,
+        context: AppContext,
         store: HistoryStore,
         worker: WorkerThread,
         state: UiState,
         cloud: CloudThread | None = None,
-        keys: KeyStore | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle("Hearth")
-        self.paths = paths
-        self.settings = settings
+        self.context = context
+        self.paths = context.paths
+        self.keys = context.keys
+        settings = context.current
         self.store = store
         self.worker_thread = worker
         self.worker = worker.worker
@@ -86,7 +97,7 @@ class MainWindow(QMainWindow):
         self.sidebar = Sidebar(store)
         self.model_bar = ModelBar()
         self.chat_page = ChatPage()
-        self.library_page = LibraryPage(settings=lambda: self.settings)
+        self.library_page = LibraryPage(context=context)
         self.settings_page = SettingsPage(settings)
         self.pages = QStackedWidget()
         for page in (self.chat_page, self.library_page, self.settings_page):
@@ -135,7 +146,6 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(label)
 
         # -- behaviour ----------------------------------------------------------------
-        self.keys = keys or KeyStore()
         self.chat = ChatController(
             store=store,
             worker=self.worker,
@@ -149,6 +159,17 @@ class MainWindow(QMainWindow):
         self.claude_key = ClaudeKeyController(
             keys=self.keys, page=self.settings_page, settings=lambda: self.settings
         )
+        self._settings_bridge = SettingsBridge()
+        self._settings_bridge.changed.connect(self._settings_changed)
+        self._unsubscribe = context.settings.subscribe(self._settings_bridge.changed.emit)
+        # `hearth config set` in a terminal writes the file: take it in. The folder is
+        # watched, since the file is replaced (not written in place) on every save.
+        self._settings_watcher = QFileSystemWatcher([str(self.paths.config)])
+        self._settings_reload = QTimer(self)
+        self._settings_reload.setSingleShot(True)
+        self._settings_reload.setInterval(SETTINGS_RELOAD_MS)
+        self._settings_reload.timeout.connect(self.reload_settings)
+        self._settings_watcher.directoryChanged.connect(lambda _path: self._settings_reload.start())
         self.claude_key.failed.connect(self.notify)
         self.chat.failed.connect(self.notify)
         self.chat.reply_done.connect(self._show_reply_figures)
@@ -254,7 +275,7 @@ class MainWindow(QMainWindow):
             self._save_state_quietly()
         self.chat_page.show_model_note(f"Note: {model.notice}" if model.notice else "")
         self.status_context.setText(f"context {model.context_length:,}")
-        library = Library(models_dir=self.settings.models_folder())
+        library = self.context.library()
 
         def not_marked(error: HearthError) -> None:  # "last used" is a nicety
             log.warning("Could not record that %s was used: %s", model.path.name, error)
@@ -273,7 +294,17 @@ class MainWindow(QMainWindow):
 
     # -- settings ---------------------------------------------------------------------------
 
+    @property
+    def settings(self) -> Settings:
+        """The settings now (the context's store). Setting it applies and saves them."""
+        return self.context.current
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        self.context.settings.update(settings)
+
     def apply_settings(self, settings: Settings, changed: set[str]) -> None:
+        """What the settings page's Apply asks for: confirm Claude, save, offer a reload."""
         if (
             "claude_enabled" in changed
             and settings.claude_enabled
@@ -283,7 +314,7 @@ class MainWindow(QMainWindow):
             self.settings_page.show_settings(settings)
             changed = changed - {"claude_enabled"}
         try:
-            save_settings(settings, self.paths.settings_file)
+            self.context.settings.update(settings)
         except OSError as error:
             self.notify(
                 HearthError(
@@ -292,15 +323,6 @@ class MainWindow(QMainWindow):
                 )
             )
             return
-        self.settings = settings
-        claude_usable = settings.claude_enabled and not settings.offline
-        self.chat_page.set_claude_available(claude_usable)
-        if not claude_usable:
-            self.chat.stop_claude()  # turning Claude off stops its traffic at once
-        if "theme" in changed:
-            apply_theme(settings.theme)
-        if "models_dir" in changed:
-            self.refresh_models()
         if (
             changed & LOAD_KEYS
             and self.loaded is not None
@@ -311,6 +333,27 @@ class MainWindow(QMainWindow):
             )
         ):
             self.load_model(str(self.loaded.path))
+
+    def reload_settings(self) -> None:
+        """Take in what another process (``hearth config set``) wrote to the settings file."""
+        try:
+            self.context.settings.reload()
+        except SettingsError as error:
+            self.notify(error)
+
+    def _settings_changed(self, change: SettingsChange) -> None:
+        """Apply a change to the settings, wherever it came from, at once."""
+        settings, keys = change.after, change.keys
+        claude_usable = settings.claude_enabled and not settings.offline
+        self.chat_page.set_claude_available(claude_usable)
+        if not claude_usable:
+            self.chat.stop_claude()  # turning Claude off (or going offline) stops its traffic
+        if "theme" in keys:
+            apply_theme(settings.theme)
+        if "models_dir" in keys:
+            self.refresh_models()
+        self.settings_page.show_changed(settings, keys)
+        self.library_page.settings_changed(change)
 
     # -- status and errors ------------------------------------------------------------------
 
@@ -373,6 +416,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._closed:
             self._closed = True
+            self._unsubscribe()  # the store outlives the window
+            self._settings_watcher.removePaths(self._settings_watcher.directories())
+            self._settings_reload.stop()
             self.chat.stop()
             self.save_state()
         super().closeEvent(event)

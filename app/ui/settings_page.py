@@ -1,13 +1,15 @@
 """The settings panel, generated from :class:`~app.core.settings.Settings`.
 
 Each setting gets the widget its type calls for, its one-line explanation, and the
-same validation as the settings file and ``hearth config``. Apply saves the file and
-emits what changed, so the window can apply it (a theme at once; a load parameter by
-reloading the model, after asking).
+same validation as the settings file and ``hearth config``. Apply emits what changed;
+the window saves it to the settings store, and every part that cares applies it (a
+theme at once; a load parameter by reloading the model, after asking). A change made
+elsewhere (``hearth config set``) is shown here through :meth:`SettingsPage.show_changed`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import fields
 from typing import Any
 
@@ -187,16 +189,27 @@ class SettingsPage(QWidget):
     def show_settings(self, settings: Settings) -> None:
         self.settings = settings
         self.error.clear()
-        for key, editor in self.editors.items():
-            value = settings.get(key)
-            if isinstance(editor, QComboBox):
-                editor.setCurrentIndex(editor.findData(value))
-            elif isinstance(editor, QCheckBox):
-                editor.setChecked(bool(value))
-            elif isinstance(editor, QSpinBox | QDoubleSpinBox):
-                editor.setValue(value)
-            elif isinstance(editor, QLineEdit):
-                editor.setText(str(value))
+        for key in self.editors:
+            self._show_value(key, settings.get(key))
+
+    def show_changed(self, settings: Settings, keys: Iterable[str]) -> None:
+        """Show settings changed elsewhere (saved already): only ``keys`` are redrawn, so
+        an edit not applied yet in another field stays as typed."""
+        self.settings = settings
+        for key in keys:
+            if key in self.editors:
+                self._show_value(key, settings.get(key))
+
+    def _show_value(self, key: str, value: Any) -> None:
+        editor = self.editors[key]
+        if isinstance(editor, QComboBox):
+            editor.setCurrentIndex(editor.findData(value))
+        elif isinstance(editor, QCheckBox):
+            editor.setChecked(bool(value))
+        elif isinstance(editor, QSpinBox | QDoubleSpinBox):
+            editor.setValue(value)
+        elif isinstance(editor, QLineEdit):
+            editor.setText(str(value))
 
     def value(self, key: str) -> Any:
         editor = self.editors[key]

@@ -422,10 +422,15 @@ def test_search_download_and_load_a_model_from_the_hub(
         qtbot.waitUntil(lambda: repo.childCount() == 1, timeout=30_000)
         row = repo.child(0)
         assert "F32" in row.text(0)
-        page.hub_tree.itemWidget(row, 2).click()  # Download
+        # Its verdict, from its header read with range requests, before any download.
+        qtbot.waitUntil(lambda: row.text(2) not in ("…", ""), timeout=30_000)
+        assert row.text(2) in ("GPU", "CPU") and "★ recommended" in row.text(0)
+        assert "Largest context that fits" in row.toolTip(2)
+        hub.reset_counts()
+        page.hub_tree.itemWidget(row, 3).click()  # Download
         qtbot.waitUntil(lambda: page.installed_count == 1, timeout=60_000)
         assert "stories" in page.installed.item(0).text()
-        controls = page.hub_tree.itemWidget(row, 2)
+        controls = page.hub_tree.itemWidget(row, 3)
         assert controls.bar.value() == 1000 and controls.label.text() == "done"
         assert hub.served("stories-F32.gguf") == stories_model.stat().st_size
     page.installed.setCurrentRow(0)

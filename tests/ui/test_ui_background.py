@@ -19,6 +19,7 @@ import pytest
 from app.core.secrets import KeyStore
 from app.ui.application import Session
 from app.ui.dialogs import Ask
+from app.ui.library_page import HUB_ACTIONS
 from app.ui.main_window import MainWindow
 
 pytestmark = pytest.mark.usefixtures("qapp")
@@ -93,8 +94,7 @@ def keychain() -> RecordingKeychain:
 
 @pytest.fixture
 def window(qtbot, keychain: RecordingKeychain) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    session = Session()
-    session.keys = KeyStore(backend=keychain)
+    session = Session(keys=KeyStore(backend=keychain))
     window = session.build_window()
     window.show()
     qtbot.waitExposed(window)
@@ -129,7 +129,7 @@ def test_a_download_scans_the_library_once_and_nothing_slow_runs_in_a_slot(
     from tests.support.hf_server import FakeHub
 
     calls = Calls(monkeypatch)
-    calls.watch("app.core.secrets.Secret.load", "Hub token from the keychain")
+    calls.watch("app.core.secrets.Secret.load", "a secret from the keychain")
     calls.watch("shutil.disk_usage", "free disk space")
     calls.watch("app.core.library.installed.read_header", "GGUF header")
     calls.watch("app.core.library.installed.Library.installed", "library scan")
@@ -148,7 +148,7 @@ def test_a_download_scans_the_library_once_and_nothing_slow_runs_in_a_slot(
         repo.setExpanded(True)
         qtbot.waitUntil(lambda: repo.childCount() == 1, timeout=30_000)
         scans_before = calls.count("library scan")
-        page.hub_tree.itemWidget(repo.child(0), 2).click()  # Download
+        page.hub_tree.itemWidget(repo.child(0), HUB_ACTIONS).click()  # Download
         qtbot.waitUntil(lambda: page.installed_count == 1, timeout=60_000)
         selector = window.model_bar.selector
         names = [selector.itemText(i) for i in range(selector.count())]
@@ -156,7 +156,7 @@ def test_a_download_scans_the_library_once_and_nothing_slow_runs_in_a_slot(
         qtbot.wait(500)  # time for a second scan, were there one
         assert calls.count("library scan") == scans_before + 1
     assert calls.count("free disk space") >= 1 and calls.count("GGUF header") >= 1
-    assert calls.count("Hub token from the keychain") >= 2  # search, list, download
+    assert calls.count("a secret from the keychain") >= 2  # search, list, download
     # Delete it again: the file goes, off the GUI thread too.
     monkeypatch.setattr(Ask, "confirm", classmethod(lambda cls, *a: True))
     page.installed.setCurrentRow(0)
@@ -186,8 +186,11 @@ def test_a_failed_download_start_is_reported_from_the_background(
         repo = page.hub_tree.topLevelItem(0)
         repo.setExpanded(True)
         qtbot.waitUntil(lambda: repo.childCount() == 1, timeout=30_000)
+        # The file's verdict reads its header first; the download itself must send nothing.
+        qtbot.waitUntil(lambda: repo.child(0).text(2) not in ("…", ""), timeout=30_000)
+        hub.reset_counts()
         with qtbot.waitSignal(page.failed, timeout=10_000):
-            page.hub_tree.itemWidget(repo.child(0), 2).click()
+            page.hub_tree.itemWidget(repo.child(0), HUB_ACTIONS).click()
     qtbot.waitUntil(window.notification.isVisible)
     assert "free" in window.notification.text() and "Free some space" in window.notification.text()
     assert hub.served("stories-F32.gguf") == 0
