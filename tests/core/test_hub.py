@@ -261,3 +261,20 @@ def test_a_request_reaches_the_hub_and_nothing_else(
         assert response.read() == b"r" * 64
     assert {e[1] for e in guard.network if e[0] == "connect"} == {fake.address}
     assert not (tmp_path / "registry.json").exists()
+
+
+def test_refused_and_missing_files_carry_the_status(fake: FakeHub) -> None:
+    fake.add_repo("o/R-GGUF", {"R-Q4_K_M.gguf": b"r"})
+    hub = Hub(endpoint=fake.endpoint)
+    fake.faults.status["R-Q4_K_M.gguf"] = 403
+    with (
+        pytest.raises(HubAuthError) as refused,
+        hub.stream(hub.file_url("o/R-GGUF", "R-Q4_K_M.gguf"), action="Reading R"),
+    ):
+        pass
+    assert refused.value.status == 403
+    with pytest.raises(HubUnavailableError) as down:
+        fake.faults.status["R-Q4_K_M.gguf"] = 503
+        with hub.stream(hub.file_url("o/R-GGUF", "R-Q4_K_M.gguf"), action="Reading R"):
+            pass
+    assert down.value.status == 503

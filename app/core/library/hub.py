@@ -526,7 +526,9 @@ def translate_errors(
                 status=status,
             ) from None
         if status == 404:
-            raise RemoteFileNotFoundError(f"{what} does not exist on the server.") from None
+            raise RemoteFileNotFoundError(
+                f"{what} does not exist on the server.", status=status
+            ) from None
         if status == 416:
             raise RangeNotSatisfiableError(
                 f"{action}: the server has no bytes of {what} at the offset asked for.",
