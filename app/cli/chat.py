@@ -202,6 +202,7 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
             ensure_claude_allowed(settings)  # off or offline: nothing is sent
             return _chat(session, None, context, settings, args, say)
         engine = EngineProcess(on_notice=lambda words: say(f"hearth: {words}"))
+        context.engine = engine
         try:
             return _chat(session, engine, context, settings, args, say)
         finally:

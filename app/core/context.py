@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
 
+from app.core.inference import EngineProcess
 from app.core.library import (
     Catalog,
     DownloadManager,
@@ -57,8 +57,9 @@ class AppContext:
         self._catalog_stamp: _Stamp = None
         self._downloads: DownloadManager | None = None
         self.hub = Hub(endpoint=hub_endpoint, offline=self._offline, token=self._hub_token)
-        # The engine client the front-end shares (the chat session's); set by it.
-        self.engine: Any | None = None
+        self.engine: EngineProcess | None = None
+        """The one engine process of this run, shared by the chat, the server and documents
+        (its turns queue in order); set by the front-end that starts it."""
 
     # -- settings and secrets -----------------------------------------------------------
 

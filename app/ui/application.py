@@ -52,6 +52,7 @@ class Session:
             self.store = HistoryStore.open()
         self.store.purge_deleted(older_than=PURGE_DELETED_AFTER_S)
         self.worker = WorkerThread()
+        self.context.engine = self.worker.worker.engine  # the window's chats and the server's
         self.cloud = CloudThread()
         self.state = UiState.load(self.paths.config / "ui_state.json")
         # Still "running" from last time: the app died (a crash, a kill, a power cut).

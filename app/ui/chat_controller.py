@@ -24,6 +24,7 @@ from app.core.settings import Settings
 from app.ui.chat_page import ChatPage
 from app.ui.cloud_worker import CloudWorker
 from app.ui.dialogs import Ask
+from app.ui.operations import run_operation
 from app.ui.worker import InferenceWorker
 
 T = TypeVar("T")
@@ -78,11 +79,14 @@ class ChatController(QObject):
         self.cloud = cloud
         self.page = page
         self._settings = settings
+        self.keys = keys
+        self._key: str | None = None
+        self._key_read = False
         self.session = ChatSession(
             store,
             settings=settings,
             prompts=DialogPrompts(page),
-            claude_key=keys.claude.load if keys is not None and cloud is not None else None,
+            claude_key=self._claude_key if keys is not None and cloud is not None else None,
             on_created=self._created,
         )
 
@@ -103,6 +107,28 @@ class ChatController(QObject):
         if cloud is not None:
             cloud.reply_finished.connect(self._on_cloud_finished)
             cloud.reply_failed.connect(self._on_cloud_failed)
+
+    def refresh_claude_key(self) -> None:
+        """Read the Claude key in the background (after it was set, tested or forgotten),
+        so sending to Claude never waits on the keychain in a slot."""
+        if self.keys is None:
+            return
+        self._key_read = False  # until the read is back, a send reads it itself
+
+        def read(key: object) -> None:
+            self._key, self._key_read = key if isinstance(key, str) else None, True
+
+        run_operation(
+            self.keys.claude.load,
+            on_success=read,
+            on_failure=lambda _error: None,  # the key controller shows keychain trouble
+            doing="reading the Claude key",
+        )
+
+    def _claude_key(self) -> str | None:
+        if not self._key_read and self.keys is not None:  # not read yet: this once, here
+            self._key, self._key_read = self.keys.claude.load(), True
+        return self._key
 
     @property
     def model(self) -> LoadedModel | None:

@@ -171,6 +171,8 @@ class MainWindow(QMainWindow):
         self._settings_reload.timeout.connect(self.reload_settings)
         self._settings_watcher.directoryChanged.connect(lambda _path: self._settings_reload.start())
         self.claude_key.failed.connect(self.notify)
+        # The key was set, tested or forgotten: the chat reads it again, in the background.
+        self.claude_key.status_shown.connect(lambda _text: self.chat.refresh_claude_key())
         self.chat.failed.connect(self.notify)
         self.chat.reply_done.connect(self._show_reply_figures)
         self.chat.conversation_changed.connect(self._conversation_changed)

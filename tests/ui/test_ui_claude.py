@@ -244,3 +244,25 @@ def test_the_claude_model_menu_names_each_model_with_its_price(qtbot) -> None:  
     assert applied[-1].claude_model == "claude-opus-4-6"
     page.show_settings(Settings())  # Revert shows the saved value's label again
     assert box.currentText().startswith("Claude Sonnet 4.6")
+
+
+def test_sending_to_claude_never_reads_the_keychain_in_a_slot(
+    window: MainWindow, monkeypatch: pytest.MonkeyPatch, claude_server: ClaudeServer, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    turn_claude_on(window, monkeypatch)
+    set_key(window, monkeypatch, qtbot)
+    qtbot.waitUntil(lambda: window.chat._key == TEST_KEY, timeout=10_000)  # read behind
+    reads: list[int] = []
+    secret = window.keys.claude
+    real_load = secret.load
+    monkeypatch.setattr(secret, "load", lambda: reads.append(threading.get_ident()) or real_load())
+    monkeypatch.setattr(Ask, "preview", classmethod(lambda cls, *a: True))
+    window.chat_page.composer.setPlainText("Hello")
+    window.chat_page.ask_claude_button.click()
+    qtbot.waitUntil(
+        lambda: len(claude_server.requests) == 1 and not window.chat.busy, timeout=30_000
+    )
+    assert window.chat.conversation.messages[-1].text == "Hello from Claude."
+    assert threading.main_thread().ident not in reads
