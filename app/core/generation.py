@@ -69,6 +69,8 @@ class ReplyStats:
     elapsed: float = 0.0
     notice: str | None = None
     """What went wrong or what Hearth changed (a crash, the safer settings it now uses)."""
+    stop_sequence: str | None = None
+    """The caller's stop sequence that ended the reply (``stop_reason`` is then end of text)."""
 
 
 class Reply:

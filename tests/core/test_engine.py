@@ -398,3 +398,53 @@ def test_context_beyond_the_trained_length_is_lowered_with_a_notice(stories_mode
     assert model.context_length == 2048
     assert model.notice and "trained for 2,048 tokens" in model.notice
     engine.close()
+
+
+# -- stop sequences and grammars -----------------------------------------------------------
+
+
+def test_a_stop_sequence_ends_the_reply_before_it_and_is_named(engine: Engine) -> None:
+    whole = engine.complete("Once upon a time", GREEDY).read()
+    assert " named Lily" in whole
+    reply = engine.complete("Once upon a time", GREEDY, stop=["Lily", "never written"])
+    assert reply.read() == whole[: whole.index("Lily")]
+    assert reply.stats is not None
+    assert reply.stats.stop_reason is StopReason.END_OF_TEXT
+    assert reply.stats.stop_sequence == "Lily"
+    plain = engine.complete("Once upon a time", GREEDY)
+    plain.read()
+    assert plain.stats is not None and plain.stats.stop_sequence is None
+
+
+def test_a_json_schema_grammar_gives_json_that_validates(engine: Engine) -> None:
+    import json
+
+    from app.core.inference.types import Grammar
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "enum": ["Lily", "Tom"]},
+            "happy": {"type": "boolean"},
+        },
+        "required": ["name", "happy"],
+    }
+    reply = engine.chat([Message("user", "Who is it?")], GREEDY, grammar=Grammar.json(schema))
+    value = json.loads(reply.read())
+    assert value["name"] in ("Lily", "Tom") and isinstance(value["happy"], bool)
+    assert reply.stats is not None and reply.stats.stop_reason is StopReason.END_OF_TEXT
+    # Without the grammar the story model writes a story, not JSON.
+    free = engine.chat([Message("user", "Who is it?")], GREEDY).read()
+    assert not free.lstrip().startswith("{")
+
+
+def test_a_grammar_llama_cpp_refuses_is_a_clear_error_and_the_engine_goes_on(
+    engine: Engine,
+) -> None:
+    from app.core.inference.types import Grammar, GrammarError
+
+    with pytest.raises(GrammarError, match="cannot follow this grammar"):
+        engine.complete("Once upon a time", GREEDY, grammar=Grammar(gbnf="root ::= ???"))
+    with pytest.raises(GrammarError, match="JSON schema"):
+        engine.complete("Once", GREEDY, grammar=Grammar(json_schema='{"type": "nonsense"}'))
+    assert "Lily" in engine.complete("Once upon a time", GREEDY).read()

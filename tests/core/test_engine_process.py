@@ -229,6 +229,46 @@ def test_two_clients_take_turns_and_nothing_interleaves(stories_model: Path) -> 
     assert results == {"first": alone, "second": other_alone}
 
 
+def test_stopping_one_reply_never_stops_the_next_clients(stories_model: Path) -> None:
+    engine = EngineProcess()
+    try:
+        engine.load(stories_model, LoadOptions(context_length=1024))
+        first = engine.complete("Once upon a time", GREEDY)
+        first.read()
+        second = engine.complete("Once upon a time", LONG, ignore_eos=True)
+        engine.stop(first)  # late: the first reply is over, the second one runs
+        pieces = 0
+        for pieces, _ in enumerate(second, start=1):
+            if pieces == 3:
+                engine.stop(second)
+        assert second.stats is not None
+        assert second.stats.stop_reason is StopReason.USER
+        assert 3 <= second.stats.completion_tokens < 2000
+    finally:
+        engine.close()
+
+
+def test_stop_sequences_and_grammars_cross_the_process(stories_model: Path) -> None:
+    import json
+
+    from app.core.inference.types import Grammar, GrammarError
+
+    engine = EngineProcess()
+    try:
+        engine.load(stories_model, LoadOptions(context_length=1024))
+        reply = engine.complete("Once upon a time", GREEDY, stop=["Lily"])
+        assert reply.read() == ", there was a little girl named "
+        assert reply.stats is not None and reply.stats.stop_sequence == "Lily"
+        schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+        shaped = engine.chat(QUESTION, GREEDY, grammar=Grammar.json(schema)).read()
+        assert isinstance(json.loads(shaped)["ok"], bool)
+        with pytest.raises(GrammarError):
+            engine.chat(QUESTION, GREEDY, grammar=Grammar(gbnf="root ::= ???"))
+        assert engine.complete("Once upon a time", GREEDY).read().startswith(", there was")
+    finally:
+        engine.close()
+
+
 # -- crashes ------------------------------------------------------------------------------
 
 

@@ -55,7 +55,13 @@ from app.core.generation import Message, Reply, ReplyStats, SamplingOptions, Sto
 from app.core.gguf.header import GGUFHeader, read_header
 from app.core.inference import runtime as llama_runtime
 from app.core.inference.devices import detect_machine
-from app.core.inference.types import LoadedModel, LoadOptions, PromptFormat
+from app.core.inference.types import (
+    Grammar,
+    GrammarError,
+    LoadedModel,
+    LoadOptions,
+    PromptFormat,
+)
 from app.core.machine.calibration import CalibrationStore, calibration_key, parse_llama_log
 from app.core.machine.hardware import HardwareProfile
 from app.core.machine.memory import MemoryEstimate, estimate_memory, extra_buffers_for
@@ -224,7 +230,9 @@ class Engine:
         self._llm = llm
         self._vocab = llama_runtime.vocab_of(llm)
         self._detok = llama_runtime.Detokenizer(self._vocab)
-        prompt_format, template_notice = self._prepare_template(header)
+        prompt_format, template_notice = (
+            (PromptFormat.PLAIN, None) if options.embedding else self._prepare_template(header)
+        )
         notice = " ".join([*notices, template_notice] if template_notice else notices) or None
         self._model = LoadedModel(
             path=file,
@@ -448,12 +456,16 @@ class Engine:
         sampling: SamplingOptions | None = None,
         *,
         ignore_eos: bool = False,
+        stop: Sequence[str] = (),
+        grammar: Grammar | None = None,
     ) -> Reply:
         """Start a reply to ``messages``.
 
         Older turns are dropped (the system prompt stays) when the conversation does
         not fit the context; ``reply.dropped_messages`` says how many. Raises
-        ContextOverflowError when even the last message alone does not fit.
+        ContextOverflowError when even the last message alone does not fit. The reply
+        ends before the first of the ``stop`` strings (not shown), and follows
+        ``grammar`` when one is given (GrammarError when llama.cpp cannot compile it).
         """
         sampling = sampling or SamplingOptions()
         llm = self._require()
@@ -461,23 +473,32 @@ class Engine:
             raise HearthError("A chat needs a user message to reply to.")
         reserve = min(sampling.max_tokens, llm.n_ctx() // 4)
         tokens, dropped = self._fit(messages, reserve)
-        stops = [PLAIN_STOP] if self._formatter is None else []
+        plain = self._formatter is None
+        compiled = _compile(self._vocab, grammar)
         reply = Reply(prompt_tokens=len(tokens), dropped=dropped)
         self._stop.clear()
         reply._pieces = self._stream(
             reply,
             tokens,
             sampling,
-            stops=stops,
+            stops=[PLAIN_STOP] if plain else [],
+            user_stops=[s for s in stop if s],
+            grammar=compiled,
             ignore_eos=ignore_eos,
-            strip_leading_space=bool(stops),
+            strip_leading_space=plain,
         )
         return reply
 
     def complete(
-        self, prompt: str, sampling: SamplingOptions | None = None, *, ignore_eos: bool = False
+        self,
+        prompt: str,
+        sampling: SamplingOptions | None = None,
+        *,
+        ignore_eos: bool = False,
+        stop: Sequence[str] = (),
+        grammar: Grammar | None = None,
     ) -> Reply:
-        """Continue raw ``prompt`` text, with no chat format."""
+        """Continue raw ``prompt`` text, with no chat format (``stop``, ``grammar``: as chat)."""
         sampling = sampling or SamplingOptions()
         llm = self._require()
         tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=False)
@@ -485,9 +506,18 @@ class Engine:
             raise ContextOverflowError(
                 f"The prompt needs {len(tokens):,} tokens; the context holds {llm.n_ctx():,}."
             )
+        compiled = _compile(self._vocab, grammar)
         reply = Reply(prompt_tokens=len(tokens), dropped=0)
         self._stop.clear()
-        reply._pieces = self._stream(reply, tokens, sampling, stops=[], ignore_eos=ignore_eos)
+        reply._pieces = self._stream(
+            reply,
+            tokens,
+            sampling,
+            stops=[],
+            user_stops=[s for s in stop if s],
+            grammar=compiled,
+            ignore_eos=ignore_eos,
+        )
         return reply
 
     def embed(self, texts: Sequence[str], *, normalize: bool = True) -> list[list[float]]:
@@ -533,9 +563,13 @@ class Engine:
         *,
         stops: list[str],
         ignore_eos: bool,
+        user_stops: Sequence[str] = (),
+        grammar: Any = None,
         strip_leading_space: bool = False,
     ) -> Iterator[str]:
         llm = self._require()
+        stops = [*stops, *user_stops]
+        matched: str | None = None
         assert self._detok is not None
         detok = self._detok
         bos = llm.token_bos()
@@ -560,6 +594,7 @@ class Engine:
             top_k=sampling.top_k,
             min_p=sampling.min_p,
             repeat_penalty=sampling.repeat_penalty,
+            grammar=grammar,
         )
         self._aborted = False
         llama_runtime.set_abort_callback(llm, self._abort_cb)  # the prompt phase
@@ -584,11 +619,13 @@ class Engine:
                     lstrip = not text
                 if stops:
                     held += text
-                    cut = _find_stop(held, stops)
-                    if cut is not None:
+                    found = _find_stop(held, stops)
+                    if found is not None:
+                        cut, which = found
                         if cut:
                             yield held[:cut]
                         reason = StopReason.END_OF_TEXT
+                        matched = which if which in user_stops else None
                         held = ""
                         break
                     safe = _safe_prefix(held, stops)
@@ -625,6 +662,7 @@ class Engine:
                 stop_reason=reason,
                 dropped_messages=reply.dropped_messages,
                 elapsed=ended - started,
+                stop_sequence=matched,
             )
             record_reply_speed(self._calibration, self.hardware(), self._model, reply.stats)
         tail = held + decoder.decode(b"", final=True)
@@ -660,9 +698,21 @@ def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return n
 
 
-def _find_stop(text: str, stops: list[str]) -> int | None:
-    found = [i for i in (text.find(s) for s in stops) if i >= 0]
-    return min(found) if found else None
+def _find_stop(text: str, stops: list[str]) -> tuple[int, str] | None:
+    """Where the first stop string in ``text`` begins, and which one it is."""
+    found = [(i, s) for i, s in ((text.find(s), s) for s in stops) if i >= 0]
+    return min(found, key=lambda hit: hit[0]) if found else None
+
+
+def _compile(vocab: Any, grammar: Grammar | None) -> Any:
+    """llama.cpp's grammar object for ``grammar`` (None for none); GrammarError if it fails."""
+    if grammar is None or not (grammar.gbnf or grammar.json_schema):
+        return None
+    try:
+        return llama_runtime.grammar(vocab, gbnf=grammar.gbnf, json_schema=grammar.json_schema)
+    except Exception as error:  # the converter's ValueError, llama.cpp's parser
+        what = "JSON schema" if grammar.json_schema else "grammar"
+        raise GrammarError(f"llama.cpp cannot follow this {what}: {error}") from None
 
 
 def _safe_prefix(text: str, stops: list[str]) -> int:

@@ -10,10 +10,11 @@ the pipe close and recovers (see :mod:`app.core.inference.process`).
 Requests, ``(kind, request_id, *arguments)``::
 
     ("load", id, path, LoadOptions, back_off)        -> ("loaded", id, LoadedModel)
-    ("chat", id, messages, SamplingOptions, ignore_eos)
-    ("complete", id, prompt, SamplingOptions, ignore_eos)
+    ("chat", id, messages, SamplingOptions, ignore_eos, stop, Grammar | None)
+    ("complete", id, prompt, SamplingOptions, ignore_eos, stop, Grammar | None)
         -> ("started", id, (prompt_tokens, dropped_messages)), ("pieces", id, [text, ...])...,
            ("done", id, ReplyStats)
+    ("embed", id, [text, ...], normalize)            -> ("embedded", id, [vector, ...])
     ("stop", id)         ends reply ``id`` (read by a second thread, so it works mid-reply)
     ("exit", id)         unload and end the process
 
@@ -225,13 +226,14 @@ class _Host:
             self._options = model.options
             self.send(("loaded", request, model))
         elif kind in ("chat", "complete"):
-            payload, sampling, ignore_eos = arguments
-            start: Callable[[], Any] = (
-                (lambda: self.engine.chat(payload, sampling, ignore_eos=ignore_eos))
-                if kind == "chat"
-                else (lambda: self.engine.complete(payload, sampling, ignore_eos=ignore_eos))
+            payload, sampling, ignore_eos, stop, grammar = arguments
+            method = self.engine.chat if kind == "chat" else self.engine.complete
+            self._reply(
+                request,
+                lambda: method(
+                    payload, sampling, ignore_eos=ignore_eos, stop=stop, grammar=grammar
+                ),
             )
-            self._reply(request, start)
         elif kind == "embed":
             texts, normalize = arguments
             self._faults.check("reply", self._options, count=1)

@@ -55,7 +55,7 @@ from app.core.errors import HearthError, NoModelLoadedError
 from app.core.files import write_json_atomic
 from app.core.generation import Message, Reply, ReplyStats, SamplingOptions, StopReason
 from app.core.inference.host import read_frame, write_frame
-from app.core.inference.types import LoadedModel, LoadOptions
+from app.core.inference.types import Grammar, LoadedModel, LoadOptions
 
 log = logging.getLogger(__name__)
 
@@ -461,7 +461,9 @@ class EngineProcess:
         self._loaded: _Loaded | None = None
         self._ids = 0
         self._active: int | None = None
+        self._active_reply: weakref.ref[Reply] | None = None
         self._lock = threading.Lock()
+        self._reply_lock = threading.Lock()  # _active and _active_reply change together
         self._closed = False
         self.restarts = 0
         """How many times an engine process was started again after a crash."""
@@ -657,13 +659,22 @@ class EngineProcess:
         sampling: SamplingOptions | None = None,
         *,
         ignore_eos: bool = False,
+        stop: Sequence[str] = (),
+        grammar: Grammar | None = None,
         wait: bool = True,
     ) -> Reply:
         """Start a reply to ``messages`` (see :meth:`app.core.inference.engine.Engine.chat`).
 
         The returned reply holds the engine until it is read to the end or closed.
         """
-        request = ("chat", list(messages), sampling or SamplingOptions(), ignore_eos)
+        request = (
+            "chat",
+            list(messages),
+            sampling or SamplingOptions(),
+            ignore_eos,
+            list(stop),
+            grammar,
+        )
         return self._start(request, wait=wait)
 
     def complete(
@@ -672,12 +683,20 @@ class EngineProcess:
         sampling: SamplingOptions | None = None,
         *,
         ignore_eos: bool = False,
+        stop: Sequence[str] = (),
+        grammar: Grammar | None = None,
         wait: bool = True,
     ) -> Reply:
-        """Continue raw ``prompt`` text, with no chat format."""
-        return self._start(
-            ("complete", prompt, sampling or SamplingOptions(), ignore_eos), wait=wait
+        """Continue raw ``prompt`` text, with no chat format (``stop``, ``grammar``: as chat)."""
+        request = (
+            "complete",
+            prompt,
+            sampling or SamplingOptions(),
+            ignore_eos,
+            list(stop),
+            grammar,
         )
+        return self._start(request, wait=wait)
 
     def embed(
         self, texts: Sequence[str], *, normalize: bool = True, wait: bool = True
@@ -709,20 +728,22 @@ class EngineProcess:
             if self._model is None or self._child is None:
                 raise NoModelLoadedError("No model is loaded.")
             rid = self._new_id()
-            self._active = rid
+            with self._reply_lock:
+                self._active = rid
             self._child.send((request[0], rid, *request[1:]))
             started = self._started(rid)
         except _Died as death:
             worked, words = self._recover(death)
-            self._active = None
+            self._set_active(None, None)
             release()
             raise EngineCrashedError(words if not worked else f"{words} Send it again.") from None
         except BaseException:
-            self._active = None
+            self._set_active(None, None)
             release()
             raise
         reply = Reply(prompt_tokens=started[0], dropped=started[1])
         reply._pieces = self._stream(reply, request, rid, release)
+        self._set_active(rid, reply)
         # A reply dropped unread must not hold the engine for ever.
         weakref.finalize(reply, release)
         return reply
@@ -746,7 +767,8 @@ class EngineProcess:
                 try:
                     if resend:
                         assert self._child is not None
-                        rid = self._active = self._new_id()
+                        rid = self._new_id()
+                        self._set_active(rid, reply)
                         self._child.send((request[0], rid, *request[1:]))
                         self._started(rid)
                         resend = False
@@ -783,8 +805,13 @@ class EngineProcess:
                 )
             raise
         finally:
-            self._active = None
+            self._set_active(None, None)
             release()
+
+    def _set_active(self, rid: int | None, reply: Reply | None) -> None:
+        with self._reply_lock:
+            self._active = rid
+            self._active_reply = weakref.ref(reply) if reply is not None else None
 
     def _cancel(self, rid: int) -> ReplyStats | None:
         """Stop reply ``rid``, wait until the engine has finished with it; its figures."""
@@ -807,9 +834,16 @@ class EngineProcess:
         if self._on_notice is not None:
             self._on_notice(words)
 
-    def stop(self) -> None:
-        """End the reply in progress (safe from any thread)."""
-        child, active = self._child, self._active
+    def stop(self, reply: Reply | None = None) -> None:
+        """End the reply in progress (safe from any thread).
+
+        With ``reply``, only that one: a reply that has already finished is left alone,
+        and so is the next client's reply that may be running by then.
+        """
+        with self._reply_lock:
+            child, active, current = self._child, self._active, self._active_reply
+        if reply is not None and (current is None or current() is not reply):
+            return
         if child is not None and active is not None:
             child.send(("stop", active))
 

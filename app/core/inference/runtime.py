@@ -200,4 +200,22 @@ def cached_tokens(llm: Any) -> list[int]:
     return list(llm._input_ids)
 
 
+def grammar(vocab: Any, *, gbnf: str | None = None, json_schema: str | None = None) -> Any:
+    """llama-cpp-python's grammar for GBNF text or a JSON schema, checked by llama.cpp.
+
+    The library hands the text to llama.cpp only when sampling starts, where a grammar
+    llama.cpp refuses would be a null sampler; here it is parsed once first (ValueError,
+    with llama.cpp's reason in its log, when refused).
+    """
+    from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
+
+    text = json_schema_to_gbnf(json_schema) if json_schema is not None else (gbnf or "")
+    sampler = llama_cpp.llama_sampler_init_grammar(vocab, text.encode("utf-8"), b"root")
+    if not sampler:
+        errors = [line for line in recent_log()[-20:] if "parse" in line or "error" in line]
+        raise ValueError(errors[-1] if errors else "llama.cpp's grammar parser refused it")
+    llama_cpp.llama_sampler_free(sampler)
+    return LlamaGrammar.from_string(text, verbose=False)
+
+
 KV_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}

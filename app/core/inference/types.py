@@ -9,9 +9,13 @@ app's own process never loads it.
 from __future__ import annotations
 
 import enum
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from app.core.errors import HearthError
 from app.core.gguf.header import GGUFHeader
 from app.core.machine.memory import MemoryEstimate
 from app.core.settings import Settings
@@ -76,3 +80,28 @@ class LoadedModel:
     @property
     def name(self) -> str:
         return self.header.name or self.path.stem
+
+
+class GrammarError(HearthError):
+    """A grammar (or the JSON schema it came from) that llama.cpp cannot follow."""
+
+    hint = "Simplify the JSON schema: llama.cpp's converter supports most, not all, of it."
+
+
+@dataclass(frozen=True, slots=True)
+class Grammar:
+    """A grammar every reply token must follow, compiled by llama.cpp in the engine.
+
+    Either GBNF text, or a JSON schema (as JSON text) that llama.cpp's converter turns
+    into GBNF; build the latter with :meth:`json`.
+    """
+
+    gbnf: str | None = None
+    json_schema: str | None = None
+
+    @classmethod
+    def json(cls, schema: Mapping[str, Any] | None = None) -> Grammar:
+        """A reply that is one JSON value matching ``schema`` (None: any JSON object)."""
+        return cls(
+            json_schema=json.dumps(dict(schema) if schema is not None else {"type": "object"})
+        )
