@@ -14,11 +14,13 @@ from a stale copy.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import math
 import os
 import threading
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -43,9 +45,49 @@ class SettingsError(HearthError):
 
 
 def _setting(
-    default: Any, help: str, *, choices: tuple[Any, ...] = (), lo: Any = None, hi: Any = None
+    default: Any,
+    help: str,
+    *,
+    choices: tuple[Any, ...] = (),
+    lo: Any = None,
+    hi: Any = None,
+    check: Callable[[Any], Any] | None = None,
 ) -> Any:
-    return field(default=default, metadata={"help": help, "choices": choices, "lo": lo, "hi": hi})
+    """A setting's field; ``check`` validates (and may normalize) a value, raising ValueError."""
+    metadata = {"help": help, "choices": choices, "lo": lo, "hi": hi, "check": check}
+    return field(default=default, metadata=metadata)
+
+
+def check_bind_address(text: str) -> str:
+    """An address to listen on: an IP address, or ``localhost`` (127.0.0.1 and ::1)."""
+    value = text.strip()
+    if value.lower() == "localhost":
+        return "localhost"
+    try:
+        return str(ipaddress.ip_address(value.strip("[]")))
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not an IP address (use 127.0.0.1, ::1, localhost, or one of this "
+            "computer's addresses)"
+        ) from None
+
+
+def check_origins(text: str) -> str:
+    """Origins a browser page may call the server from, comma-separated, normalized.
+
+    Each is ``http(s)://host[:port]`` exactly as a browser sends it; a wildcard is refused.
+    """
+    origins = []
+    for part in filter(None, (p.strip() for p in text.replace(" ", ",").split(","))):
+        if "*" in part:
+            raise ValueError(f"{part!r}: list each origin; a wildcard is never allowed")
+        url = urllib.parse.urlsplit(part)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(f"{part!r} is not an origin such as http://localhost:3000")
+        if url.path not in ("", "/") or url.query or url.fragment or url.username:
+            raise ValueError(f"{part!r}: an origin has no path, query or user name")
+        origins.append(part.rstrip("/").lower())
+    return ",".join(dict.fromkeys(origins))
 
 
 @dataclass(frozen=True)
@@ -151,6 +193,33 @@ class Settings:
         lo=10_000,
         hi=100_000_000,
     )
+    server_host: str = _setting(
+        "127.0.0.1",
+        "Address `hearth serve` listens on: 127.0.0.1 (with ::1) is this computer only; any "
+        "other address needs the server token.",
+        check=check_bind_address,
+    )
+    server_port: int = _setting(
+        8642, "Port of the local server (0: any free port).", lo=0, hi=65535
+    )
+    server_allowed_origins: str = _setting(
+        "",
+        "Web pages (origins such as http://localhost:3000, comma-separated) allowed to call "
+        "the local server from a browser; empty: none.",
+        check=check_origins,
+    )
+    server_log_bodies: bool = _setting(
+        False, "Write prompts and replies to the local server's log (off: only the request line)."
+    )
+    server_queue: int = _setting(
+        16,
+        "Requests the local server keeps waiting for the model before answering busy.",
+        lo=0,
+        hi=1024,
+    )
+    server_max_tokens: int = _setting(
+        4096, "The longest reply a client of the local server may ask for.", lo=1, hi=1_048_576
+    )
     version: int = field(default=SETTINGS_VERSION, metadata={"help": "Settings file format."})
 
     # -- access by name (the settings panel and `hearth config` use these) ------------
@@ -221,6 +290,11 @@ def _coerce(f: Any, value: Any) -> Any:
     except (TypeError, ValueError):
         raise SettingsError(f"{name} must be {kind.__name__}, not {value!r}.") from None
     meta = f.metadata
+    if meta["check"] is not None:
+        try:
+            value = meta["check"](value)
+        except ValueError as error:
+            raise SettingsError(f"{name}: {error}.") from None
     if meta["choices"] and value not in meta["choices"]:
         allowed = ", ".join(str(c) for c in meta["choices"])
         raise SettingsError(f"{name} must be one of {allowed}; {value!r} is not.")

@@ -379,3 +379,66 @@ def test_opening_a_damaged_file_is_an_error_and_leaves_it(settings_file: Path) -
     with pytest.raises(SettingsError, match="does not hold settings"):
         SettingsStore.open(settings_file)
     assert settings_file.read_bytes() == b"[1, 2]"
+
+
+# -- the local server's settings ------------------------------------------------------------
+
+
+def test_the_server_listens_on_this_computer_only_by_default() -> None:
+    settings = Settings()
+    assert settings.server_host == "127.0.0.1"
+    assert settings.server_allowed_origins == ""
+    assert settings.server_log_bodies is False
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("localhost", "localhost"),
+        (" LOCALHOST ", "localhost"),
+        ("[::1]", "::1"),
+        ("0.0.0.0", "0.0.0.0"),
+    ],
+)
+def test_server_host_is_an_address(text: str, expected: str) -> None:
+    assert Settings().with_value("server_host", text).server_host == expected
+
+
+def test_a_host_name_is_not_a_bind_address() -> None:
+    with pytest.raises(SettingsError, match=r"server_host: 'my-laptop\.example' is not an IP"):
+        Settings().with_value("server_host", "my-laptop.example")
+
+
+def test_allowed_origins_are_normalized() -> None:
+    settings = Settings().with_value(
+        "server_allowed_origins",
+        "http://localhost:3000, HTTPS://Notes.Example/ http://localhost:3000",
+    )
+    assert settings.server_allowed_origins == "http://localhost:3000,https://notes.example"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("*", "a wildcard is never allowed"),
+        ("https://*.example", "a wildcard is never allowed"),
+        ("http://localhost:3000/app", "no path"),
+        ("localhost:3000", "not an origin"),
+        ("file:///tmp/x.html", "not an origin"),
+    ],
+)
+def test_bad_origins_are_refused_and_the_file_keeps_its_value(
+    settings_file: Path, text: str, message: str
+) -> None:
+    save_settings(
+        Settings().with_value("server_allowed_origins", "http://ok.example"), settings_file
+    )
+    with pytest.raises(SettingsError, match=message):
+        load_settings(settings_file).with_value("server_allowed_origins", text)
+    assert load_settings(settings_file).server_allowed_origins == "http://ok.example"
+    data = json.loads(settings_file.read_text())
+    data["server_allowed_origins"] = text
+    settings_file.write_text(json.dumps(data))
+    with pytest.raises(SettingsError, match=message):
+        load_settings(settings_file)
+    assert json.loads(settings_file.read_text())["server_allowed_origins"] == text  # left as it was
