@@ -75,14 +75,15 @@ def check_bind_address(text: str) -> str:
 def check_origins(text: str) -> str:
     """Origins a browser page may call the server from, comma-separated, normalized.
 
-    Each is ``http(s)://host[:port]`` exactly as a browser sends it; a wildcard is refused.
+    Each is ``scheme://host[:port]`` exactly as a browser sends it (``http://localhost:3000``,
+    an app's ``app://obsidian.md``); a wildcard, and ``null`` (every local file's), are refused.
     """
     origins = []
     for part in filter(None, (p.strip() for p in text.replace(" ", ",").split(","))):
         if "*" in part:
             raise ValueError(f"{part!r}: list each origin; a wildcard is never allowed")
         url = urllib.parse.urlsplit(part)
-        if url.scheme not in ("http", "https") or not url.hostname:
+        if not url.scheme or not url.hostname or url.scheme == "file":
             raise ValueError(f"{part!r} is not an origin such as http://localhost:3000")
         if url.path not in ("", "/") or url.query or url.fragment or url.username:
             raise ValueError(f"{part!r}: an origin has no path, query or user name")

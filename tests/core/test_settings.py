@@ -415,6 +415,9 @@ def test_allowed_origins_are_normalized() -> None:
         "http://localhost:3000, HTTPS://Notes.Example/ http://localhost:3000",
     )
     assert settings.server_allowed_origins == "http://localhost:3000,https://notes.example"
+    # Desktop apps that are web pages inside send their own scheme (Obsidian: app://).
+    app = Settings().with_value("server_allowed_origins", "app://obsidian.md")
+    assert app.server_allowed_origins == "app://obsidian.md"
 
 
 @pytest.mark.parametrize(
@@ -425,6 +428,7 @@ def test_allowed_origins_are_normalized() -> None:
         ("http://localhost:3000/app", "no path"),
         ("localhost:3000", "not an origin"),
         ("file:///tmp/x.html", "not an origin"),
+        ("null", "not an origin"),  # every local file and sandboxed frame sends it
     ],
 )
 def test_bad_origins_are_refused_and_the_file_keeps_its_value(
