@@ -595,6 +595,9 @@ class Engine:
             min_p=sampling.min_p,
             repeat_penalty=sampling.repeat_penalty,
             grammar=grammar,
+            # Under a grammar, BOS would pass for text ("<s>" inside a JSON string) and
+            # then end the reply mid-value (a generated BOS ends it, below): never pick it.
+            logits_processor=[_without(bos)] if grammar is not None else None,
         )
         self._aborted = False
         llama_runtime.set_abort_callback(llm, self._abort_cb)  # the prompt phase
@@ -702,6 +705,16 @@ def _find_stop(text: str, stops: list[str]) -> tuple[int, str] | None:
     """Where the first stop string in ``text`` begins, and which one it is."""
     found = [(i, s) for i, s in ((text.find(s), s) for s in stops) if i >= 0]
     return min(found, key=lambda hit: hit[0]) if found else None
+
+
+def _without(token: int) -> Callable[[Any, Any], Any]:
+    """A logits processor that makes ``token`` impossible."""
+
+    def ban(_input_ids: Any, scores: Any) -> Any:
+        scores[token] = -float("inf")
+        return scores
+
+    return ban
 
 
 def _compile(vocab: Any, grammar: Grammar | None) -> Any:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import ctypes
+import json
 import logging
 import threading
 from typing import Any
@@ -209,13 +210,76 @@ def grammar(vocab: Any, *, gbnf: str | None = None, json_schema: str | None = No
     """
     from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
 
-    text = json_schema_to_gbnf(json_schema) if json_schema is not None else (gbnf or "")
+    if json_schema is not None:
+        unenforced = sorted(_unenforced(json.loads(json_schema)))
+        if unenforced:
+            raise ValueError(
+                f"its grammar cannot enforce {', '.join(unenforced)}; a reply could break "
+                "them, so take them out of the schema (or check them after the reply)"
+            )
+    text = gbnf or ""
+    if json_schema is not None:
+        # The converter's string characters take control characters too (llama.cpp's
+        # own converter does not): a raw newline inside a string is not JSON.
+        text = json_schema_to_gbnf(json_schema).replace(_LOOSE_CHAR, _JSON_CHAR)
     sampler = llama_cpp.llama_sampler_init_grammar(vocab, text.encode("utf-8"), b"root")
     if not sampler:
         errors = [line for line in recent_log()[-20:] if "parse" in line or "error" in line]
         raise ValueError(errors[-1] if errors else "llama.cpp's grammar parser refused it")
     llama_cpp.llama_sampler_free(sampler)
     return LlamaGrammar.from_string(text, verbose=False)
+
+
+_LOOSE_CHAR = r'char ::= [^"\\] |'
+_JSON_CHAR = r'char ::= [^"\\\x7F\x00-\x1F] |'
+
+# JSON-schema keywords llama-cpp-python's converter (json_schema_to_gbnf) passes over
+# without a rule: a grammar made from a schema using them would not keep to it.
+_UNENFORCED_KEYWORDS = frozenset(
+    {
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "not",
+        "if",
+        "then",
+        "else",
+        "uniqueItems",
+        "contains",
+        "minContains",
+        "maxContains",
+        "patternProperties",
+        "propertyNames",
+        "dependentRequired",
+        "dependentSchemas",
+        "minProperties",
+        "maxProperties",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+    }
+)
+
+
+def _unenforced(schema: Any) -> set[str]:
+    """The keywords in ``schema`` (and the schemas inside it) the converter ignores."""
+    if not isinstance(schema, dict):
+        return set()
+    found = {key for key in schema if key in _UNENFORCED_KEYWORDS}
+    inner: list[Any] = []
+    for key in ("properties", "$defs", "definitions"):
+        if isinstance(schema.get(key), dict):
+            inner.extend(schema[key].values())
+    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+        if isinstance(schema.get(key), list):
+            inner.extend(schema[key])
+    for key in ("items", "additionalProperties"):
+        value = schema.get(key)
+        inner.extend(value if isinstance(value, list) else [value])
+    for child in inner:
+        found |= _unenforced(child)
+    return found
 
 
 KV_TYPES = {"f16": 1, "q8_0": 8, "q4_0": 2}
