@@ -256,8 +256,10 @@ def test_stop_sequences_and_grammars_cross_the_process(stories_model: Path) -> N
     engine = EngineProcess()
     try:
         engine.load(stories_model, LoadOptions(context_length=1024))
+        assert engine.count_tokens(["Once upon a time", ""]) == [5, 1]  # with BOS
         reply = engine.complete("Once upon a time", GREEDY, stop=["Lily"])
         assert reply.read() == ", there was a little girl named "
+        assert reply.stats is not None and reply.stats.prompt_tokens == 5
         assert reply.stats is not None and reply.stats.stop_sequence == "Lily"
         schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
         shaped = engine.chat(QUESTION, GREEDY, grammar=Grammar.json(schema)).read()

@@ -520,6 +520,12 @@ class Engine:
         )
         return reply
 
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """How many tokens the loaded model reads for each text (as ``complete`` and
+        ``embed`` tokenize it)."""
+        llm = self._require()
+        return [len(llm.tokenize(t.encode("utf-8"), add_bos=True, special=False)) for t in texts]
+
     def embed(self, texts: Sequence[str], *, normalize: bool = True) -> list[list[float]]:
         """One vector per text (L2-normalised unless ``normalize`` is False).
 

@@ -15,6 +15,7 @@ Requests, ``(kind, request_id, *arguments)``::
         -> ("started", id, (prompt_tokens, dropped_messages)), ("pieces", id, [text, ...])...,
            ("done", id, ReplyStats)
     ("embed", id, [text, ...], normalize)            -> ("embedded", id, [vector, ...])
+    ("count", id, [text, ...])                       -> ("counted", id, [tokens, ...])
     ("stop", id)         ends reply ``id`` (read by a second thread, so it works mid-reply)
     ("exit", id)         unload and end the process
 
@@ -234,6 +235,9 @@ class _Host:
                     payload, sampling, ignore_eos=ignore_eos, stop=stop, grammar=grammar
                 ),
             )
+        elif kind == "count":
+            (texts,) = arguments
+            self.send(("counted", request, self.engine.count_tokens(texts)))
         elif kind == "embed":
             texts, normalize = arguments
             self._faults.check("reply", self._options, count=1)

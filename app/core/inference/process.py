@@ -698,6 +698,22 @@ class EngineProcess:
         )
         return self._start(request, wait=wait)
 
+    def count_tokens(self, texts: Sequence[str], *, wait: bool = True) -> list[int]:
+        """How many tokens the loaded model reads for each text (usage figures)."""
+        with self._turns.held(wait=wait):
+            if self._model is None or self._child is None:
+                raise NoModelLoadedError("No model is loaded.")
+            try:
+                counts: list[int] = self._ask(
+                    ("count", self._new_id(), list(texts)), until="counted"
+                )
+            except _Died as death:
+                worked, words = self._recover(death)
+                raise EngineCrashedError(
+                    words if not worked else f"{words} Send it again."
+                ) from None
+            return counts
+
     def embed(
         self, texts: Sequence[str], *, normalize: bool = True, wait: bool = True
     ) -> list[list[float]]:
