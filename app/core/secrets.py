@@ -1,10 +1,11 @@
-"""Hearth's secrets (the Anthropic API key, the Hugging Face token), in the OS keychain only.
+"""Hearth's secrets (the Anthropic API key, the Hugging Face token, the local server's
+token), in the OS keychain only.
 
-One :class:`KeyStore` keeps both, with keyring (service ``"Hearth"``): macOS Keychain,
+One :class:`KeyStore` keeps them all, with keyring (service ``"Hearth"``): macOS Keychain,
 Windows Credential Locker, or the Secret Service (GNOME Keyring, KWallet) on Linux.
 Backends that write plain or home-made encrypted files (``keyrings.alt``) are refused,
 for every secret. Each secret is a :class:`Secret` of the store (``keys.claude``,
-``keys.hub_token``). When no usable keychain exists, saving says so
+``keys.hub_token``, ``keys.server_token``). When no usable keychain exists, saving says so
 (:class:`KeychainUnavailableError`) and the caller may offer ``session_only=True``: the
 secret then lives in this object's memory until the app quits. A secret is never
 written to a file, logged, or shown in a ``repr`` or an error message.
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 SERVICE = "Hearth"
 CLAUDE_ACCOUNT = "anthropic-api-key"
 HUB_TOKEN_ACCOUNT = "huggingface-token"
+SERVER_TOKEN_ACCOUNT = "local-server-token"
 _FILE_BACKENDS = ("keyrings.alt", "keyring.backends.null", "keyring.backends.fail")
 
 
@@ -232,7 +234,8 @@ class Secret:
 class KeyStore:
     """Hearth's secrets in the OS keychain. See the module docstring.
 
-    ``claude`` is the Anthropic API key, ``hub_token`` the Hugging Face token.
+    ``claude`` is the Anthropic API key, ``hub_token`` the Hugging Face token,
+    ``server_token`` the bearer token of ``hearth serve`` beyond this computer.
     ``backend`` overrides the keychain (tests); by default the OS keychain is found
     when the store is made (:meth:`refresh` looks again).
     """
@@ -256,6 +259,12 @@ class KeyStore:
             label="Hugging Face token",
             paste_hint="Paste the whole token from huggingface.co/settings/tokens "
             "(it starts with hf_).",
+        )
+        self.server_token = Secret(
+            self,
+            account=SERVER_TOKEN_ACCOUNT,
+            label="local server token",
+            paste_hint="Hearth makes this token itself: `hearth serve --new-token`.",
         )
 
     def __repr__(self) -> str:

@@ -7,10 +7,18 @@ from __future__ import annotations
 
 from app.core.inference.devices import detect_machine, llama_build
 from app.core.inference.process import EngineProcess, RecipeStore
-from app.core.inference.types import LoadedModel, LoadOptions, PromptFormat
+from app.core.inference.types import (
+    Grammar,
+    GrammarError,
+    LoadedModel,
+    LoadOptions,
+    PromptFormat,
+)
 
 __all__ = [
     "EngineProcess",
+    "Grammar",
+    "GrammarError",
     "LoadOptions",
     "LoadedModel",
     "PromptFormat",
