@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import openai
 import pytest
 
-from app.core.generation import Message, SamplingOptions
+from app.core.generation import Message
 from app.core.inference import EngineProcess
-from app.core.settings import Settings
 from tests.support.local_server import (
     Served,
     engine_for,
+    greedy,
     served,
     serving,
     stories_engine,
@@ -32,13 +31,6 @@ __all__ = ["served", "stories_engine", "stories_server"]
 pytestmark = pytest.mark.slow
 
 HI = [{"role": "user", "content": "Hi"}]
-
-
-def greedy(max_tokens: int) -> SamplingOptions:
-    """The server's sampling for a request that sets only temperature 0 and max_tokens."""
-    return replace(
-        SamplingOptions.from_settings(Settings()), temperature=0.0, max_tokens=max_tokens
-    )
 
 
 def engine_reply(

@@ -18,9 +18,17 @@ from typing import Any
 
 import pytest
 
+from app.core.generation import SamplingOptions
 from app.core.inference import EngineProcess, LoadOptions
 from app.core.server import LocalServer, ServerConfig, ServerLimits
 from app.core.settings import Settings
+
+
+def greedy(max_tokens: int) -> SamplingOptions:
+    """The server's sampling for a request that sets only temperature 0 and max_tokens."""
+    return replace(
+        SamplingOptions.from_settings(Settings()), temperature=0.0, max_tokens=max_tokens
+    )
 
 
 @dataclass
