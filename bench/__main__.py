@@ -22,6 +22,7 @@ if str(ROOT) not in sys.path:
 BENCHMARKS = (
     "bench.decode",
     "bench.engine_process",
+    "bench.server",
     "bench.estimate",
     "bench.downloads",
     "bench.ui_stream",
