@@ -165,6 +165,7 @@ def test_the_same_seed_gives_the_same_sampled_reply(served: Served) -> None:
 
     assert sampled(7) == sampled(7)
     assert len({sampled(seed) for seed in (1, 2, 3)}) > 1
+    assert len({sampled(-1) for _ in range(3)}) > 1  # negative: a new random seed each time
 
 
 def test_json_schema_output_parses_and_validates(served: Served) -> None:

@@ -167,7 +167,8 @@ class Backend:
             min_p=base.min_p if min_p is None else min_p,
             repeat_penalty=base.repeat_penalty if repeat is None else repeat,
             max_tokens=min(base.max_tokens, limit) if max_tokens is None else max_tokens,
-            seed=base.seed if seed is None else seed % 2**31,
+            # llama.cpp takes 31 bits; a negative seed asks for a random one, as in settings.
+            seed=base.seed if seed is None else (seed % 2**31 if seed >= 0 else -1),
         )
 
     def max_tokens_limit(self) -> int:
