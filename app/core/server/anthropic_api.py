@@ -1,8 +1,8 @@
 """Anthropic's Messages API: POST /v1/messages, plain and streamed.
 
 A streamed reply sends the events Anthropic's SDK reads, in its order:
-``message_start``, ``content_block_start``, ``ping``, one ``content_block_delta`` per
-piece, ``content_block_stop``, ``message_delta`` (stop reason, output tokens),
+``message_start``, ``content_block_start``, ``ping``, a ``content_block_delta`` per
+batch of pieces, ``content_block_stop``, ``message_delta`` (stop reason, output tokens),
 ``message_stop``; a failure after the start is an ``error`` event.
 """
 
@@ -172,11 +172,9 @@ async def message_events(
     try:
         async for pieces in stream.batches():
             parts.extend(pieces)
-            yield b"".join(
-                event(
-                    "content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": p}}
-                )
-                for p in pieces
+            text = "".join(pieces)
+            yield event(
+                "content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": text}}
             )
         failure: BaseException | None = crash_error(stream.stats)
     except Exception as error:

@@ -285,9 +285,9 @@ async def chat_chunks(
     yield chunk({"role": "assistant", "content": ""})
     parts: list[str] = []
     try:
-        async for pieces in stream.batches():  # one send per batch, one event per piece
+        async for pieces in stream.batches():  # one event per batch: see streams.py
             parts.extend(pieces)
-            yield b"".join(chunk({"content": piece}) for piece in pieces)
+            yield chunk({"content": "".join(pieces)})
         failure: BaseException | None = crash_error(stream.stats)
     except Exception as error:
         failure = error
@@ -388,7 +388,7 @@ async def completion_chunks(
     try:
         async for pieces in stream.batches():
             parts.extend(pieces)
-            yield b"".join(chunk(piece) for piece in pieces)
+            yield chunk("".join(pieces))
         failure: BaseException | None = crash_error(stream.stats)
     except Exception as error:
         failure = error

@@ -5,7 +5,11 @@
   are answered 503 with a ``Retry-After`` at once.
 - :class:`ReplyStream`: runs one engine reply on its own thread (waiting its turn
   there, never on the event loop) and hands its pieces to the event loop in batches:
-  one wake-up of the loop per batch of pieces, however many there are.
+  one wake-up of the loop per batch of pieces, however many there are. Each batch goes
+  out as one event: the engine sends pieces in batches of up to 100 ms (the first at
+  once), so they reach the client together anyway, and a client that parses one event
+  per token (the openai SDK: a model object each) would spend a core's worth of the
+  machine on a fast model, taken from llama.cpp's threads.
 - :class:`EventStream`: a server-sent-events response that watches the connection
   while it streams; when the client goes away, the reply is stopped that moment
   (the engine stops at its next token and serves the next request).
