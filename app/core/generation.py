@@ -8,7 +8,8 @@ other (and the cloud client never pulls llama.cpp in).
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+import inspect
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from app.core.settings import Settings
@@ -82,6 +83,8 @@ class Reply:
         self.dropped_messages = dropped
         self.stats: ReplyStats | None = None
         self._parts: list[str] = []
+        self._abandon: Callable[[], None] | None = None
+        """Ends a reply closed before it was read (set by its engine)."""
 
     def __iter__(self) -> Iterator[str]:
         try:
@@ -98,7 +101,18 @@ class Reply:
 
     def close(self) -> None:
         """Stop early; ``stats`` then says the user stopped it."""
-        close = getattr(self._pieces, "close", None)
+        pieces = self._pieces
+        abandon, self._abandon = self._abandon, None
+        if (
+            abandon is not None
+            and inspect.isgenerator(pieces)
+            and inspect.getgeneratorstate(pieces) == inspect.GEN_CREATED
+        ):
+            # Never read: closing the generator would not run its cleanup.
+            pieces.close()
+            abandon()
+            return
+        close = getattr(pieces, "close", None)
         if close is not None:
             close()
 

@@ -618,3 +618,24 @@ def test_close_does_not_hang_on_a_reply_its_reader_abandoned(stories_model: Path
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # the engine process is gone
     del pieces, reply
+
+
+def test_a_reply_closed_before_it_is_read_frees_the_engine_at_once(stories_model: Path) -> None:
+    engine = EngineProcess()
+    try:
+        engine.load(stories_model, LoadOptions(context_length=512))
+        unread = engine.chat(
+            [Message("user", "Once upon a time")],
+            SamplingOptions(temperature=0.0, max_tokens=400),
+            ignore_eos=True,
+        )
+        unread.close()  # never iterated
+        assert unread.stats is not None and unread.stats.stop_reason is StopReason.USER
+        # The engine is free now (not at garbage collection): the next reply need not wait.
+        nxt = engine.chat(
+            [Message("user", "Hi")], SamplingOptions(temperature=0.0, max_tokens=4), wait=False
+        )
+        assert nxt.read() and nxt.stats is not None
+        assert nxt.stats.stop_reason is not StopReason.USER
+    finally:
+        engine.close()

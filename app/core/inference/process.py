@@ -759,6 +759,17 @@ class EngineProcess:
             raise
         reply = Reply(prompt_tokens=started[0], dropped=started[1])
         reply._pieces = self._stream(reply, request, rid, release)
+
+        def abandon() -> None:  # closed before it was read: stop it, free the engine
+            try:
+                final = self._cancel(rid)
+                if final is not None:
+                    reply.stats = replace(final, stop_reason=StopReason.USER, completion_tokens=0)
+            finally:
+                self._active = None
+                release()
+
+        reply._abandon = abandon
         self._set_active(rid, reply)
         # A reply dropped unread must not hold the engine for ever.
         weakref.finalize(reply, release)
