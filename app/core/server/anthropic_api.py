@@ -43,32 +43,14 @@ def stop_reason(stats: ReplyStats | None) -> tuple[str, str | None]:
 
 def block_text(fields: Fields, key: str) -> str:
     """Content as a string, or an array of text blocks."""
-    value = fields.data.get(key)
-    if isinstance(value, str):
-        return value
-    if not isinstance(value, list):
+    text = fields.text_parts(key, parts="text blocks")
+    if text is None:
         raise fields.invalid(key, "must be a string or an array of text blocks.")
-    texts = []
-    for index, block in enumerate(value):
-        if not isinstance(block, dict) or block.get("type") != "text":
-            kind = block.get("type") if isinstance(block, dict) else type(block).__name__
-            raise fields.invalid(f"{key}.{index}", f"only text blocks are supported, not {kind!r}.")
-        text = block.get("text")
-        if not isinstance(text, str):
-            raise fields.invalid(f"{key}.{index}.text", "must be a string.")
-        texts.append(text)
-    return "".join(texts)
+    return text
 
 
 def conversation(fields: Fields, backend: Backend) -> list[Message]:
-    items = fields.array("messages", required=True) or []
-    limit = backend.limits.max_messages
-    if not items:
-        raise fields.invalid("messages", "must hold at least one message.")
-    if len(items) > limit:
-        raise fields.invalid(
-            "messages", f"may hold at most {limit:,} messages; it has {len(items):,}."
-        )
+    items = fields.messages(most=backend.limits.max_messages)
     messages = []
     system = block_text(fields, "system") if fields.has("system") else ""
     if system.strip():

@@ -115,35 +115,12 @@ def refuse_unsupported(fields: Fields) -> None:
 
 def message_text(fields: Fields, key: str = "content") -> str:
     """A message's content: a string, or an array of text parts."""
-    value = fields.data.get(key)
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if not isinstance(value, list):
-        raise fields.invalid(key, "must be a string or an array of text parts.")
-    parts = []
-    for index, part in enumerate(value):
-        if not isinstance(part, dict) or part.get("type") != "text":
-            kind = part.get("type") if isinstance(part, dict) else type(part).__name__
-            raise fields.invalid(f"{key}[{index}]", f"only text parts are supported, not {kind!r}.")
-        text = part.get("text")
-        if not isinstance(text, str):
-            raise fields.invalid(f"{key}[{index}].text", "must be a string.")
-        parts.append(text)
-    return "".join(parts)
+    return fields.text_parts(key, parts="text parts", path="{key}[{index}]") or ""
 
 
 def chat_messages(fields: Fields, backend: Backend) -> list[Message]:
     """The conversation: system and developer messages become one system prompt first."""
-    items = fields.array("messages", required=True) or []
-    limit = backend.limits.max_messages
-    if not items:
-        raise fields.invalid("messages", "must hold at least one message.")
-    if len(items) > limit:
-        raise fields.invalid(
-            "messages", f"may hold at most {limit:,} messages; it has {len(items):,}."
-        )
+    items = fields.messages(most=backend.limits.max_messages)
     system = [fields.text("system") or ""]  # a top-level system prompt, as some clients send
     turns: list[Message] = []
     for index, item in enumerate(items):

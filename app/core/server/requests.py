@@ -150,6 +150,42 @@ class Fields:
             raise self.invalid(key, f"must be an array, not {_kind(value)}.")
         return value
 
+    def messages(self, *, most: int) -> list[Any]:
+        """The ``messages`` array: at least one, at most ``most``."""
+        items = self.array("messages", required=True) or []
+        if not items:
+            raise self.invalid("messages", "must hold at least one message.")
+        if len(items) > most:
+            raise self.invalid(
+                "messages", f"may hold at most {most:,} messages; it has {len(items):,}."
+            )
+        return items
+
+    def text_parts(self, key: str, *, parts: str, path: str = "{key}.{index}") -> str | None:
+        """A string, or an array of ``{"type": "text", "text": ...}`` parts joined; None if absent.
+
+        ``parts`` names them in errors (OpenAI's "text parts", Anthropic's "text blocks");
+        ``path`` is how the API writes a part's place (``content[2]``, ``content.2``).
+        """
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return value
+        if not isinstance(value, list):
+            raise self.invalid(key, f"must be a string or an array of {parts}.")
+        texts = []
+        for index, item in enumerate(value):
+            where = path.format(key=key, index=index)
+            if not isinstance(item, dict) or item.get("type") != "text":
+                kind = item.get("type") if isinstance(item, dict) else type(item).__name__
+                raise self.invalid(where, f"only {parts} are supported, not {kind!r}.")
+            text = item.get("text")
+            if not isinstance(text, str):
+                raise self.invalid(f"{where}.text", "must be a string.")
+            texts.append(text)
+        return "".join(texts)
+
     def obj(self, key: str) -> Fields | None:
         value = self._get(key, False)
         if value is _MISSING:
