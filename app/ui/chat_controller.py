@@ -82,6 +82,7 @@ class ChatController(QObject):
         self.keys = keys
         self._key: str | None = None
         self._key_read = False
+        self.key_reads_pending = 0  # background reads of the Claude key not back yet
         self.session = ChatSession(
             store,
             settings=settings,
@@ -114,14 +115,20 @@ class ChatController(QObject):
         if self.keys is None:
             return
         self._key_read = False  # until the read is back, a send reads it itself
+        self.key_reads_pending += 1
 
         def read(key: object) -> None:
-            self._key, self._key_read = key if isinstance(key, str) else None, True
+            self.key_reads_pending -= 1
+            if self.key_reads_pending == 0:
+                self._key, self._key_read = key if isinstance(key, str) else None, True
+
+        def failed(_error: HearthError) -> None:  # the key controller shows keychain trouble
+            self.key_reads_pending -= 1
 
         run_operation(
             self.keys.claude.load,
             on_success=read,
-            on_failure=lambda _error: None,  # the key controller shows keychain trouble
+            on_failure=failed,
             doing="reading the Claude key",
         )
 

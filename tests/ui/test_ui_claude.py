@@ -253,7 +253,14 @@ def test_sending_to_claude_never_reads_the_keychain_in_a_slot(
 
     turn_claude_on(window, monkeypatch)
     set_key(window, monkeypatch, qtbot)
-    qtbot.waitUntil(lambda: window.chat._key == TEST_KEY, timeout=10_000)  # read behind
+    chat = window.chat
+
+    def read_behind() -> bool:  # every background read of the key is back
+        return chat.key_reads_pending == 0 and chat._key_read and chat._key == TEST_KEY
+
+    qtbot.waitUntil(read_behind, timeout=10_000)
+    qtbot.wait(300)  # a status shown late would start another read
+    qtbot.waitUntil(read_behind, timeout=10_000)
     reads: list[int] = []
     secret = window.keys.claude
     real_load = secret.load
