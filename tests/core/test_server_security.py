@@ -300,19 +300,34 @@ def test_a_full_queue_is_503_with_retry_after_and_the_waiting_one_is_served(
 # -- the log ---------------------------------------------------------------------------------
 
 
+def _server_lines(caplog: pytest.LogCaptureFixture, wanted: str) -> list[str]:
+    """The server's log lines, once one starting with `wanted` is there.
+
+    The request line is written when the response has gone out, so the client can hold the
+    whole reply a moment before the server's thread writes it.
+    """
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [r.getMessage() for r in caplog.records if r.name.startswith("app.core.server")]
+        if any(line.startswith(wanted) for line in lines) or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.02)
+
+
 def test_the_log_has_the_request_line_and_no_text_unless_asked(
     served: Served, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = served.openai()
     prompt = [{"role": "user", "content": "The purple elephant said"}]
+    request_line = "POST /v1/chat/completions 200 "
     with caplog.at_level(logging.INFO, logger="app.core.server"):
         reply = client.chat.completions.create(  # greedy: a reply of words, never "." alone
             model="stories260K", messages=prompt, max_tokens=8, temperature=0
         )
+        lines = _server_lines(caplog, request_line)
     text = reply.choices[0].message.content or ""
     assert text.strip()
-    lines = [r.getMessage() for r in caplog.records if r.name.startswith("app.core.server")]
-    assert any(line.startswith("POST /v1/chat/completions 200 ") for line in lines), lines
+    assert any(line.startswith(request_line) for line in lines), lines
     assert "purple elephant" not in caplog.text and text.strip() not in caplog.text
     caplog.clear()
     served.set(server_log_bodies=True)
@@ -320,5 +335,6 @@ def test_the_log_has_the_request_line_and_no_text_unless_asked(
         again = client.chat.completions.create(
             model="stories260K", messages=prompt, max_tokens=8, temperature=0
         )
+        _server_lines(caplog, request_line)
     assert "purple elephant" in caplog.text
     assert (again.choices[0].message.content or "").strip() in caplog.text
