@@ -22,24 +22,44 @@ every public call with one re-entrant lock; each call is one short transaction, 
 worker saving a reply blocks the GUI thread for well under a millisecond. Other
 processes on the same file are kept out of the way by SQLite's own locking (with a
 busy timeout).
+
+Safety: the file is checked (``PRAGMA quick_check``) each time it opens; a damaged one
+is moved aside, never overwritten, and the error names the newest good backup. Before a
+schema migration, and once a day while the app runs (:meth:`HistoryStore.backup_if_due`),
+a consistent copy is written to the ``backups`` folder next to the file
+(:mod:`app.core.chat.vault`); :meth:`HistoryStore.restore_backup` brings one back after
+checking it, keeping the current file aside.
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
 import json
 import logging
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from app.core.chat.vault import (
+    BackupCheck,
+    BackupDamagedError,
+    BackupError,
+    BackupInfo,
+    BackupKind,
+    backup_database,
+    check_backup,
+    daily_backup_due,
+    latest_good_backup,
+    list_backups,
+)
 from app.core.errors import DamagedFileError, HearthError, NotFoundError
 from app.core.paths import app_paths
 
@@ -53,6 +73,10 @@ Status = Literal["complete", "interrupted", "error"]
 ROLES: Final = ("system", "user", "assistant")
 STATUSES: Final = ("complete", "interrupted", "error")
 BACKENDS: Final = ("local", "claude")
+
+DELETED_KEPT_FOR_S: Final = 30 * 24 * 3600
+"""How long a deleted conversation stays in Recently deleted before it is purged."""
+BUSY_TIMEOUT_S: Final = 5.0
 
 _TITLE_FROM_MESSAGE_CHARS = 60
 _SNIPPET_CHARS = 60
@@ -68,7 +92,11 @@ class HistoryError(HearthError):
 
 
 class HistoryCorruptError(HistoryError, DamagedFileError):
-    """The history file is not a readable SQLite database; it was moved aside."""
+    """The history file is not a readable SQLite database; it was moved aside.
+
+    ``latest_backup`` is the newest backup that passed a full check (with what it
+    holds), or None when there is none.
+    """
 
     hint = "Hearth kept the damaged file and will start a new, empty history."
 
@@ -77,11 +105,19 @@ class HistoryCorruptError(HistoryError, DamagedFileError):
         message: str,
         *,
         moved_to: Path,
+        latest_backup: tuple[BackupInfo, BackupCheck] | None = None,
         hint: str | None = None,
         path: str | os.PathLike[str] | None = None,
     ) -> None:
         super().__init__(message, hint=hint, path=path)
         self.moved_to = moved_to
+        self.latest_backup = latest_backup
+
+
+class HistoryLockedError(HistoryError):
+    """Another program holds the history's write lock (another Hearth, a database tool)."""
+
+    hint = "Close the other program that has the history open, then try again."
 
 
 class HistoryVersionError(HistoryError):
@@ -220,6 +256,41 @@ class SearchHit:
     snippet: str
 
 
+@dataclass(frozen=True, slots=True)
+class RestoreResult:
+    """A restored backup: what it held, and where the history before it was kept."""
+
+    backup: Path
+    check: BackupCheck
+    kept_at: Path
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationCopy:
+    """A whole conversation to write as it is: an archive's or another app's.
+
+    Ids in ``conversation`` and ``messages`` are the source's own: they only tie a
+    message to its parent and the conversation to its active leaf; the store gives
+    new ones. Times, figures and statuses are kept exactly.
+    """
+
+    conversation: ConversationRecord
+    messages: tuple[MessageRecord, ...]
+    draft: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CopyResult:
+    """What :meth:`HistoryStore.write_conversations` did."""
+
+    added: tuple[int, ...]
+    """The new conversations' ids, in the order given."""
+    skipped: int
+    """Conversations left out because the history already holds them."""
+    messages: int
+    """Messages written."""
+
+
 class _Tip(enum.Enum):
     TIP = "tip"
 
@@ -242,10 +313,20 @@ class HistoryStore:
     Open with :meth:`open`; close with :meth:`close` or a ``with`` block.
     """
 
-    def __init__(self, connection: sqlite3.Connection, path: Path, *, clock: Callable[[], float]):
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        path: Path,
+        *,
+        clock: Callable[[], float],
+        migrations: Sequence[Migration] = MIGRATIONS,
+        busy_timeout: float = BUSY_TIMEOUT_S,
+    ):
         self._conn = connection
         self._path = path
         self._clock = clock
+        self._migrations = tuple(migrations)
+        self._busy_timeout = busy_timeout
         self._lock = threading.RLock()
         self._closed = False
 
@@ -258,15 +339,19 @@ class HistoryStore:
         *,
         clock: Callable[[], float] = time.time,
         migrations: Sequence[Migration] = MIGRATIONS,
+        busy_timeout: float = BUSY_TIMEOUT_S,
     ) -> HistoryStore:
         """Open (creating or migrating as needed) the history at ``path``.
 
         ``path`` defaults to :func:`default_history_path`. ``clock`` gives the time
-        stamps (tests pass a fake one); ``migrations`` is for tests of migrations.
+        stamps (tests pass a fake one); ``migrations`` is for tests of migrations;
+        ``busy_timeout`` is how long to wait for another program's write lock.
+        A file at an older schema is backed up (kind ``pre-migration``) before it is
+        migrated; if that backup fails, nothing is migrated.
 
         Raises HistoryCorruptError (after moving the bad file aside, never deleting
         it), HistoryVersionError for a file from a newer Hearth, HistoryError when the
-        file cannot be opened at all.
+        file cannot be opened at all (or not backed up before a migration).
         """
         file = Path(path) if path is not None else default_history_path()
         try:
@@ -274,13 +359,19 @@ class HistoryStore:
         except OSError as error:
             raise HistoryError(f"Hearth cannot create the folder {file.parent}: {error}.") from None
         try:
-            conn = sqlite3.connect(file, isolation_level=None, check_same_thread=False, timeout=5.0)
+            conn = sqlite3.connect(
+                file, isolation_level=None, check_same_thread=False, timeout=busy_timeout
+            )
         except sqlite3.Error as error:
             raise HistoryError(f"Hearth cannot open its history file {file}: {error}.") from None
         conn.row_factory = sqlite3.Row
         try:
             _check_and_configure(conn)
-            _migrate(conn, migrations)
+            _migrate(
+                conn,
+                migrations,
+                backup=lambda version: _backup_before_migration(conn, file, version, clock),
+            )
         except sqlite3.DatabaseError as error:
             conn.close()
             if _is_corruption(error):
@@ -292,17 +383,20 @@ class HistoryStore:
                         f"move it aside: {move_error}.",
                         hint="Move the file away yourself; Hearth then starts a new history.",
                     ) from None
+                latest = latest_good_backup(file, newest_schema=_latest(migrations))
                 raise HistoryCorruptError(
                     f"The history file {file} is damaged or is not a Hearth history "
                     f"({error}). It was kept as {moved}.",
                     moved_to=moved,
+                    latest_backup=latest,
+                    hint=_damaged_hint(latest),
                     path=file,
                 ) from None
             raise HistoryError(f"Hearth cannot read its history file {file}: {error}.") from None
         except BaseException:
             conn.close()
             raise
-        return cls(conn, file, clock=clock)
+        return cls(conn, file, clock=clock, migrations=migrations, busy_timeout=busy_timeout)
 
     @property
     def path(self) -> Path:
@@ -325,6 +419,126 @@ class HistoryStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- backups ----------------------------------------------------------------------
+
+    def backups(self) -> list[BackupInfo]:
+        """This history's backups, newest first."""
+        return list_backups(self._path)
+
+    def backup(self, *, kind: BackupKind = "manual") -> BackupInfo:
+        """Write a consistent copy of the history now (see :mod:`app.core.chat.vault`).
+
+        Uses a connection of its own, so other threads keep reading and writing
+        meanwhile. Raises BackupSpaceError when the disk is full, BackupError else.
+        """
+        with self._read():
+            pass  # refuse on a closed store
+        try:
+            source = sqlite3.connect(self._path, timeout=self._busy_timeout)
+        except sqlite3.Error as error:
+            raise BackupError(
+                f"Hearth cannot read its history file to back it up: {error}."
+            ) from None
+        try:
+            return backup_database(
+                source,
+                self._path,
+                kind=kind,
+                schema_version=self.schema_version,
+                clock=self._clock,
+            )
+        finally:
+            source.close()
+
+    def backup_if_due(self) -> BackupInfo | None:
+        """The daily backup, if none was made today and the history holds any chat."""
+        if not daily_backup_due(self._path, now=self._clock()):
+            return None
+        with self._read() as conn:
+            empty = conn.execute("SELECT 1 FROM conversations LIMIT 1").fetchone() is None
+        if empty:  # an empty copy would only push good ones out of the seven kept
+            return None
+        return self.backup(kind="daily")
+
+    def restore_backup(self, backup: str | os.PathLike[str]) -> RestoreResult:
+        """Replace the history's contents with a backup, after checking the backup fully.
+
+        The current contents are first copied (online, consistently) next to the history
+        file as ``history.sqlite3.before-restore-STAMP``, which Hearth never deletes.
+        Every thread using this store sees the restored history at once; an older
+        schema is migrated. Raises BackupDamagedError (nothing changed) for a bad backup,
+        HistoryLockedError when another program holds the write lock (nothing changed).
+        """
+        source_path = Path(backup)
+        check = check_backup(source_path, newest_schema=_latest(self._migrations))
+        with self._lock:
+            if self._closed:
+                raise HistoryError("The history is closed.")
+            kept = self._keep_current_aside()
+            try:
+                source = sqlite3.connect(f"{source_path.resolve().as_uri()}?mode=ro", uri=True)
+            except sqlite3.Error as error:
+                raise BackupDamagedError(f"The backup cannot be opened: {error}.") from None
+            deadline = time.monotonic() + self._busy_timeout
+
+            def give_up_when_locked(status: int, remaining: int, total: int) -> None:
+                busy = status in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+                if busy and time.monotonic() > deadline:
+                    raise _Locked
+
+            try:
+                source.backup(self._conn, progress=give_up_when_locked)
+            except BaseException as error:
+                kept.unlink(missing_ok=True)  # the history was not touched: no copy needed
+                if isinstance(error, _Locked):
+                    raise HistoryLockedError(
+                        f"The history {self._path} is being written by another program, so "
+                        "the backup was not restored. Nothing changed."
+                    ) from None
+                if not isinstance(error, sqlite3.Error):
+                    raise
+                if _is_busy(error):
+                    raise HistoryLockedError(
+                        f"The history {self._path} is locked by another program ({error}); "
+                        "the backup was not restored. Nothing changed."
+                    ) from None
+                raise HistoryError(f"Restoring the backup failed: {error}.") from error
+            finally:
+                source.close()
+            try:
+                _check_and_configure(self._conn)
+                _migrate(self._conn, self._migrations, backup=lambda version: None)
+            except sqlite3.Error as error:
+                raise HistoryError(
+                    f"The backup was restored but could not be brought up to date: {error}. "
+                    f"Your previous history is at {kept}."
+                ) from error
+        log.info("History restored from %s; the previous one kept at %s", source_path, kept)
+        return RestoreResult(backup=source_path, check=check, kept_at=kept)
+
+    def _keep_current_aside(self) -> Path:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        target = self._path.with_name(f"{self._path.name}.before-restore-{stamp}")
+        n = 1
+        while target.exists():
+            n += 1
+            target = self._path.with_name(f"{self._path.name}.before-restore-{stamp}-{n}")
+        try:
+            copy = sqlite3.connect(target, isolation_level=None)
+            try:
+                self._conn.backup(copy)
+                copy.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                copy.close()
+        except sqlite3.Error as error:
+            target.unlink(missing_ok=True)
+            raise HistoryError(
+                f"Hearth could not keep a copy of the current history at {target} ({error}), "
+                "so it restored nothing.",
+                hint="Free some space on the disk, then try again.",
+            ) from None
+        return target
 
     # -- conversations ----------------------------------------------------------------
 
@@ -564,6 +778,106 @@ class HistoryStore:
             )
         return self.active_path(message.conversation_id)
 
+    def write_conversations(
+        self, copies: Iterable[ConversationCopy], *, skip_duplicates: bool = True
+    ) -> CopyResult:
+        """Write whole conversations (every branch, times and figures) in one transaction.
+
+        All or nothing: a copy that is not valid (an unknown role or status, a parent
+        or active leaf that is not one of its messages, options that are not plain
+        JSON) raises HistoryError, and nothing of any copy is written. With
+        ``skip_duplicates``, a conversation the history already holds (same title,
+        start time, system prompt, and the same messages with the same times) is
+        skipped, so importing the same file twice adds nothing.
+        """
+        added: list[int] = []
+        skipped = 0
+        written = 0
+        with self._write() as conn:
+            for number, copy in enumerate(copies, start=1):
+                try:
+                    if skip_duplicates and self._holds(conn, copy):
+                        skipped += 1
+                        continue
+                    added.append(self._insert_copy(conn, copy))
+                except HistoryError as error:
+                    title = copy.conversation.title or "untitled"
+                    raise HistoryError(
+                        f"Conversation {number} ({title!r}) cannot be written: {error}"
+                    ) from None
+                written += len(copy.messages)
+        return CopyResult(tuple(added), skipped, written)
+
+    def _holds(self, conn: sqlite3.Connection, copy: ConversationCopy) -> bool:
+        c = copy.conversation
+        candidates = conn.execute(
+            "SELECT id FROM conversations WHERE created = ? AND title = ? AND system_prompt = ?",
+            (c.created, c.title, c.system_prompt),
+        ).fetchall()
+        if not candidates:
+            return False
+        wanted = _fingerprint((m.role, m.text, m.created) for m in copy.messages)
+        for (candidate,) in candidates:
+            rows = conn.execute(
+                "SELECT role, text, created FROM messages WHERE conversation_id = ?",
+                (candidate,),
+            ).fetchall()
+            if _fingerprint((r[0], r[1], r[2]) for r in rows) == wanted:
+                return True
+        return False
+
+    def _insert_copy(self, conn: sqlite3.Connection, copy: ConversationCopy) -> int:
+        c = copy.conversation
+        cursor = conn.execute(
+            "INSERT INTO conversations (title, created, updated, system_prompt, options, deleted)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (c.title, c.created, c.updated, c.system_prompt, _options_json(c.options), c.deleted),
+        )
+        conversation_id = int(cursor.lastrowid or 0)
+        new_ids: dict[int, int] = {}
+        for m in _parents_first(copy.messages):
+            _check_choice("role", m.role, ROLES)
+            _check_choice("status", m.status, STATUSES)
+            parent = None
+            if m.parent_id is not None:
+                parent = new_ids[m.parent_id]
+            cursor = conn.execute(
+                "INSERT INTO messages (conversation_id, parent_id, role, text, model,"
+                " quantization, backend, prompt_tokens, completion_tokens, ttft,"
+                " tokens_per_second, stop_reason, status, error, created)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    conversation_id,
+                    parent,
+                    m.role,
+                    m.text,
+                    m.model,
+                    m.quantization,
+                    m.backend,
+                    m.prompt_tokens,
+                    m.completion_tokens,
+                    m.ttft,
+                    m.tokens_per_second,
+                    m.stop_reason,
+                    m.status,
+                    m.error,
+                    m.created,
+                ),
+            )
+            new_ids[m.id] = int(cursor.lastrowid or 0)
+        if c.active_leaf is not None and c.active_leaf not in new_ids:
+            raise HistoryError(f"its active message {c.active_leaf} is not one of its messages.")
+        leaf = new_ids[c.active_leaf] if c.active_leaf is not None else None
+        conn.execute(
+            "UPDATE conversations SET active_leaf = ? WHERE id = ?", (leaf, conversation_id)
+        )
+        if copy.draft:
+            conn.execute(
+                "INSERT INTO drafts (conversation_id, text, updated) VALUES (?, ?, ?)",
+                (conversation_id, copy.draft, c.updated),
+            )
+        return conversation_id
+
     # -- drafts -----------------------------------------------------------------------
 
     def save_draft(self, conversation_id: int | None, text: str) -> None:
@@ -727,6 +1041,11 @@ class HistoryStore:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as error:
+                if _is_busy(error):
+                    raise HistoryLockedError(
+                        f"The history {self._path} is locked by another program ({error}); "
+                        "nothing was changed."
+                    ) from error
                 raise HistoryError(f"The history cannot be written: {error}.") from error
             try:
                 yield self._conn
@@ -916,14 +1235,22 @@ def _check_and_configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA foreign_keys=ON")
 
 
-def _migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
+def _migrate(
+    conn: sqlite3.Connection,
+    migrations: Sequence[Migration],
+    *,
+    backup: Callable[[int], object],
+) -> None:
+    """Apply the migrations the file lacks; ``backup(version)`` runs first if any are."""
     current = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    latest = migrations[-1].version if migrations else 0
+    latest = _latest(migrations)
     if current > latest:
         raise HistoryVersionError(
             f"The history file was written by a newer Hearth (schema {current}; "
             f"this version reads up to {latest})."
         )
+    if 0 < current < latest:  # a new, empty file (version 0) has nothing to lose
+        backup(current)
     for migration in migrations:
         if migration.version <= current:
             continue
@@ -942,6 +1269,80 @@ def _migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
             raise
         log.info("History migrated to schema %d: %s", migration.version, migration.description)
         current = migration.version
+
+
+def _parents_first(messages: Sequence[MessageRecord]) -> list[MessageRecord]:
+    """The messages ordered so each comes after its parent; refuses a broken tree."""
+    by_id = {m.id: m for m in messages}
+    if len(by_id) != len(messages):
+        raise HistoryError("two of its messages have the same id.")
+    ordered: list[MessageRecord] = []
+    placed: set[int] = set()
+    for start in sorted(messages, key=lambda m: m.id):
+        chain: list[MessageRecord] = []
+        in_chain: set[int] = set()
+        node: MessageRecord | None = start
+        while node is not None and node.id not in placed:
+            if node.id in in_chain:
+                raise HistoryError(f"message {node.id} is its own ancestor.")
+            chain.append(node)
+            in_chain.add(node.id)
+            if node.parent_id is None:
+                node = None
+            elif node.parent_id not in by_id:
+                raise HistoryError(
+                    f"message {node.id} follows message {node.parent_id}, which is not there."
+                )
+            else:
+                node = by_id[node.parent_id]
+        for item in reversed(chain):
+            ordered.append(item)
+            placed.add(item.id)
+    return ordered
+
+
+def _fingerprint(messages: Iterable[tuple[str, str, float]]) -> str:
+    digest = hashlib.sha256()
+    for role, text, created in sorted(messages):
+        digest.update(json.dumps([role, text, created]).encode())
+    return digest.hexdigest()
+
+
+def _latest(migrations: Sequence[Migration]) -> int:
+    return migrations[-1].version if migrations else 0
+
+
+def _backup_before_migration(
+    conn: sqlite3.Connection, file: Path, version: int, clock: Callable[[], float]
+) -> None:
+    try:
+        backup_database(conn, file, kind="pre-migration", schema_version=version, clock=clock)
+    except BackupError as error:
+        raise HistoryError(
+            f"Hearth needs to upgrade its history file {file}, and backs it up first; the "
+            f"backup failed, so nothing was changed. {error}",
+            hint=error.hint,
+        ) from None
+
+
+def _damaged_hint(latest: tuple[BackupInfo, BackupCheck] | None) -> str:
+    if latest is None:
+        return "Hearth kept the damaged file and starts a new, empty history; no backup exists."
+    info, check = latest
+    when = datetime.fromtimestamp(info.created).strftime("%Y-%m-%d %H:%M")
+    return (
+        f"Your latest good backup is from {when} ({check.conversations} chats): restore it "
+        f"with `hearth history restore {info.name}` or in Settings → Backups."
+    )
+
+
+class _Locked(Exception):
+    """Raised from a backup's progress callback to stop waiting for a lock."""
+
+
+def _is_busy(error: sqlite3.Error) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 class _QuickCheckFailed(sqlite3.DatabaseError):
