@@ -42,10 +42,27 @@ from app.core.chat.vault import (
     check_backup,
     find_backup,
 )
+from app.core.chat.vault_archive import (
+    ArchiveDamagedError,
+    ArchiveError,
+    ArchiveImport,
+    ArchiveSummary,
+    ArchiveVersionError,
+    NotAnArchiveError,
+    export_archive,
+    import_archive,
+    is_hearth_archive,
+    read_archive,
+)
 
 __all__ = [
     "DELETED_KEPT_FOR_S",
     "KEEP",
+    "ArchiveDamagedError",
+    "ArchiveError",
+    "ArchiveImport",
+    "ArchiveSummary",
+    "ArchiveVersionError",
     "BackupCheck",
     "BackupDamagedError",
     "BackupError",
@@ -64,6 +81,7 @@ __all__ = [
     "LiveReply",
     "MessageRecord",
     "NeverAsk",
+    "NotAnArchiveError",
     "Preview",
     "ReasoningSplitter",
     "RestoreResult",
@@ -76,8 +94,12 @@ __all__ = [
     "check_backup",
     "code_blocks",
     "decide_route",
+    "export_archive",
     "find_backup",
+    "import_archive",
+    "is_hearth_archive",
     "model_messages",
+    "read_archive",
     "split_reasoning",
     "suggest_claude",
 ]
