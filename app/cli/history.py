@@ -1,8 +1,11 @@
-"""``hearth history``: list, search and export saved conversations from a terminal.
+"""``hearth history``: list, search, export, back up and restore saved conversations.
 
 ``list [--json] [--deleted]``, ``search TEXT [--json]`` and
 ``export ID [--format md|json] [--all-branches] [-o FILE]`` read the same history
-file the desktop app writes.
+file the desktop app writes. ``deleted`` and ``restore-chat ID`` bring a chat back
+from Recently deleted; ``backup``, ``backups`` and ``restore BACKUP [--yes]`` make,
+list and restore backups; ``export-all PATH`` writes every chat into one archive that
+``import PATH`` reads back.
 """
 
 from __future__ import annotations
@@ -14,8 +17,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from app.core.chat import HistoryStore
+from app.core.chat import (
+    DELETED_KEPT_FOR_S,
+    HistoryCorruptError,
+    HistoryStore,
+    check_backup,
+    export_archive,
+    find_backup,
+    import_archive,
+)
 from app.core.context import AppContext
+from app.core.units import format_bytes
 
 EXIT_USAGE = 2
 
@@ -41,6 +53,24 @@ def register(subparsers: Any) -> None:
         "--all-branches", action="store_true", help="JSON: include edited-away branches"
     )
     export.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    deleted = actions.add_parser("deleted", help="chats in Recently deleted, until the purge")
+    deleted.add_argument("--json", action="store_true", help="print JSON for scripts")
+    restore_chat = actions.add_parser("restore-chat", help="bring a deleted chat back")
+    restore_chat.add_argument("id", metavar="ID", type=int)
+    actions.add_parser("backup", help="back up the history now")
+    backups = actions.add_parser("backups", help="the backups, newest first")
+    backups.add_argument("--json", action="store_true", help="print JSON for scripts")
+    restore = actions.add_parser(
+        "restore", help="replace the history with a backup (the current one is kept aside)"
+    )
+    restore.add_argument("backup", metavar="BACKUP", help="a name from `backups`, or a path")
+    restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    export_all = actions.add_parser(
+        "export-all", help="every chat, all branches, into one archive (a zip)"
+    )
+    export_all.add_argument("path", metavar="PATH")
+    import_ = actions.add_parser("import", help="add the chats of an archive from export-all")
+    import_.add_argument("path", metavar="PATH")
     parser.set_defaults(func=run)
 
 
@@ -49,6 +79,9 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
     if args.history_action == "export" and args.all_branches and args.format != "json":
         print("hearth: --all-branches needs --format json.", file=sys.stderr)
         return EXIT_USAGE
+    vault_action = _VAULT_ACTIONS.get(args.history_action)
+    if vault_action is not None:
+        return vault_action(args)
     with HistoryStore.open() as store:
         if args.history_action == "list":
             conversations = store.list_conversations(deleted=args.deleted)
@@ -101,6 +134,131 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _deleted(args: argparse.Namespace) -> int:
+    with HistoryStore.open() as store:
+        conversations = store.list_conversations(deleted=True)
+    rows = [
+        {
+            "id": c.id,
+            "title": c.title,
+            "deleted": _iso(c.deleted or 0.0),
+            "purged_after": _iso((c.deleted or 0.0) + DELETED_KEPT_FOR_S),
+        }
+        for c in conversations
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    elif not rows:
+        print("Recently deleted is empty.")
+    else:
+        for row in rows:
+            print(
+                f"{row['id']:>6}  deleted {row['deleted']}  (kept until {row['purged_after']})  "
+                f"{row['title'] or '(untitled)'}"
+            )
+        print("Bring one back with `hearth history restore-chat ID`.")
+    return 0
+
+
+def _restore_chat(args: argparse.Namespace) -> int:
+    with HistoryStore.open() as store:
+        conversation = store.conversation(args.id)
+        if conversation.deleted is None:
+            print(f"hearth: conversation {args.id} is not in Recently deleted.", file=sys.stderr)
+            return 1
+        store.restore(args.id)
+    print(f"Restored conversation {args.id}: {conversation.title or '(untitled)'}.")
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    with HistoryStore.open() as store:
+        info = store.backup()
+    print(f"Backed up the history to {info.path} ({format_bytes(info.size)}).")
+    return 0
+
+
+def _backups(args: argparse.Namespace) -> int:
+    with HistoryStore.open() as store:
+        found = store.backups()
+        folder = store.path.parent / "backups"
+    if args.json:
+        rows = [
+            {
+                "name": b.name,
+                "path": str(b.path),
+                "kind": b.kind,
+                "created": _iso(b.created),
+                "schema_version": b.schema_version,
+                "size": b.size,
+            }
+            for b in found
+        ]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    elif not found:
+        print(f"No backups yet (they go to {folder}).")
+    else:
+        for b in found:
+            print(f"{_iso(b.created)}  {b.kind:<13}  {format_bytes(b.size):>9}  {b.name}")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    try:
+        store = HistoryStore.open()
+    except HistoryCorruptError as error:  # the damaged file is kept; restore into a new one
+        print(f"hearth: {error}", file=sys.stderr)
+        store = HistoryStore.open()
+    with store:
+        info = find_backup(store.path, args.backup)
+        check = check_backup(info.path, newest_schema=store.schema_version)
+        print(
+            f"{info.name}: {check.conversations} chats, {check.messages} messages, "
+            f"made {_iso(info.created)}."
+        )
+        if not args.yes:
+            if not sys.stdin.isatty():
+                print("hearth: add --yes to restore without a question.", file=sys.stderr)
+                return EXIT_USAGE
+            answer = input("Replace the current history with it? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("Nothing changed.")
+                return 0
+        result = store.restore_backup(info.path)
+    print(f"Restored. The history as it was before is kept at {result.kept_at}.")
+    return 0
+
+
+def _export_all(args: argparse.Namespace) -> int:
+    with HistoryStore.open() as store:
+        summary = export_archive(store, args.path)
+    print(
+        f"Exported {summary.conversations} chats ({summary.messages} messages) to {summary.path}."
+    )
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    with HistoryStore.open() as store:
+        result = import_archive(store, args.path)
+    line = f"Imported {len(result.added)} chats ({result.messages} messages)"
+    if result.skipped:
+        line += f"; {result.skipped} already in the history were left as they were"
+    print(line + ".")
+    return 0
+
+
+_VAULT_ACTIONS = {
+    "deleted": _deleted,
+    "restore-chat": _restore_chat,
+    "backup": _backup,
+    "backups": _backups,
+    "restore": _restore,
+    "export-all": _export_all,
+    "import": _import,
+}
 
 
 def _iso(timestamp: float) -> str:
