@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import datetime
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import __version__
-from app.core.chat import HistoryCorruptError, HistoryStore
+from app.core.chat import DELETED_KEPT_FOR_S, HistoryCorruptError, HistoryStore
 from app.core.context import AppContext
 from app.core.errors import HearthError
 from app.core.machine import check_before_qt
@@ -16,6 +17,7 @@ from app.core.paths import AppPaths, app_paths
 from app.core.secrets import KeyStore
 from app.core.settings import Settings, SettingsError, SettingsStore
 from app.ui.cloud_worker import CloudThread
+from app.ui.dialogs import Ask
 from app.ui.exception_hook import ExceptionHook
 from app.ui.main_window import MainWindow
 from app.ui.state import UiState
@@ -24,7 +26,7 @@ from app.ui.worker import WorkerThread
 
 log = logging.getLogger(__name__)
 
-PURGE_DELETED_AFTER_S = 30 * 24 * 3600
+PURGE_DELETED_AFTER_S = DELETED_KEPT_FOR_S
 
 
 class Session:
@@ -48,8 +50,8 @@ class Session:
         try:
             self.store = HistoryStore.open()
         except HistoryCorruptError as error:
-            self.notices.append(f"{error} The damaged file was kept at {error.moved_to}.")
             self.store = HistoryStore.open()
+            self.notices.append(self._recover(error))
         self.store.purge_deleted(older_than=PURGE_DELETED_AFTER_S)
         self.worker = WorkerThread()
         self.context.engine = self.worker.worker.engine  # the window's chats and the server's
@@ -59,6 +61,28 @@ class Session:
         self.closed_unexpectedly = self.state.running
         self.state.running = True
         self._save_state()
+
+    def _recover(self, error: HistoryCorruptError) -> str:
+        """Offer the latest good backup of a damaged history; returns what to tell the user."""
+        found = f"{error} The damaged file is kept for recovery."
+        if error.latest_backup is None:
+            return f"{found} There is no backup, so Hearth started a new, empty history."
+        info, check = error.latest_backup
+        when = datetime.fromtimestamp(info.created).strftime("%Y-%m-%d %H:%M")
+        question = (
+            f"{found}\n\nRestore the latest good backup, from {when} "
+            f"({check.conversations} chats)? Chats written after it stay only in the damaged file."
+        )
+        if not Ask.confirm(None, "Hearth's history is damaged", question):
+            return (
+                f"{found} Hearth started a new, empty history; the backup from {when} can be "
+                "restored in Settings → Backups."
+            )
+        try:
+            self.store.restore_backup(info.path)
+        except HearthError as failure:
+            return f"{found} Restoring the backup from {when} failed: {failure.describe()}"
+        return f"{found} Hearth restored the backup from {when} ({check.conversations} chats)."
 
     @property
     def settings(self) -> Settings:
