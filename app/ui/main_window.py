@@ -34,6 +34,7 @@ from app.core.generation import ReplyStats
 from app.core.inference import LoadedModel, LoadOptions
 from app.core.library import InstalledModel
 from app.core.settings import Settings, SettingsChange, SettingsError
+from app.ui.backups import BackupsSection, DailyBackups
 from app.ui.chat_controller import ChatController
 from app.ui.chat_page import ChatPage
 from app.ui.claude_key import ClaudeKeyController
@@ -186,6 +187,13 @@ class MainWindow(QMainWindow):
         self.library_page.failed.connect(self.notify)
         self.library_page.models_listed.connect(self._show_models)
         self.settings_page.applied.connect(self.apply_settings)
+        self.backups = BackupsSection(store)
+        self.settings_page.add_section("Backups", self.backups)
+        self.backups.failed.connect(self.notify)
+        self.backups.restored.connect(self._history_restored)
+        self.daily_backups = DailyBackups(store, parent=self)
+        self.daily_backups.made.connect(lambda _info: self.backups.refresh())
+        self.daily_backups.failed.connect(self.notify)
         self.worker.loading.connect(self.model_bar.show_loading)
         self.worker.loaded.connect(self._model_loaded)
         self.worker.load_failed.connect(self._model_failed)
@@ -239,6 +247,10 @@ class MainWindow(QMainWindow):
         if current != self.state.conversation:
             self.state.conversation = current
             self._save_state_quietly()  # kept at once: the app may not get to close cleanly
+
+    def _history_restored(self, _result: object) -> None:
+        self.sidebar.refresh()
+        self.chat.new_chat()  # the open chat may not be in the restored history
 
     def _conversation_deleted(self, conversation_id: int) -> None:
         if self.chat.conversation and self.chat.conversation.id == conversation_id:

@@ -88,6 +88,7 @@ class SettingsPage(QWidget):
         scroll.setWidgetResizable(True)
         inner = QWidget()
         column = QVBoxLayout(inner)
+        self._column = column
         known = set(Settings.keys())
         shown: set[str] = set()
         for section, keys in SECTIONS.items():
@@ -125,6 +126,11 @@ class SettingsPage(QWidget):
         buttons.addWidget(self.apply_button)
         outer.addLayout(buttons)
         self.show_settings(settings)
+
+    def add_section(self, title: str, widget: QWidget) -> None:
+        """A section that is not a setting (Backups...), after the settings."""
+        self._column.insertWidget(self._column.count() - 1, QLabel(f"<h3>{title}</h3>"))
+        self._column.insertWidget(self._column.count() - 1, widget)
 
     def _key_row(self) -> QVBoxLayout:
         box = QVBoxLayout()

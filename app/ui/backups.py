@@ -1,0 +1,208 @@
+"""Settings → Backups, and the daily backup while the app runs.
+
+:class:`BackupsSection` lists the history's backups and offers Back up now and
+Restore… (after a confirmation); the work runs off the GUI thread and every error
+reaches one line in the section and the window's notification path. :class:`DailyBackups`
+asks core once at start and then every hour whether today's backup is due; the rule
+(once a day, not for an empty history, seven kept) is core's
+(:meth:`~app.core.chat.HistoryStore.backup_if_due`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.chat import KEEP, BackupInfo, HistoryStore, RestoreResult
+from app.core.errors import HearthError
+from app.core.units import format_bytes
+from app.ui.dialogs import Ask
+from app.ui.operations import run_operation
+
+DAILY_CHECK_MS = 3600 * 1000
+KIND_LABELS = {"daily": "daily", "manual": "made by you", "pre-migration": "before an upgrade"}
+
+
+class BackupsSection(QWidget):
+    """The backups, newest first, with Back up now and Restore…."""
+
+    restored = Signal(object)  # RestoreResult: the history's contents were replaced
+    failed = Signal(object)  # HearthError
+
+    def __init__(self, store: HistoryStore, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        about = QLabel(
+            f"Hearth backs up your chats by itself once a day and before each upgrade, in "
+            f"{store.path.parent / 'backups'}. It keeps {KEEP['daily']} daily backups, "
+            f"{KEEP['manual']} made with Back up now and {KEEP['pre-migration']} from before "
+            "upgrades. Restoring keeps your current history aside; nothing is deleted."
+        )
+        about.setWordWrap(True)
+        about.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(about)
+        self.list = QListWidget()
+        self.list.setObjectName("backups-list")
+        self.list.setAccessibleName("Backups")
+        self.list.setMinimumHeight(120)
+        layout.addWidget(self.list)
+        buttons = QHBoxLayout()
+        self.backup_button = QPushButton("Back up now")
+        self.backup_button.clicked.connect(self.back_up_now)
+        self.restore_button = QPushButton("Restore…")
+        self.restore_button.clicked.connect(self.restore_selected)
+        buttons.addWidget(self.backup_button)
+        buttons.addWidget(self.restore_button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        self.status = QLabel()
+        self.status.setObjectName("backups-status")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        self.list.currentItemChanged.connect(lambda *_: self._enable())
+        self.refresh()
+
+    def refresh(self) -> None:
+        """List the backups again (after one was made here, by the daily check or a terminal)."""
+        try:
+            backups = self.store.backups()
+        except HearthError as error:
+            self._show_error(error)
+            return
+        self.list.clear()
+        for info in backups:
+            item = QListWidgetItem(_label(info))
+            item.setData(Qt.ItemDataRole.UserRole, info)
+            self.list.addItem(item)
+        if not backups:
+            self.list.addItem(QListWidgetItem("No backups yet."))
+        self._enable()
+
+    def selected(self) -> BackupInfo | None:
+        item = self.list.currentItem()
+        info = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        return info if isinstance(info, BackupInfo) else None
+
+    def back_up_now(self) -> None:
+        self._busy("Backing up…")
+        run_operation(
+            lambda: self.store.backup(kind="manual"),
+            on_success=self._backed_up,
+            on_failure=self._failed,
+            doing="backing up the history",
+        )
+
+    def restore_selected(self) -> None:
+        info = self.selected()
+        if info is None:
+            self.status.setText("Pick a backup in the list first.")
+            return
+        question = (
+            f"Replace your chats with the backup from {_when(info.created)}?\n\n"
+            "Hearth checks the backup first. Your current history is kept as a file next to "
+            "it, so you can go back."
+        )
+        if not Ask.confirm(self, "Restore a backup", question):
+            return
+        self._busy("Checking and restoring the backup…")
+        run_operation(
+            lambda: self.store.restore_backup(info.path),
+            on_success=self._restored,
+            on_failure=self._failed,
+            doing="restoring a backup",
+        )
+
+    # -- results ------------------------------------------------------------------------
+
+    def _backed_up(self, info: BackupInfo) -> None:
+        self.refresh()
+        self.status.setStyleSheet("")
+        self.status.setText(f"Backed up: {info.name} ({format_bytes(info.size)}).")
+
+    def _restored(self, result: RestoreResult) -> None:
+        self.refresh()
+        self.status.setStyleSheet("")
+        self.status.setText(
+            f"Restored {result.check.conversations} chats ({result.check.messages} messages). "
+            f"Your history from before is kept at {result.kept_at}."
+        )
+        self.restored.emit(result)
+
+    def _failed(self, error: HearthError) -> None:
+        self._show_error(error)
+        self._enable()
+        self.failed.emit(error)
+
+    def _show_error(self, error: HearthError) -> None:
+        self.status.setStyleSheet("color: #c0392b")
+        self.status.setText(error.describe())
+
+    def _busy(self, text: str) -> None:
+        self.status.setStyleSheet("")
+        self.status.setText(text)
+        self.backup_button.setEnabled(False)
+        self.restore_button.setEnabled(False)
+
+    def _enable(self) -> None:
+        self.backup_button.setEnabled(True)
+        self.restore_button.setEnabled(self.selected() is not None)
+
+
+class DailyBackups(QObject):
+    """Makes the day's backup at start and, while the app runs, when the day turns."""
+
+    made = Signal(object)  # BackupInfo
+    failed = Signal(object)  # HearthError
+
+    def __init__(
+        self, store: HistoryStore, *, interval_ms: int = DAILY_CHECK_MS, parent: QObject | None
+    ) -> None:
+        super().__init__(parent)
+        self.store = store
+        self._running = False
+        self.timer = QTimer(self)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self.check)
+        self.timer.start()
+        QTimer.singleShot(0, self.check)
+
+    def check(self) -> None:
+        """Back up in the background if today's backup is due."""
+        if self._running:
+            return
+        self._running = True
+        run_operation(
+            self.store.backup_if_due,
+            on_success=self._done,
+            on_failure=self._failed,
+            doing="making the daily backup",
+        )
+
+    def _done(self, info: BackupInfo | None) -> None:
+        self._running = False
+        if info is not None:
+            self.made.emit(info)
+
+    def _failed(self, error: HearthError) -> None:
+        self._running = False
+        self.failed.emit(error)
+
+
+def _label(info: BackupInfo) -> str:
+    return f"{_when(info.created)}  ·  {KIND_LABELS[info.kind]}  ·  {format_bytes(info.size)}"
+
+
+def _when(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
