@@ -28,6 +28,7 @@ BENCHMARKS = (
     "bench.ui_stream",
     "bench.portable",
     "bench.documents",
+    "bench.vault",
 )
 
 
