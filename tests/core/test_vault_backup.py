@@ -160,6 +160,14 @@ def test_daily_backups_are_made_once_a_day_and_seven_are_kept(
     assert manual.path.exists()  # other kinds are not pruned by daily ones
 
 
+def test_backups_made_in_the_same_second_keep_their_order(store: HistoryStore) -> None:
+    fill(store, chats=1)
+    store._clock = lambda: 1_780_000_000.0  # every backup in the same second
+    made = [store.backup() for _ in range(KEEP["manual"] + 2)]
+    assert [b.path for b in store.backups()] == [b.path for b in reversed(made)][: KEEP["manual"]]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
 def test_a_full_disk_during_a_backup_is_reported_and_leaves_nothing_behind(
     store: HistoryStore, db_path: Path
 ) -> None:

@@ -120,7 +120,7 @@ def list_backups(history_path: str | os.PathLike[str]) -> list[BackupInfo]:
         info = _parse(entry)
         if info is not None:
             found.append(info)
-    found.sort(key=lambda b: (b.created, b.name), reverse=True)
+    found.sort(key=_order, reverse=True)
     return found
 
 
@@ -288,6 +288,12 @@ def _parse(path: Path) -> BackupInfo | None:
     return BackupInfo(path, kind, _parse_stamp(path), int(match["schema"]), size)
 
 
+def _order(info: BackupInfo) -> tuple[float, int]:
+    """Oldest first: by time, then by the -N that tells apart copies made in one second."""
+    match = _NAME.match(info.name)
+    return info.created, int(match["n"] or 1) if match else 1
+
+
 def _parse_stamp(path: Path) -> float:
     match = _NAME.match(path.name)
     assert match is not None
@@ -295,14 +301,16 @@ def _parse_stamp(path: Path) -> float:
 
 
 def _free_name(folder: Path, now: float, schema_version: int, kind: str) -> Path:
+    """A new name; copies within one second get -2, -3... after the highest one used."""
     stamp = datetime.fromtimestamp(now, tz=UTC).strftime(_STAMP)
-    n = 1
-    while True:
-        suffix = f"-{n}" if n > 1 else ""
-        name = f"history-{stamp}{suffix}-v{schema_version}-{kind}.sqlite3"
-        if not (folder / name).exists() and not (folder / (name + _INCOMPLETE)).exists():
-            return folder / name
-        n += 1
+    used = [
+        int(match["n"] or 1)
+        for entry in folder.glob(f"history-{stamp}*")
+        if (match := _NAME.match(entry.name.removesuffix(_INCOMPLETE))) is not None
+    ]
+    n = max(used, default=0) + 1
+    suffix = f"-{n}" if n > 1 else ""
+    return folder / f"history-{stamp}{suffix}-v{schema_version}-{kind}.sqlite3"
 
 
 def _require_quick_check(conn: sqlite3.Connection, path: Path) -> None:
