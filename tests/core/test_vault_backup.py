@@ -582,3 +582,24 @@ def test_cli_export_all_and_import_round_trip(
     junk.write_text("junk")
     assert main(["history", "import", str(junk)]) == 1
     assert "not a Hearth archive" in capsys.readouterr().err
+
+
+def test_cli_on_a_damaged_history_names_the_backup_and_restores_it(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.cli import main
+
+    with HistoryStore.open() as store:
+        fill(store, chats=40, text="z" * 3000)
+        info = store.backup()
+        path = store.path
+    damaged = _scribble(path)
+    assert main(["history", "list"]) == 1
+    err = capsys.readouterr().err
+    assert "damaged" in err and f"hearth history restore {info.name}" in err
+    assert main(["history", "restore", info.name, "--yes"]) == 0
+    assert "Restored." in capsys.readouterr().out
+    with HistoryStore.open() as store:
+        assert len(store.list_conversations()) == 40
+    kept = path.parent.glob("history.sqlite3.damaged-*")
+    assert damaged in [file.read_bytes() for file in kept]  # kept for recovery
