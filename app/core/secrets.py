@@ -32,6 +32,7 @@ SERVICE = "Hearth"
 CLAUDE_ACCOUNT = "anthropic-api-key"
 HUB_TOKEN_ACCOUNT = "huggingface-token"
 SERVER_TOKEN_ACCOUNT = "local-server-token"
+REMOTE_TOKEN_ACCOUNT = "remote-server-token:{name}"
 _FILE_BACKENDS = ("keyrings.alt", "keyring.backends.null", "keyring.backends.fail")
 
 
@@ -127,7 +128,9 @@ def find_keychain() -> tuple[Any | None, KeychainStatus]:
     return best, KeychainStatus(True, _describe(best))
 
 
-def normalize_key(text: str, *, what: str = "API key", paste_hint: str | None = None) -> str:
+def normalize_key(
+    text: str, *, what: str = "API key", paste_hint: str | None = None, min_length: int = 20
+) -> str:
     """The secret without surrounding whitespace; refuses text that cannot be one."""
     key = text.strip()
     if not key:
@@ -136,7 +139,7 @@ def normalize_key(text: str, *, what: str = "API key", paste_hint: str | None = 
         raise InvalidKeyFormatError(
             f"That does not look like a valid {what} (it contains spaces).", hint=paste_hint
         )
-    if len(key) < 20:
+    if len(key) < min_length:
         raise InvalidKeyFormatError(
             f"That does not look like a valid {what} (it is too short).", hint=paste_hint
         )
@@ -150,9 +153,12 @@ class Secret:
     keychain, so a keychain found again by :meth:`KeyStore.refresh` serves both.
     """
 
-    def __init__(self, store: KeyStore, *, account: str, label: str, paste_hint: str) -> None:
+    def __init__(
+        self, store: KeyStore, *, account: str, label: str, paste_hint: str, min_length: int = 20
+    ) -> None:
         self._store = store
         self.account = account
+        self.min_length = min_length
         self.label = label  # "Anthropic API key", in messages
         self.paste_hint = paste_hint
         self._session: str | None = None
@@ -167,7 +173,9 @@ class Secret:
         ``session_only``), KeychainError when the keychain refused,
         InvalidKeyFormatError for text that cannot be this secret.
         """
-        value = normalize_key(text, what=self.label, paste_hint=self.paste_hint)
+        value = normalize_key(
+            text, what=self.label, paste_hint=self.paste_hint, min_length=self.min_length
+        )
         if session_only:
             self._session = value
             log.info("%s kept in memory for this session only", self.label)
@@ -235,7 +243,8 @@ class KeyStore:
     """Hearth's secrets in the OS keychain. See the module docstring.
 
     ``claude`` is the Anthropic API key, ``hub_token`` the Hugging Face token,
-    ``server_token`` the bearer token of ``hearth serve`` beyond this computer.
+    ``server_token`` the bearer token of ``hearth serve`` beyond this computer;
+    :meth:`remote_token` is the token of one remote server (``settings.remotes``).
     ``backend`` overrides the keychain (tests); by default the OS keychain is found
     when the store is made (:meth:`refresh` looks again).
     """
@@ -266,6 +275,19 @@ class KeyStore:
             label="local server token",
             paste_hint="Hearth makes this token itself: `hearth serve --new-token`.",
         )
+        self._remotes: dict[str, Secret] = {}
+
+    def remote_token(self, name: str) -> Secret:
+        """The bearer token of the remote server called ``name`` (kept per server)."""
+        if name not in self._remotes:  # one object per name, so a session-only copy stays
+            self._remotes[name] = Secret(
+                self,
+                account=REMOTE_TOKEN_ACCOUNT.format(name=name),
+                label=f"token of {name}",
+                paste_hint="Paste the token (API key) that server was started with.",
+                min_length=1,
+            )
+        return self._remotes[name]
 
     def __repr__(self) -> str:
         return (

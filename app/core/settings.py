@@ -91,6 +91,62 @@ def check_origins(text: str) -> str:
     return ",".join(dict.fromkeys(origins))
 
 
+@dataclass(frozen=True, slots=True)
+class RemoteServer:
+    """An OpenAI-compatible server on another computer (or this one) that Hearth may use.
+
+    ``allowed`` is the person's opt-in to send conversations there; it matters only for a
+    server that is not on loopback (see :func:`app.core.cloud.remote.leaves_machine`).
+    Its token, if any, is in the keychain (``KeyStore.remote_token(name)``), never here.
+    """
+
+    name: str
+    url: str
+    allowed: bool = False
+
+
+def check_remote_url(text: str) -> str:
+    """A server's base URL: ``http(s)://host[:port][/path]``, without a trailing slash."""
+    url = urllib.parse.urlsplit(text.strip())
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ValueError(f"{text!r} is not a server address such as http://192.168.1.20:8080/v1")
+    if url.username or url.password or url.query or url.fragment:
+        raise ValueError(f"{text!r}: give the address only (a token goes in the keychain)")
+    return text.strip().rstrip("/")
+
+
+def check_remote_name(text: str) -> str:
+    """A remote's name: a short label without spaces at its ends or ``:``."""
+    name = text.strip()
+    if not name or len(name) > 64 or ":" in name or any(c.isspace() for c in name):
+        raise ValueError(f"{text!r} is not a name (1-64 characters, no spaces or ':')")
+    return name
+
+
+def check_remotes(value: Any) -> tuple[RemoteServer, ...]:
+    """The remote servers, from the file's list of objects (or its JSON text)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else []
+        except json.JSONDecodeError as error:
+            raise ValueError(f"not a JSON list of servers ({error.msg})") from None
+    if not isinstance(value, list | tuple):
+        raise ValueError("a list of servers, each with a name and a url")
+    remotes: list[RemoteServer] = []
+    for item in value:
+        if isinstance(item, RemoteServer):
+            item = asdict(item)
+        if not isinstance(item, dict) or not isinstance(item.get("url"), str):
+            raise ValueError("each server needs a name and a url")
+        name = check_remote_name(str(item.get("name", "")))
+        if any(r.name == name for r in remotes):
+            raise ValueError(f"two servers are called {name!r}")
+        remotes.append(
+            RemoteServer(name, check_remote_url(item["url"]), bool(item.get("allowed", False)))
+        )
+    return tuple(remotes)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every user setting, with its default."""
@@ -221,6 +277,13 @@ class Settings:
     server_max_tokens: int = _setting(
         4096, "The longest reply a client of the local server may ask for.", lo=1, hi=1_048_576
     )
+    remotes: tuple[RemoteServer, ...] = _setting(
+        (),
+        "OpenAI-compatible servers on your other computers (name, url, and whether you allow "
+        "sending conversations there); edit them in Settings → Remote servers or with "
+        "`hearth remote`.",
+        check=check_remotes,
+    )
     version: int = field(default=SETTINGS_VERSION, metadata={"help": "Settings file format."})
 
     # -- access by name (the settings panel and `hearth config` use these) ------------
@@ -247,6 +310,10 @@ class Settings:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def remote(self, name: str) -> RemoteServer | None:
+        """The remote server called ``name``, or None."""
+        return next((r for r in self.remotes if r.name == name), None)
 
     def models_folder(self) -> Path:
         """Where models are kept: ``models_dir`` if set, else Hearth's data folder."""
