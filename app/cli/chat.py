@@ -23,8 +23,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from app.core.chat import ChatSession, HistoryStore, Preview, Route, Turn
-from app.core.cloud import ClaudeClient, CloudError, ensure_claude_allowed
+from app.core.chat import ChatSession, HistoryStore, Preview, RemoteModel, Route, Turn
+from app.core.cloud import (
+    ClaudeClient,
+    CloudError,
+    RemoteClient,
+    ensure_claude_allowed,
+    ensure_remote_allowed,
+    find_remote,
+)
 from app.core.context import AppContext
 from app.core.documents import (
     DocumentIndex,
@@ -53,7 +60,10 @@ def register(subparsers: Any) -> None:
         description="Chat with a local GGUF model. Options default to your settings "
         "(`hearth config list`).",
     )
-    parser.add_argument("--model", help="path of a .gguf file (required unless --claude)")
+    parser.add_argument(
+        "--model",
+        help="path of a .gguf file (required unless --claude); with --remote, the server's model",
+    )
     parser.add_argument("--prompt", help="send one message, print the reply and exit")
     parser.add_argument("--system", help="system prompt (default: from settings)")
     keep = parser.add_mutually_exclusive_group()
@@ -100,6 +110,12 @@ def register(subparsers: Any) -> None:
     claude.add_argument("--claude-model", help="Claude model (default: from settings)")
     claude.add_argument(
         "--yes", action="store_true", help="send without showing the preview and asking first"
+    )
+    parser.add_argument(
+        "--remote",
+        metavar="NAME",
+        help="reply with --model of this server (`hearth remote list`); one on another "
+        "computer shows the preview first, as Claude does",
     )
     parser.set_defaults(func=run)
 
@@ -148,7 +164,7 @@ class TerminalPrompts:
             print(f"  [system] {preview.system}", file=sys.stderr)
         for message in preview.messages:
             print(f"  [{message.role}] {message.content}", file=sys.stderr)
-        print("Send this to Anthropic? [y/N] ", end="", file=sys.stderr, flush=True)
+        print(f"Send this to {preview.recipient}? [y/N] ", end="", file=sys.stderr, flush=True)
         if sys.stdin.readline().strip().lower() in ("y", "yes"):
             return True
         self.say("Not sent.")
@@ -183,6 +199,9 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
     if not args.claude and not args.model:
         print("hearth chat: --model PATH is required (or --claude)", file=sys.stderr)
         return 2
+    if args.claude and args.remote:
+        print("hearth chat: choose --claude or --remote, not both", file=sys.stderr)
+        return 2
     settings = _settings(args, context)
     say = _Notices(quiet=args.quiet)
     with _history(args) as store, _documents(args, settings) as retriever:
@@ -192,6 +211,7 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
             prompts=TerminalPrompts(claude=args.claude, yes=args.yes, say=say),
             claude_key=context.keys.claude.load,
             retriever=retriever,
+            remote_token=lambda name: context.keys.remote_token(name).load(),
         )
         session.open(args.conversation)
         if args.conversation is None:
@@ -200,6 +220,10 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
             session.set_system_prompt(args.system)
         if args.claude:
             ensure_claude_allowed(settings)  # off or offline: nothing is sent
+            return _chat(session, None, context, settings, args, say)
+        if args.remote:
+            ensure_remote_allowed(settings, find_remote(settings, args.remote))
+            session.remote = RemoteModel(args.remote, args.model)
             return _chat(session, None, context, settings, args, say)
         engine = EngineProcess(on_notice=lambda words: say(f"hearth: {words}"))
         context.engine = engine
@@ -248,8 +272,13 @@ def _chat(
     args: argparse.Namespace,
     say: _Notices,
 ) -> int:
-    client: ClaudeClient | None = None
-    if engine is not None:
+    client: ClaudeClient | RemoteClient | None = None
+    if session.remote is not None:
+        remote = find_remote(settings, session.remote.remote)
+        token = context.keys.remote_token(remote.name).load()
+        client = RemoteClient.for_remote(settings, remote, token=token)
+        name = f"{session.remote.model} on {client.where}"
+    elif engine is not None:
         session.model = model = engine.load(args.model, LoadOptions.from_settings(settings))
         with contextlib.suppress(OSError, HearthError):  # "last used" in `hearth models`
             context.library().mark_used(model.path)
@@ -271,7 +300,7 @@ def _chat(
 def _interactive(
     session: ChatSession,
     engine: EngineProcess | None,
-    client: ClaudeClient | None,
+    client: ClaudeClient | RemoteClient | None,
     say: _Notices,
     name: str,
     *,
@@ -310,7 +339,7 @@ class _QuitRequested:
 def _turn(
     session: ChatSession,
     engine: EngineProcess | None,
-    client: ClaudeClient | None,
+    client: ClaudeClient | RemoteClient | None,
     text: str,
     say: _Notices,
     *,
@@ -326,7 +355,7 @@ def _turn(
     def on_interrupt(_signum: int, _frame: FrameType | None) -> None:
         nonlocal presses
         presses += 1
-        if turn.route is Route.CLAUDE:
+        if turn.route is not Route.LOCAL:
             if client is not None:
                 client.stop()
         elif engine is not None:
@@ -334,10 +363,12 @@ def _turn(
         if presses > 1:
             _QuitRequested.flag = True
 
-    if turn.route is Route.CLAUDE:
-        if client is None:  # a stored conversation set to Claude, chatting locally
-            client = ClaudeClient.from_settings(turn.settings, api_key=turn.key)
-        pieces = turn.run_claude(client, on_started=replies.append)
+    if turn.route is Route.CLAUDE and not isinstance(client, ClaudeClient):
+        # a stored conversation set to Claude, chatting locally
+        client = ClaudeClient.from_settings(turn.settings, api_key=turn.key)
+    if turn.route is not Route.LOCAL:
+        assert client is not None
+        pieces = turn.run_client(client, on_started=replies.append)
     else:
         assert engine is not None
 
@@ -354,7 +385,7 @@ def _turn(
     _sources(turn, say)
     if not replies:
         return 1
-    if turn.route is Route.CLAUDE:
+    if turn.route is not Route.LOCAL:
         return _claude_figures(replies[0], say)
     return _local_figures(replies[0], say)
 

@@ -16,7 +16,9 @@ from app.core.chat.history import (
     RestoreResult,
 )
 from app.core.chat.routing import (
+    Destination,
     Preview,
+    RemoteModel,
     Route,
     RouteDecision,
     build_preview,
@@ -74,6 +76,7 @@ __all__ = [
     "ConversationEvent",
     "ConversationRecord",
     "CopyResult",
+    "Destination",
     "HistoryCorruptError",
     "HistoryError",
     "HistoryLockedError",
@@ -84,6 +87,7 @@ __all__ = [
     "NotAnArchiveError",
     "Preview",
     "ReasoningSplitter",
+    "RemoteModel",
     "RestoreResult",
     "Retriever",
     "Route",

@@ -72,7 +72,7 @@ Role = Literal["system", "user", "assistant"]
 Status = Literal["complete", "interrupted", "error"]
 ROLES: Final = ("system", "user", "assistant")
 STATUSES: Final = ("complete", "interrupted", "error")
-BACKENDS: Final = ("local", "claude")
+BACKENDS: Final = ("local", "claude", "remote")
 
 DELETED_KEPT_FOR_S: Final = 30 * 24 * 3600
 """How long a deleted conversation stays in Recently deleted before it is purged."""

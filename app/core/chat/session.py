@@ -7,8 +7,9 @@ what is stored when. A front-end hands it the user's intent (:meth:`ChatSession.
 :meth:`~ChatSession.regenerate`, :meth:`~ChatSession.edit`), gets a :class:`Turn` to
 run, and reports back what its backend streamed: the window on worker threads
 (pieces are saved on the worker's thread, never in a slot), the CLI in
-line with :meth:`Turn.run_local` and :meth:`Turn.run_claude`. (The local server is
-stateless: each request carries its whole conversation and goes to the engine as is.)
+line with :meth:`Turn.run_local` and :meth:`Turn.run_client` (Claude or a remote
+server). (The local server is stateless: each request carries its whole conversation
+and goes to the engine as is.)
 
 What is stored when: the user's message only once the request is certain (a declined
 preview or a refused route stores nothing, and the text stays with the user); the
@@ -33,7 +34,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from app.core.chat.conversation import Conversation, LiveReply
 from app.core.chat.history import HistoryStore, MessageRecord
-from app.core.chat.routing import Preview, Route, build_preview, decide_route, suggest_claude
+from app.core.chat.routing import (
+    Destination,
+    Preview,
+    RemoteModel,
+    Route,
+    build_preview,
+    decide_route,
+    suggest_claude,
+)
 from app.core.cloud import MissingKeyError
 from app.core.errors import HearthError, NoModelLoadedError
 from app.core.generation import Message, Reply, ReplyStats, SamplingOptions, StopReason
@@ -41,6 +50,7 @@ from app.core.settings import Settings
 
 if TYPE_CHECKING:
     from app.core.cloud.claude import ClaudeClient
+    from app.core.cloud.remote import RemoteClient
     from app.core.documents import DocumentContext
     from app.core.inference.process import EngineProcess
     from app.core.inference.types import LoadedModel
@@ -70,6 +80,8 @@ CHARS_PER_TOKEN = 3
 the engine counts (English averages about four)."""
 CLAUDE_DOCUMENT_CHARS = 40_000
 """Excerpts sent with a Claude message at most (its context is far larger)."""
+REMOTE_DOCUMENT_CHARS = 12_000
+"""Excerpts sent with a remote server's message at most (its context is not known)."""
 
 
 class Retriever(Protocol):
@@ -104,7 +116,7 @@ class TurnPrompts(Protocol):
         """Local or Claude for this message (``None``: do not send)."""
 
     def confirm_preview(self, preview: Preview) -> bool:
-        """Whether to send exactly this to Claude."""
+        """Whether to send exactly this to ``preview.recipient`` (Claude or a remote)."""
 
 
 class NeverAsk:
@@ -256,13 +268,19 @@ class Turn:
         if not self.done:
             self.fail(HearthError("The reply ended without its figures."))
 
-    def run_claude(
-        self, client: ClaudeClient, *, on_started: Callable[[Any], None] | None = None
+    def run_client(
+        self,
+        client: ClaudeClient | RemoteClient,
+        *,
+        on_started: Callable[[Any], None] | None = None,
     ) -> Iterator[str]:
-        """Stream the reply from Claude in this thread, saving as it goes."""
+        """Stream the reply from Claude or a remote server in this thread, saving as it goes.
+
+        ``client`` sends ``preview.request``: exactly what the preview showed.
+        """
         assert self.preview is not None
         try:
-            reply = client.chat(self.preview.request)
+            reply = client.chat(self.preview.request)  # type: ignore[arg-type]
         except Exception as error:
             self.fail(error)
             raise
@@ -286,7 +304,8 @@ class ChatSession:
     """One conversation and the rules of its turns (see the module's docstring).
 
     ``settings`` is asked each time (never copied), so offline mode or turning Claude
-    off applies to the very next turn. ``keys`` returns the Claude API key (or None).
+    off applies to the very next turn. ``claude_key`` returns the Claude API key (or None),
+    ``remote_token`` a remote server's token by its name (or None: it needs none).
     """
 
     def __init__(
@@ -298,6 +317,7 @@ class ChatSession:
         claude_key: Callable[[], str | None] | None = None,
         on_created: Callable[[Conversation], None] | None = None,
         retriever: Retriever | None = None,
+        remote_token: Callable[[str], str | None] | None = None,
     ) -> None:
         self.store = store
         self.retriever = retriever
@@ -306,7 +326,10 @@ class ChatSession:
         self._settings = settings
         self.prompts: TurnPrompts = prompts or NeverAsk()
         self._claude_key = claude_key
+        self._remote_token = remote_token
         self.model: LoadedModel | None = None
+        self.remote: RemoteModel | None = None
+        """A remote server's model the person picked: turns go there (None: the local one)."""
         self.conversation: Conversation | None = None
         self._turn: Turn | None = None
         self._numbers = 0
@@ -373,11 +396,11 @@ class ChatSession:
         user.
         """
         self._check_idle()
-        route, preview = self._route(ask_claude=ask_claude, replaced_backend=None)
+        route, preview, destination = self._route(ask_claude=ask_claude, replaced_backend=None)
         if route is None:
             return None
         history = [*self._turns(until=None), Message("user", text)]
-        prepared = self._prepare(route, history, preview=preview)
+        prepared = self._prepare(route, history, preview=preview, destination=destination)
         if prepared is None:
             return None
         conversation = self.ensure_conversation()
@@ -391,10 +414,12 @@ class ChatSession:
         if not messages or messages[-1].role != "assistant":
             raise HearthError("There is no reply to regenerate.")
         last = messages[-1]
-        route, preview = self._route(ask_claude=False, replaced_backend=last.backend)
+        route, preview, destination = self._route(ask_claude=False, replaced_backend=last.backend)
         if route is None:
             return None
-        prepared = self._prepare(route, self._turns(until=last.id), preview=preview)
+        prepared = self._prepare(
+            route, self._turns(until=last.id), preview=preview, destination=destination
+        )
         if prepared is None:
             return None
         return self._begin(TurnKind.REGENERATE, route, regenerate=True, prepared=prepared)
@@ -410,11 +435,11 @@ class ChatSession:
         if not text.strip() or text == old.text:
             return None
         # A conversation set to Claude answers there; an edit never silently asks.
-        route, preview = self._route(ask_claude=False, replaced_backend=None)
+        route, preview, destination = self._route(ask_claude=False, replaced_backend=None)
         if route is None:
             return None
         history = [*self._turns(until=message_id), Message("user", text)]
-        prepared = self._prepare(route, history, preview=preview)
+        prepared = self._prepare(route, history, preview=preview, destination=destination)
         if prepared is None:
             return None
         self.conversation.edit(message_id, text)
@@ -442,25 +467,31 @@ class ChatSession:
 
     def _route(
         self, *, ask_claude: bool, replaced_backend: str | None
-    ) -> tuple[Route | None, bool]:
-        """Where the turn goes and whether Claude's preview is shown first."""
+    ) -> tuple[Route | None, bool, Destination | None]:
+        """Where the turn goes, whether the preview is shown first, and to whom."""
         options = self.conversation.record.options if self.conversation else {}
         decision = decide_route(
             self._settings(),
             conversation_options=options,
             ask_claude=ask_claude or replaced_backend == "claude",
+            remote=self.remote.remote if self.remote is not None else None,
         )
         route: Route | None = decision.route
         if route is Route.ASK:
             route = self.prompts.choose_route()
         if route is Route.LOCAL and self.model is None:
             raise NoModelLoadedError("No model is loaded yet.", hint=NO_MODEL_HINT)
-        return route, decision.preview
+        return route, decision.preview, decision.destination
 
     def _prepare(
-        self, route: Route, history: list[Message], *, preview: bool
+        self,
+        route: Route,
+        history: list[Message],
+        *,
+        preview: bool,
+        destination: Destination | None,
     ) -> tuple[list[Message], Preview | None, str | None, DocumentContext | None] | None:
-        """The request for ``history`` (and the Claude key), once the user accepted it."""
+        """The request for ``history`` (and the key or token), once the user accepted it."""
         if route is Route.LOCAL:
             # Searched before anything is stored: a failure leaves the text with the user.
             documents = None
@@ -473,24 +504,33 @@ class ChatSession:
                 )
                 documents = self._retrieve(history, budget_chars=budget)
             return [], None, None, documents  # the stored turns, once stored (see _begin)
-        key = self._claude_key() if self._claude_key is not None else None
-        if not key:
-            raise MissingKeyError(
-                "There is no Claude API key yet.",
-                hint="Set one in Settings → Claude (it is kept in the system keychain).",
-            )
         settings = self._settings()
+        if route is Route.REMOTE:
+            assert destination is not None and self.remote is not None
+            key = self._remote_token(destination.name) if self._remote_token else None
+            model, budget = self.remote.model, REMOTE_DOCUMENT_CHARS
+        else:
+            key = self._claude_key() if self._claude_key is not None else None
+            if not key:
+                raise MissingKeyError(
+                    "There is no Claude API key yet.",
+                    hint="Set one in Settings → Claude (it is kept in the system keychain).",
+                )
+            model, budget = settings.claude_model, CLAUDE_DOCUMENT_CHARS
+            destination = None  # Claude's own, from build_preview
         sampling = SamplingOptions.from_settings(settings)
         system = self.system_prompt
-        documents = self._retrieve(history, budget_chars=CLAUDE_DOCUMENT_CHARS)
+        documents = self._retrieve(history, budget_chars=budget)
         if documents is not None and documents.text:
             system = f"{system}\n\n{documents.text}" if system.strip() else documents.text
         request = build_preview(
             history,
-            model=settings.claude_model,
+            model=model,
             system=system or None,
             temperature=sampling.temperature,
+            top_p=sampling.top_p if route is Route.REMOTE else None,
             max_tokens=sampling.max_tokens,
+            destination=destination,
         )
         if preview and not self.prompts.confirm_preview(request):
             return None
@@ -517,10 +557,10 @@ class ChatSession:
         messages, request, key, documents = prepared
         conversation = self.ensure_conversation()
         settings = self._settings()
-        if route is Route.CLAUDE:
+        if route is Route.CLAUDE or route is Route.REMOTE:
             assert request is not None
             live = conversation.start_reply(
-                regenerate=regenerate, model=request.model, backend="claude"
+                regenerate=regenerate, model=request.model, backend=str(route)
             )
         else:
             assert self.model is not None

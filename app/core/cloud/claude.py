@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import anthropic
@@ -278,16 +278,24 @@ class CloudReplyStats:
 Status = Literal["complete", "interrupted", "error"]
 
 
+class SentRequest(Protocol):
+    """What a reply needs of its request (a ClaudeRequest, or a remote server's)."""
+
+    @property
+    def model(self) -> str: ...
+
+
 class ClaudeReply:
     """A streaming Claude reply: iterate for text pieces, then read ``stats``.
 
     Iteration raises a CloudError when the request fails; pieces that arrived before
-    stay in ``text``, ``stats.incomplete`` is True and ``error`` holds the error.
+    stay in ``text``, ``stats.incomplete`` is True and ``error`` holds the error. A remote
+    server's reply is one too (:class:`app.core.cloud.remote.RemoteReply`).
     """
 
     backend = "claude"
 
-    def __init__(self, pieces: Iterator[str], *, request: ClaudeRequest, host: str) -> None:
+    def __init__(self, pieces: Iterator[str], *, request: SentRequest, host: str) -> None:
         self._pieces = pieces
         self.request = request
         self.model = request.model
