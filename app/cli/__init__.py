@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "app.cli.recommend",
     "app.cli.models",
     "app.cli.key",
+    "app.cli.remote",
     "app.cli.serve",
 )
 
