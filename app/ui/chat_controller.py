@@ -29,6 +29,14 @@ from app.ui.worker import InferenceWorker
 
 T = TypeVar("T")
 
+
+def waiting_text(ahead: int) -> str:
+    """The chat's line while the local server's requests hold the model ("" once its turn)."""
+    if ahead <= 0:
+        return ""
+    return f"Waiting for the model ({ahead} request{'s' if ahead != 1 else ''} ahead)…"
+
+
 LOCAL_CHOICE = "Answer locally"
 CLAUDE_CHOICE = "Ask Claude"
 
@@ -102,6 +110,7 @@ class ChatController(QObject):
         page.edit_requested.connect(self.edit)
         page.version_requested.connect(self.switch_version)
         page.system_prompt_changed.connect(self.set_system_prompt)
+        worker.waiting.connect(self._on_waiting)
         worker.reply_started.connect(self._on_started)
         worker.reply_finished.connect(self._on_finished)
         worker.reply_failed.connect(self._on_failed)
@@ -245,6 +254,10 @@ class ChatController(QObject):
 
     def _current(self, turn: object) -> Turn | None:
         return turn if isinstance(turn, Turn) and turn is self.session.turn else None
+
+    def _on_waiting(self, turn: object, ahead: int) -> None:
+        if self._current(turn) is not None:
+            self.page.show_notice(waiting_text(ahead))
 
     def _on_started(self, turn: object, prompt_tokens: int, dropped: int) -> None:
         current = self._current(turn)

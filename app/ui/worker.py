@@ -39,6 +39,7 @@ class InferenceWorker(QObject):
     loading = Signal(str)
     loaded = Signal(object)  # LoadedModel
     load_failed = Signal(object)  # HearthError
+    waiting = Signal(object, int)  # the sink, requests ahead of it (0: its turn came)
     reply_started = Signal(object, int, int)  # the sink, prompt tokens, dropped messages
     piece = Signal(object, str)  # the sink, text (already appended to it)
     reply_finished = Signal(object, object)  # the sink, ReplyStats
@@ -74,7 +75,10 @@ class InferenceWorker(QObject):
     ) -> None:
         reply = None
         try:
-            reply = self.engine.chat(list(messages), sampling)
+            # Behind the local server's requests, the chat says how many are ahead.
+            reply = self.engine.chat(
+                list(messages), sampling, on_wait=lambda ahead: self.waiting.emit(sink, ahead)
+            )
             self.reply_started.emit(sink, reply.prompt_tokens, reply.dropped_messages)
             for text in reply:
                 sink.append(text)

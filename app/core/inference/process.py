@@ -395,18 +395,37 @@ class _Turns:
         self._next = 0
         self._serving = 0
 
-    def acquire(self, *, wait: bool, timeout: float | None = None) -> Callable[[], None]:
+    def acquire(
+        self,
+        *,
+        wait: bool,
+        timeout: float | None = None,
+        on_wait: Callable[[int], None] | None = None,
+    ) -> Callable[[], None]:
         """Wait for this caller's turn; returns its release, which works once.
 
         With a ``timeout`` that passes, the turn is taken anyway (for closing only).
+        ``on_wait`` hears how many turns are ahead each time that changes while this one
+        waits, then 0 when its turn comes (called with the queue held: it must not block).
         """
         with self._cond:
             if not wait and self._next != self._serving:
                 raise EngineBusyError("The model is busy with another reply.")
             ticket = self._next
             self._next += 1
-            self._cond.wait_for(lambda: self._serving >= ticket, timeout=timeout)
+            deadline = None if timeout is None else time.monotonic() + timeout
+            told: int | None = None
+            while self._serving < ticket:
+                if on_wait is not None and ticket - self._serving != told:
+                    told = ticket - self._serving
+                    on_wait(told)
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    break
+                self._cond.wait(left)
             self._serving = max(self._serving, ticket)
+            if told is not None and on_wait is not None:
+                on_wait(0)
         done = threading.Event()
 
         def release() -> None:
@@ -662,10 +681,13 @@ class EngineProcess:
         stop: Sequence[str] = (),
         grammar: Grammar | None = None,
         wait: bool = True,
+        on_wait: Callable[[int], None] | None = None,
     ) -> Reply:
         """Start a reply to ``messages`` (see :meth:`app.core.inference.engine.Engine.chat`).
 
-        The returned reply holds the engine until it is read to the end or closed.
+        The returned reply holds the engine until it is read to the end or closed. While
+        other clients' requests (the local server's) hold the engine, ``on_wait`` hears
+        how many are ahead, then 0 when this one's turn comes (see ``_Turns.acquire``).
         """
         request = (
             "chat",
@@ -675,7 +697,7 @@ class EngineProcess:
             list(stop),
             grammar,
         )
-        return self._start(request, wait=wait)
+        return self._start(request, wait=wait, on_wait=on_wait)
 
     def complete(
         self,
@@ -738,8 +760,14 @@ class EngineProcess:
                         raise EngineCrashedError(words) from None
         raise AssertionError("unreachable")
 
-    def _start(self, request: tuple[Any, ...], *, wait: bool) -> Reply:
-        release = self._turns.acquire(wait=wait)
+    def _start(
+        self,
+        request: tuple[Any, ...],
+        *,
+        wait: bool,
+        on_wait: Callable[[int], None] | None = None,
+    ) -> Reply:
+        release = self._turns.acquire(wait=wait, on_wait=on_wait)
         try:
             if self._model is None or self._child is None:
                 raise NoModelLoadedError("No model is loaded.")
