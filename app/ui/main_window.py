@@ -43,6 +43,7 @@ from app.ui.dialogs import Ask
 from app.ui.library_page import LibraryPage
 from app.ui.model_bar import ModelBar
 from app.ui.operations import run_operation
+from app.ui.server_panel import ServerPanel
 from app.ui.settings_page import LOAD_KEYS, SettingsPage
 from app.ui.sidebar import Sidebar
 from app.ui.state import UiState
@@ -100,6 +101,8 @@ class MainWindow(QMainWindow):
         self.chat_page = ChatPage()
         self.library_page = LibraryPage(context=context)
         self.settings_page = SettingsPage(settings)
+        self.server_panel = ServerPanel(context)
+        self.settings_page.add_section("Server", self.server_panel)
         self.pages = QStackedWidget()
         for page in (self.chat_page, self.library_page, self.settings_page):
             self.pages.addWidget(page)
@@ -194,6 +197,7 @@ class MainWindow(QMainWindow):
         self.daily_backups = DailyBackups(store, parent=self)
         self.daily_backups.made.connect(lambda _info: self.backups.refresh())
         self.daily_backups.failed.connect(self.notify)
+        self.server_panel.failed.connect(self.notify)
         self.worker.loading.connect(self.model_bar.show_loading)
         self.worker.loaded.connect(self._model_loaded)
         self.worker.load_failed.connect(self._model_failed)
@@ -434,5 +438,6 @@ class MainWindow(QMainWindow):
             self._settings_watcher.removePaths(self._settings_watcher.directories())
             self._settings_reload.stop()
             self.chat.stop()
+            self.server_panel.shutdown()
             self.save_state()
         super().closeEvent(event)

@@ -57,6 +57,7 @@ SECTIONS = {
     "Appearance": ("theme",),
 }
 LOAD_KEYS = frozenset(SECTIONS["Loading"])
+OWN_EDITORS = frozenset({"remotes"})  # edited in their own section (app/ui/remotes.py)
 LABELS = {
     "gpu_layers": "GPU layers",
     "kv_cache_type": "KV-cache type",
@@ -101,7 +102,7 @@ class SettingsPage(QWidget):
             column.addLayout(form)
             if section == "Claude":
                 column.addLayout(self._key_row())
-        others = [k for k in Settings.keys() if k not in shown]  # noqa: SIM118 (a class)
+        others = [k for k in Settings.keys() if k not in shown | OWN_EDITORS]  # noqa: SIM118
         if others:
             column.addWidget(QLabel("<h3>More</h3>"))
             form = QFormLayout()
@@ -128,7 +129,8 @@ class SettingsPage(QWidget):
         self.show_settings(settings)
 
     def add_section(self, title: str, widget: QWidget) -> None:
-        """A section that is not a setting (Backups...), after the settings."""
+        """A section that is not a setting (Backups, Server, Remote servers...), after the
+        settings."""
         self._column.insertWidget(self._column.count() - 1, QLabel(f"<h3>{title}</h3>"))
         self._column.insertWidget(self._column.count() - 1, widget)
 

@@ -36,6 +36,7 @@ from app.core.cloud import (
 from app.core.cloud.remote import RemoteServerError
 from app.core.secrets import KeyStore
 from app.core.settings import RemoteServer, Settings, SettingsError, SettingsStore
+from tests.support.keychain import MemoryKeychain
 from tests.support.openai_server import TEST_TOKEN, OpenAIServer, openai_server
 from tests.support.socket_guard import SocketGuard, socket_guard
 
@@ -61,22 +62,6 @@ class Prompts:
     def confirm_preview(self, preview: Preview) -> bool:
         self.previews.append(preview)
         return self.confirm
-
-
-class MemoryKeychain:
-    """A keyring backend in memory (the real keychain is tested in test_secrets.py)."""
-
-    def __init__(self) -> None:
-        self.items: dict[tuple[str, str], str] = {}
-
-    def set_password(self, service: str, account: str, value: str) -> None:
-        self.items[service, account] = value
-
-    def get_password(self, service: str, account: str) -> str | None:
-        return self.items.get((service, account))
-
-    def delete_password(self, service: str, account: str) -> None:
-        del self.items[service, account]
 
 
 class ToStandIn(httpx2.BaseTransport):

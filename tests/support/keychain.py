@@ -174,3 +174,19 @@ def no_keychain(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "no-runtime"))
+
+
+class MemoryKeychain:
+    """A keyring backend in memory (for tests about something else)."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], str] = {}
+
+    def set_password(self, service: str, account: str, value: str) -> None:
+        self.items[service, account] = value
+
+    def get_password(self, service: str, account: str) -> str | None:
+        return self.items.get((service, account))
+
+    def delete_password(self, service: str, account: str) -> None:
+        del self.items[service, account]
