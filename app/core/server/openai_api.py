@@ -13,7 +13,7 @@ import json
 import struct
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -200,18 +200,61 @@ async def chat_completions(request: Request) -> Response:
     max_tokens = fields.integer("max_completion_tokens", lo=1, hi=2**31) or fields.integer(
         "max_tokens", lo=1, hi=2**31
     )
-    job = TextJob(
-        sampling=backend.sampling(fields, max_tokens=max_tokens),
-        messages=messages,
-        stop=tuple(fields.stop_strings("stop", most=16)),
-        grammar=response_grammar(fields),
-    )
+    job = TextJob(messages=messages, **job_options(backend, fields, max_tokens))
     backend.log_text("prompt", json.dumps([[m.role, m.content] for m in messages]))
+
+    def choice(text: str, stats: ReplyStats | None) -> dict[str, Any]:
+        return {
+            "index": 0,
+            "message": {"role": "assistant", "content": text, "refusal": None},
+            "logprobs": None,
+            "finish_reason": finish_reason(stats),
+        }
+
+    return await answer(
+        request,
+        backend,
+        fields,
+        job,
+        model=model,
+        kind="chat.completion",
+        chunks=chat_chunks,
+        choice=choice,
+    )
+
+
+def job_options(backend: Backend, fields: Fields, max_tokens: int | None) -> dict[str, Any]:
+    """What a chat and a completion request say alike: sampling, stop strings, grammar."""
+    return {
+        "sampling": backend.sampling(fields, max_tokens=max_tokens),
+        "stop": tuple(fields.stop_strings("stop", most=16)),
+        "grammar": response_grammar(fields),
+    }
+
+
+Chunks = Callable[[ReplyStream, Backend, str, int, str, bool], AsyncIterator[bytes]]
+
+
+async def answer(
+    request: Request,
+    backend: Backend,
+    fields: Fields,
+    job: TextJob,
+    *,
+    model: str,
+    kind: str,
+    chunks: Chunks,
+    choice: Callable[[str, ReplyStats | None], dict[str, Any]],
+) -> Response:
+    """Run ``job``: as server-sent ``chunks`` when the request streams, else one JSON
+    ``kind`` object whose only choice ``choice`` writes (a chat and a completion differ
+    only there)."""
     stream = await start(request, backend, job)
-    ident = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+    prefix = "chatcmpl" if kind == "chat.completion" else "cmpl"
+    ident = f"{prefix}-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     if fields.boolean("stream"):
-        events = chat_chunks(stream, backend, ident, created, model, include_usage(fields))
+        events = chunks(stream, backend, ident, created, model, include_usage(fields))
         return EventStream(
             events, on_disconnect=stream.cancel, send_seconds=backend.limits.send_seconds
         )
@@ -220,18 +263,11 @@ async def chat_completions(request: Request) -> Response:
     return JSONResponse(
         {
             "id": ident,
-            "object": "chat.completion",
+            "object": kind,
             "created": created,
             "model": model,
             "system_fingerprint": None,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": text, "refusal": None},
-                    "logprobs": None,
-                    "finish_reason": finish_reason(stream.stats),
-                }
-            ],
+            "choices": [choice(text, stream.stats)],
             "usage": usage(stream.stats, 0),
         }
     )
@@ -304,40 +340,21 @@ async def completions(request: Request) -> Response:
     fields.refuse("best_of", unless=1, why="Hearth writes one choice per request.")
     prompt = prompt_text(fields)
     max_tokens = fields.integer("max_tokens", lo=1, hi=2**31, default=16)
-    job = TextJob(
-        sampling=backend.sampling(fields, max_tokens=max_tokens),
-        prompt=prompt,
-        stop=tuple(fields.stop_strings("stop", most=16)),
-        grammar=response_grammar(fields),
-    )
+    job = TextJob(prompt=prompt, **job_options(backend, fields, max_tokens))
     backend.log_text("prompt", prompt)
-    stream = await start(request, backend, job)
-    ident = f"cmpl-{uuid.uuid4().hex[:24]}"
-    created = int(time.time())
-    if fields.boolean("stream"):
-        events = completion_chunks(stream, backend, ident, created, model, include_usage(fields))
-        return EventStream(
-            events, on_disconnect=stream.cancel, send_seconds=backend.limits.send_seconds
-        )
-    text = await finish(request, stream)
-    backend.log_text("reply", text)
-    return JSONResponse(
-        {
-            "id": ident,
-            "object": "text_completion",
-            "created": created,
-            "model": model,
-            "system_fingerprint": None,
-            "choices": [
-                {
-                    "text": text,
-                    "index": 0,
-                    "logprobs": None,
-                    "finish_reason": finish_reason(stream.stats),
-                }
-            ],
-            "usage": usage(stream.stats, 0),
-        }
+
+    def choice(text: str, stats: ReplyStats | None) -> dict[str, Any]:
+        return {"text": text, "index": 0, "logprobs": None, "finish_reason": finish_reason(stats)}
+
+    return await answer(
+        request,
+        backend,
+        fields,
+        job,
+        model=model,
+        kind="text_completion",
+        chunks=completion_chunks,
+        choice=choice,
     )
 
 
