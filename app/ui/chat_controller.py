@@ -15,7 +15,15 @@ from typing import TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
-from app.core.chat import ChatSession, Conversation, HistoryStore, Preview, Route, Turn
+from app.core.chat import (
+    ChatSession,
+    Conversation,
+    HistoryStore,
+    Preview,
+    RemoteModel,
+    Route,
+    Turn,
+)
 from app.core.errors import HearthError, NoModelLoadedError
 from app.core.generation import ReplyStats
 from app.core.inference import LoadedModel
@@ -68,7 +76,7 @@ class ChatController(QObject):
     failed = Signal(object)  # HearthError, for the window's notification bar
     busy_changed = Signal(bool)
     reply_done = Signal(object)  # ReplyStats
-    cloud_reply_done = Signal(str, object)  # Claude model, history fields
+    cloud_reply_done = Signal(str, object)  # "Claude · model" or "den · model", history fields
     conversation_changed = Signal()  # created, titled or updated: the sidebar refreshes
 
     def __init__(
@@ -97,6 +105,7 @@ class ChatController(QObject):
             prompts=DialogPrompts(page),
             claude_key=self._claude_key if keys is not None and cloud is not None else None,
             on_created=self._created,
+            remote_token=self._remote_token if keys is not None else None,
         )
 
         page.send_requested.connect(self.send)
@@ -145,6 +154,19 @@ class ChatController(QObject):
         if not self._key_read and self.keys is not None:  # not read yet: this once, here
             self._key, self._key_read = self.keys.claude.load(), True
         return self._key
+
+    def _remote_token(self, name: str) -> str | None:
+        assert self.keys is not None
+        return self.keys.remote_token(name).load()
+
+    @property
+    def remote(self) -> RemoteModel | None:
+        """The remote server's model replies come from (None: the local model)."""
+        return self.session.remote
+
+    @remote.setter
+    def remote(self, choice: RemoteModel | None) -> None:
+        self.session.remote = choice
 
     @property
     def model(self) -> LoadedModel | None:
@@ -221,11 +243,17 @@ class ChatController(QObject):
 
     def stop(self) -> None:
         self.worker.stop()
-        self.stop_claude()
+        if self.cloud is not None:
+            self.cloud.stop()
 
     def stop_claude(self) -> None:
         if self.cloud is not None:
-            self.cloud.stop()
+            self.cloud.stop(only="claude")
+
+    def stop_leaving(self) -> None:
+        """Stop a reply from beyond this computer (offline mode was turned on)."""
+        if self.cloud is not None:
+            self.cloud.stop(only="leaves")
 
     def _guard(self, action: Callable[[], T]) -> T | None:
         """Run a session call; its refusal or failure is shown, and nothing is sent."""
@@ -243,9 +271,9 @@ class ChatController(QObject):
         self.page.set_busy(True)
         self.page.show_notice("")
         self.busy_changed.emit(True)
-        if turn.route is Route.CLAUDE:
-            assert self.cloud is not None and turn.preview is not None and turn.key
-            self.cloud.reply_requested.emit(turn, turn.preview, turn.settings, turn.key)
+        if turn.route is Route.CLAUDE or turn.route is Route.REMOTE:
+            assert self.cloud is not None and turn.preview is not None
+            self.cloud.reply_requested.emit(turn, turn.preview, turn.settings, turn.key or "")
         else:
             self.worker.reply_requested.emit(turn, turn.messages, turn.sampling)
         self.conversation_changed.emit()
@@ -290,7 +318,9 @@ class ChatController(QObject):
             return
         record = current.finish_claude(dict(fields))
         self._done()
-        self.cloud_reply_done.emit(record.model or "Claude", fields)
+        assert current.preview is not None
+        where = current.preview.destination.name
+        self.cloud_reply_done.emit(f"{where} · {record.model or where}", fields)
 
     def _on_cloud_failed(self, turn: object, error: HearthError, fields: dict[str, object]) -> None:
         current = self._current(turn)

@@ -67,10 +67,11 @@ class Ask:
             lines.append(f"<p><b>{message.role}</b><br>{_html(message.content)}</p>")
         lines.append(f"<p>Token count estimated on this computer. Host: {preview.host}.</p>")
         box = QMessageBox(parent)
-        box.setWindowTitle("Send to Claude?")
+        name = "Claude" if preview.destination.kind == "claude" else preview.destination.name
+        box.setWindowTitle(f"Send to {name}?")
         box.setTextFormat(Qt.TextFormat.RichText)
         box.setText("".join(lines))
-        send = box.addButton("Send to Claude", QMessageBox.ButtonRole.AcceptRole)
+        send = box.addButton(f"Send to {name}", QMessageBox.ButtonRole.AcceptRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.exec()
         return box.clickedButton() is send
