@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.chat import HistoryStore
+from app.core.chat import HistoryStore, RemoteModel
+from app.core.cloud import leaves_machine
 from app.core.context import AppContext
 from app.core.errors import HearthError
 from app.core.generation import ReplyStats
@@ -43,6 +44,7 @@ from app.ui.dialogs import Ask
 from app.ui.library_page import LibraryPage
 from app.ui.model_bar import ModelBar
 from app.ui.operations import run_operation
+from app.ui.remotes import RemotesPanel
 from app.ui.server_panel import ServerPanel
 from app.ui.settings_page import LOAD_KEYS, SettingsPage
 from app.ui.sidebar import Sidebar
@@ -103,6 +105,8 @@ class MainWindow(QMainWindow):
         self.settings_page = SettingsPage(settings)
         self.server_panel = ServerPanel(context)
         self.settings_page.add_section("Server", self.server_panel)
+        self.remotes_panel = RemotesPanel(context)
+        self.settings_page.add_section("Remote servers", self.remotes_panel)
         self.pages = QStackedWidget()
         for page in (self.chat_page, self.library_page, self.settings_page):
             self.pages.addWidget(page)
@@ -198,6 +202,9 @@ class MainWindow(QMainWindow):
         self.daily_backups.made.connect(lambda _info: self.backups.refresh())
         self.daily_backups.failed.connect(self.notify)
         self.server_panel.failed.connect(self.notify)
+        self.remotes_panel.failed.connect(self.notify)
+        self.remotes_panel.models_listed.connect(self.model_bar.set_remote_models)
+        self.model_bar.remote_requested.connect(self.use_remote)
         self.worker.loading.connect(self.model_bar.show_loading)
         self.worker.loaded.connect(self._model_loaded)
         self.worker.load_failed.connect(self._model_failed)
@@ -205,6 +212,7 @@ class MainWindow(QMainWindow):
 
         self._add_shortcuts()
         self.refresh_models()
+        self.remotes_panel.list_models()
         self.show_page("chat")
         self._restore_state()
 
@@ -284,9 +292,24 @@ class MainWindow(QMainWindow):
             return
         self.worker.load_requested.emit(path, LoadOptions.from_settings(self.settings))
 
+    def use_remote(self, choice: RemoteModel) -> None:
+        """Replies come from ``choice``, a remote server's model, from the next message."""
+        if self.chat.busy:
+            self.notify(HearthError("Stop the reply before changing the model."))
+            return
+        remote = self.settings.remote(choice.remote)
+        if remote is None:
+            return
+        self.chat.remote = choice
+        away = leaves_machine(remote.url)
+        where = "another computer: a preview before each message" if away else "this computer"
+        self.model_bar.show_remote(choice, where)
+        self.status_backend.setText(f"{choice.remote} · {choice.model}")
+
     def _model_loaded(self, model: LoadedModel) -> None:
         self.loaded = model
         self.chat.model = model
+        self.chat.remote = None  # a local model was chosen
         self.model_bar.show_loaded(model, gpu_offload=model.gpu_offload)
         if self.state.last_model != str(model.path):
             self.state.last_model = str(model.path)
@@ -366,10 +389,15 @@ class MainWindow(QMainWindow):
         self.chat_page.set_claude_available(claude_usable)
         if not claude_usable:
             self.chat.stop_claude()  # turning Claude off (or going offline) stops its traffic
+        if settings.offline:
+            self.chat.stop_leaving()  # and a remote server's on another computer
         if "theme" in keys:
             apply_theme(settings.theme)
         if "models_dir" in keys:
             self.refresh_models()
+        if "remotes" in keys:
+            self.remotes_panel.show_remotes()
+            self.model_bar.keep_remotes({r.name for r in settings.remotes})
         self.settings_page.show_changed(settings, keys)
         self.library_page.settings_changed(change)
 
@@ -383,8 +411,8 @@ class MainWindow(QMainWindow):
             self.status_context.setText(f"context {used:,} / {self.loaded.context_length:,} tokens")
         self.status_backend.setText(f"Local · {self.loaded.name}" if self.loaded else "Local")
 
-    def _show_cloud_figures(self, model: str, fields: dict[str, object]) -> None:
-        self.status_backend.setText(f"Claude · {model}")
+    def _show_cloud_figures(self, where: str, fields: dict[str, object]) -> None:
+        self.status_backend.setText(where)
         rate = fields.get("tokens_per_second")
         self.status_speed.setText(f"{rate:.1f} tok/s" if isinstance(rate, float) else "")
         self.status_context.setText(

@@ -1,7 +1,9 @@
 """The model selector, always visible: what is loaded, its quantization, where it runs.
 
 Loading happens on the inference worker; the bar shows a busy indicator meanwhile and
-the figures once loaded (file size, context, GPU layers or CPU).
+the figures once loaded (file size, context, GPU layers or CPU). The models of the
+remote servers (Settings → Remote servers) are listed under each server's name; picking
+one emits ``remote_requested`` (nothing loads: the server has it).
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QWidget
 
+from app.core.chat import RemoteModel
 from app.core.inference import LoadedModel
 from app.core.units import format_bytes
 
@@ -22,6 +26,7 @@ class ModelBar(QWidget):
 
     load_requested = Signal(str)  # path
     open_file_requested = Signal()
+    remote_requested = Signal(object)  # RemoteModel
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -41,27 +46,66 @@ class ModelBar(QWidget):
         self.details.setObjectName("model-details")
         layout.addWidget(self.details, 1)
         self._paths: list[str] = []
+        self._current: str | RemoteModel | None = None
+        self._remotes: dict[str, list[str]] = {}
 
     def set_models(self, paths: list[Path], *, current: str | None = None) -> None:
-        self.selector.blockSignals(True)
-        self.selector.clear()
         self._paths = [str(p) for p in paths]
         if current and current not in self._paths:
             self._paths.insert(0, current)
+        if current or not isinstance(self._current, RemoteModel):
+            self._current = current
+        self._fill()
+
+    def set_remote_models(self, remote: str, models: list[str]) -> None:
+        """List ``remote``'s models under its name (an empty list removes the server)."""
+        if models:
+            self._remotes[remote] = list(models)
+        else:
+            self._remotes.pop(remote, None)
+        self._fill()
+
+    def keep_remotes(self, names: set[str]) -> None:
+        """Forget the models of servers no longer in the settings."""
+        for name in set(self._remotes) - names:
+            self.set_remote_models(name, [])
+
+    def _fill(self) -> None:
+        self.selector.blockSignals(True)
+        self.selector.clear()
         self.selector.addItem("Choose a model…")
         for path in self._paths:
             self.selector.addItem(Path(path).name, path)
+        for remote, models in self._remotes.items():
+            self.selector.addItem(f"On {remote}:")  # a heading, not a choice
+            items = self.selector.model()
+            if isinstance(items, QStandardItemModel):
+                items.item(self.selector.count() - 1).setEnabled(False)
+            for model in models:
+                self.selector.addItem(f"    {model}", RemoteModel(remote, model))
         self.selector.addItem(OPEN_FILE)
-        if current:
-            self.selector.setCurrentIndex(self._paths.index(current) + 1)
+        at = next(
+            (i for i in range(self.selector.count()) if self.selector.itemData(i) == self._current),
+            0,
+        )
+        self.selector.setCurrentIndex(at if self._current is not None else 0)
         self.selector.blockSignals(False)
 
     def _chosen(self, index: int) -> None:
-        text = self.selector.itemText(index)
-        if text == OPEN_FILE:
+        data = self.selector.itemData(index)
+        if self.selector.itemText(index) == OPEN_FILE:
             self.open_file_requested.emit()
-        elif 1 <= index <= len(self._paths):
-            self.load_requested.emit(self._paths[index - 1])
+        elif isinstance(data, RemoteModel):
+            self.remote_requested.emit(data)
+        elif isinstance(data, str):
+            self.load_requested.emit(data)
+
+    def show_remote(self, choice: RemoteModel, where: str) -> None:
+        """Show that replies come from ``choice`` (``where``: this or another computer)."""
+        self._current = choice
+        self._fill()
+        self.details.setText(f"{choice.label} · {where}")
+        self.details.setToolTip("")
 
     def show_loading(self, path: str) -> None:
         self.progress.show()
@@ -69,6 +113,7 @@ class ModelBar(QWidget):
         self.details.setText(f"Loading {Path(path).name}…")
 
     def show_loaded(self, model: LoadedModel, *, gpu_offload: bool) -> None:
+        self._current = str(model.path)
         self.progress.hide()
         self.selector.setEnabled(True)
         layers = model.header.block_count or 0
