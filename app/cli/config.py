@@ -106,8 +106,8 @@ def _print_list(settings: Settings, *, as_json: bool) -> None:
     rows = [
         {
             "key": key,
-            "value": settings.get(key),
-            "default": defaults.get(key),
+            "value": _jsonable(settings.get(key)),
+            "default": _jsonable(defaults.get(key)),
             "help": Settings.describe(key),
             "choices": list(Settings.choices(key)),
         }
@@ -126,16 +126,25 @@ def _print_list(settings: Settings, *, as_json: bool) -> None:
     print("\n* changed from the default. Change one with `hearth config set KEY VALUE`.")
 
 
+def _jsonable(value: Any) -> Any:
+    """A setting's value as JSON holds it (the remote servers: a list of objects)."""
+    if isinstance(value, tuple):
+        return [dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v for v in value]
+    return value
+
+
 def _plain(value: Any) -> str:
-    """A value as a script wants it: text as is, booleans as true/false."""
+    """A value as a script wants it: text as is, booleans as true/false, lists as JSON."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, tuple):
+        return json.dumps(_jsonable(value), ensure_ascii=False)
     return str(value)
 
 
 def _shown(value: Any) -> str:
     """A value as a person reads it in a table: text quoted, so empty text is visible."""
-    return json.dumps(value, ensure_ascii=False)
+    return json.dumps(_jsonable(value), ensure_ascii=False)
 
 
 def _clip(text: str) -> str:

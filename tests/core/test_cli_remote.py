@@ -91,3 +91,18 @@ def test_chat_with_another_computer_is_refused_until_allowed_then_previewed(
     err = capsys.readouterr().err
     assert "About to send 1 message and the system prompt, to m on gpu at 192.168.1.20:8000" in err
     assert "Send this to gpu (192.168.1.20:8000)? [y/N]" in err and "Not sent." in err
+
+
+def test_config_shows_and_sets_the_remotes_as_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["remote", "add", "den", "http://127.0.0.1:9/v1"]) == 0
+    assert main(["config", "list", "--json"]) == 0
+    rows = {row["key"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows["remotes"]["value"] == [
+        {"name": "den", "url": "http://127.0.0.1:9/v1", "allowed": False}
+    ]
+    assert main(["config", "list"]) == 0
+    assert '[{"name": "den"' in capsys.readouterr().out
+    assert main(["config", "set", "remotes", '[{"name": "gpu", "url": "ftp://x"}]']) == 2
+    assert "is not a server address" in capsys.readouterr().err
+    assert main(["config", "get", "remotes"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["name"] == "den"
