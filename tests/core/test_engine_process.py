@@ -229,6 +229,37 @@ def test_two_clients_take_turns_and_nothing_interleaves(stories_model: Path) -> 
     assert results == {"first": alone, "second": other_alone}
 
 
+def test_a_waiting_chat_hears_how_many_requests_are_ahead(stories_model: Path) -> None:
+    engine = EngineProcess()
+    heard: list[int] = []
+    try:
+        engine.load(stories_model, LoadOptions(context_length=1024))
+        first = engine.complete("Once upon a time", GREEDY)  # holds the engine
+        second = threading.Thread(target=lambda: engine.complete("The dog", GREEDY).read())
+        second.start()
+        time.sleep(0.2)  # the second asked before the chat
+        done = threading.Event()
+
+        def chat() -> None:
+            engine.chat(QUESTION, GREEDY, on_wait=heard.append).read()
+            done.set()
+
+        threading.Thread(target=chat).start()
+        deadline = time.monotonic() + 10
+        while heard != [2] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert heard == [2]
+        first.read()
+        second.join(timeout=60)
+        assert done.wait(60)
+        # Without a wait it hears nothing.
+        quiet: list[int] = []
+        engine.chat(QUESTION, GREEDY, on_wait=quiet.append).read()
+    finally:
+        engine.close()
+    assert heard == [2, 1, 0] and quiet == []
+
+
 def test_stopping_one_reply_never_stops_the_next_clients(stories_model: Path) -> None:
     engine = EngineProcess()
     try:
