@@ -398,6 +398,11 @@ class MainWindow(QMainWindow):
         if "remotes" in keys:
             self.remotes_panel.show_remotes()
             self.model_bar.keep_remotes({r.name for r in settings.remotes})
+            chosen = self.chat.remote
+            if chosen is not None and settings.remote(chosen.remote) is None:
+                self.chat.remote = None  # its server was removed: back to the local model
+                self.status_backend.setText("Local")
+                self.model_bar.details.setText(f"{chosen.remote} was removed")
         self.settings_page.show_changed(settings, keys)
         self.library_page.settings_changed(change)
 

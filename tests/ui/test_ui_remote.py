@@ -100,6 +100,7 @@ def test_a_remote_is_added_its_models_listed_and_a_chat_streams_and_stops(
     panel.remove_button.click()
     qtbot.waitUntil(lambda: "On den:" not in window.model_bar.selector.itemText(1), timeout=5_000)
     assert window.settings.remotes == () and window.keys.remote_token("den").load() is None
+    assert window.chat.remote is None and window.model_bar.details.text() == "den was removed"
 
 
 def test_another_computer_asks_first_and_previews_every_message(
