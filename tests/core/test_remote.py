@@ -240,6 +240,35 @@ def test_a_cut_stream_keeps_its_text_marked_interrupted(
     assert not session.busy  # the next message can be sent
 
 
+@pytest.mark.parametrize(
+    ("status", "error", "words"),
+    [
+        (401, RemoteTokenRefusedError, "den (127.0.0.1:{port}) refused the token (401)"),
+        (500, RemoteServerError, "den (127.0.0.1:{port}) failed (500)"),
+    ],
+)
+def test_a_refused_or_failed_chat_is_saved_as_an_error_that_says_why(
+    openai_server: OpenAIServer,
+    store: HistoryStore,
+    status: int,
+    error: type[Exception],
+    words: str,
+) -> None:
+    openai_server.fail = [status]
+    session = session_for(store, settings_with(RemoteServer("den", openai_server.api_url)), "den")
+    turn = session.send("Hello?")
+    assert turn is not None
+    client = RemoteClient(name="den", url=openai_server.api_url, token=TEST_TOKEN)
+    with client, pytest.raises(error) as caught:
+        list(turn.run_client(client))
+    expected = words.format(port=openai_server.address[1])
+    assert expected in str(caught.value)
+    reply = store.message(turn.message_id)
+    assert reply.status == "error" and expected in (reply.error or "")
+    assert session.conversation is not None
+    assert store.active_path(session.conversation.id)[0].text == "Hello?"  # the message kept
+
+
 def test_a_slow_server_times_out_with_a_clear_message(
     openai_server: OpenAIServer, store: HistoryStore
 ) -> None:

@@ -3,6 +3,7 @@ SDK, the copy buttons, the live line, and the chat's visible wait behind the ser
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,3 +117,19 @@ def test_the_chat_shows_its_wait_behind_the_servers_requests(window: MainWindow,
     record = window.store.active_path(window.chat.conversation.id)[-1]  # type: ignore[union-attr]
     assert record.role == "assistant" and record.status == "complete" and record.text
     qtbot.waitUntil(lambda: panel.activity.text() == "Idle · 1 served so far", timeout=10_000)
+
+
+def test_a_port_in_use_is_said_and_the_switch_stays_off(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    try:
+        window.settings = window.settings.with_value("server_port", taken.getsockname()[1])
+        panel = window.server_panel
+        with qtbot.waitSignal(panel.failed, timeout=30_000):
+            panel.switch.setChecked(True)
+        assert "is in use by another program" in window.notification.text()
+        assert not panel.switch.isChecked() and panel.switch.isEnabled()
+        assert panel.base_url is None and "Off" in panel.address.text()
+    finally:
+        taken.close()
