@@ -34,8 +34,10 @@ from app.core.cloud import (
     remove_remote,
 )
 from app.core.cloud.remote import RemoteServerError
+from app.core.errors import NoModelLoadedError
 from app.core.secrets import KeyStore
 from app.core.settings import RemoteServer, Settings, SettingsError, SettingsStore
+from tests.support.conversations import store_mixed_conversation
 from tests.support.keychain import MemoryKeychain
 from tests.support.openai_server import TEST_TOKEN, OpenAIServer, openai_server
 from tests.support.socket_guard import SocketGuard, socket_guard
@@ -283,6 +285,24 @@ def test_a_slow_server_times_out_with_a_clear_message(
     assert time.monotonic() - start < 2.5
     assert "did not answer within 0.5 s" in str(slow.value)
     assert store.message(turn.message_id).status == "error"
+
+
+def test_a_local_reply_is_regenerated_locally_and_a_remote_one_remotely(
+    openai_server: OpenAIServer, store: HistoryStore
+) -> None:
+    conversation_id = store_mixed_conversation(store)  # its last reply is a local one
+    session = session_for(store, settings_with(RemoteServer("den", openai_server.api_url)), "den")
+    session.open(conversation_id)
+    with pytest.raises(NoModelLoadedError):  # not sent to den
+        session.regenerate()
+    turn = session.send("And at sunset?")
+    assert turn is not None and turn.route is Route.REMOTE
+    with RemoteClient(name="den", url=openai_server.api_url, token=TEST_TOKEN) as client:
+        list(turn.run_client(client))
+    again = session.regenerate()
+    assert again is not None and again.route is Route.REMOTE
+    assert again.preview is not None and again.preview.messages[-1].content == "And at sunset?"
+    assert openai_server.requests[0].body["messages"][-1]["content"] == "And at sunset?"
 
 
 # -- a server on another computer ----------------------------------------------------------

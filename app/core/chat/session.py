@@ -474,7 +474,10 @@ class ChatSession:
             self._settings(),
             conversation_options=options,
             ask_claude=ask_claude or replaced_backend == "claude",
-            remote=self.remote.remote if self.remote is not None else None,
+            # A local reply is regenerated locally, whatever the model bar points at now.
+            remote=self.remote.remote
+            if self.remote is not None and replaced_backend != "local"
+            else None,
         )
         route: Route | None = decision.route
         if route is Route.ASK:
