@@ -1,15 +1,15 @@
 """The rules of a chat turn, once, for the window and the CLI.
 
 A :class:`ChatSession` holds one conversation and decides what a turn is: where the
-reply comes from (the local model or Claude, and when to ask), which past messages
-the model sees (:func:`model_messages`), what regenerate and edit-and-resend do, and
-what is stored when. A front-end hands it the user's intent (:meth:`ChatSession.send`,
-:meth:`~ChatSession.regenerate`, :meth:`~ChatSession.edit`), gets a :class:`Turn` to
-run, and reports back what its backend streamed: the window on worker threads
-(pieces are saved on the worker's thread, never in a slot), the CLI in
-line with :meth:`Turn.run_local` and :meth:`Turn.run_client` (Claude or a remote
-server). (The local server is stateless: each request carries its whole conversation
-and goes to the engine as is.)
+reply comes from (the local model, Claude or a remote server's model, and when to
+ask), which past messages the model sees (:func:`model_messages`), what regenerate
+and edit-and-resend do, and what is stored when. A front-end hands it the user's
+intent (:meth:`ChatSession.send`, :meth:`~ChatSession.regenerate`,
+:meth:`~ChatSession.edit`), gets a :class:`Turn` to run, and reports back what its
+backend streamed: the window on worker threads (pieces are saved on the worker's
+thread, never in a slot), the CLI in line with :meth:`Turn.run_local` and
+:meth:`Turn.run_client` (Claude or a remote server). (The local server is stateless:
+each request carries its whole conversation and goes to the engine as is.)
 
 What is stored when: the user's message only once the request is certain (a declined
 preview or a refused route stores nothing, and the text stays with the user); the
