@@ -43,7 +43,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -289,6 +289,54 @@ class CopyResult:
     """Conversations left out because the history already holds them."""
     messages: int
     """Messages written."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedMessage:
+    """One message read from another app, for :meth:`HistoryStore.import_conversations`.
+
+    ``key`` names it within its conversation; ``parent_key`` is the key of the message
+    it follows (``None`` for the first turn), listed earlier in the same conversation.
+    """
+
+    key: str
+    parent_key: str | None
+    role: Role
+    text: str
+    created: float
+    model: str | None = None
+    status: Status = "complete"
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedConversation:
+    """A conversation read from another app, with where it came from.
+
+    ``source_key`` is stable for the same conversation in the same app (its id
+    there), so importing a source again skips what is already in the history.
+    ``active_key`` is the message the source showed last (its current branch);
+    ``None`` means the last message listed.
+    """
+
+    source_key: str
+    app: str
+    source_file: str
+    title: str
+    created: float
+    updated: float
+    system_prompt: str = ""
+    messages: Sequence[ImportedMessage] = field(default_factory=tuple)
+    active_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportCounts:
+    """What one import added, and how many conversations were there already."""
+
+    conversations: int
+    messages: int
+    already_there: int
 
 
 class _Tip(enum.Enum):
@@ -877,6 +925,92 @@ class HistoryStore:
                 (conversation_id, copy.draft, c.updated),
             )
         return conversation_id
+
+    # -- imports ----------------------------------------------------------------------
+
+    def import_conversations(self, conversations: Iterable[ImportedConversation]) -> ImportCounts:
+        """Add conversations read from another app, all of them in one transaction.
+
+        A conversation whose ``source_key`` the history already holds (in the bin
+        too) is skipped, so importing a source twice adds nothing the second time.
+        If reading ``conversations`` raises, the error propagates and nothing is
+        added. Each conversation's ``options`` get ``imported``: the app, the source
+        file's name and the key (see :meth:`imported_from`).
+        """
+        added = messages = already_there = 0
+        with self._write() as conn:
+            known = {
+                str(row[0])
+                for row in conn.execute(
+                    "SELECT json_extract(options, '$.imported.key') FROM conversations"
+                    " WHERE json_valid(options)"
+                    " AND json_extract(options, '$.imported.key') IS NOT NULL"
+                )
+            }
+            for conversation in conversations:
+                if conversation.source_key in known:
+                    already_there += 1
+                    continue
+                known.add(conversation.source_key)
+                self._insert_imported(conn, conversation)
+                added += 1
+                messages += len(conversation.messages)
+        return ImportCounts(added, messages, already_there)
+
+    def imported_from(self, conversation_id: int) -> dict[str, str] | None:
+        """Where an imported conversation came from: ``app``, ``file`` and ``key``; else None."""
+        marker = self.conversation(conversation_id).options.get("imported")
+        return {str(k): str(v) for k, v in marker.items()} if isinstance(marker, dict) else None
+
+    def _insert_imported(
+        self, conn: sqlite3.Connection, conversation: ImportedConversation
+    ) -> None:
+        title = conversation.title
+        if not title:
+            first = next((m for m in conversation.messages if m.role == "user"), None)
+            title = _title_from(first.text) if first is not None else ""
+        options = {
+            "imported": {
+                "app": conversation.app,
+                "file": conversation.source_file,
+                "key": conversation.source_key,
+            }
+        }
+        cursor = conn.execute(
+            "INSERT INTO conversations (title, created, updated, system_prompt, options)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (
+                title,
+                conversation.created,
+                conversation.updated,
+                conversation.system_prompt,
+                _options_json(options),
+            ),
+        )
+        conversation_id = int(cursor.lastrowid or 0)
+        ids: dict[str, int] = {}
+        last_id: int | None = None
+        for m in conversation.messages:
+            _check_choice("role", m.role, ROLES)
+            _check_choice("status", m.status, STATUSES)
+            parent_id = None
+            if m.parent_key is not None:
+                if m.parent_key not in ids:
+                    raise HistoryError(
+                        f"Imported message {m.key!r} follows {m.parent_key!r}, which comes later."
+                    )
+                parent_id = ids[m.parent_key]
+            cursor = conn.execute(
+                "INSERT INTO messages (conversation_id, parent_id, role, text, model, status,"
+                " error, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (conversation_id, parent_id, m.role, m.text, m.model, m.status, m.error, m.created),
+            )
+            last_id = ids[m.key] = int(cursor.lastrowid or 0)
+        if last_id is not None:
+            leaf = ids.get(conversation.active_key or "", last_id)
+            conn.execute(
+                "UPDATE conversations SET active_leaf = ? WHERE id = ?", (leaf, conversation_id)
+            )
 
     # -- drafts -----------------------------------------------------------------------
 
