@@ -15,6 +15,17 @@ from app.core.chat.history import (
     MessageRecord,
     RestoreResult,
 )
+from app.core.chat.importers import (
+    SOURCES as IMPORT_SOURCES,
+)
+from app.core.chat.importers import (
+    ChatImportError,
+    ImportPreview,
+    ImportResult,
+    detect_source,
+    import_chats,
+    preview_import,
+)
 from app.core.chat.routing import (
     Destination,
     Preview,
@@ -59,6 +70,7 @@ from app.core.chat.vault_archive import (
 
 __all__ = [
     "DELETED_KEPT_FOR_S",
+    "IMPORT_SOURCES",
     "KEEP",
     "ArchiveDamagedError",
     "ArchiveError",
@@ -70,6 +82,7 @@ __all__ = [
     "BackupError",
     "BackupInfo",
     "BackupSpaceError",
+    "ChatImportError",
     "ChatSession",
     "Conversation",
     "ConversationCopy",
@@ -81,6 +94,8 @@ __all__ = [
     "HistoryError",
     "HistoryLockedError",
     "HistoryStore",
+    "ImportPreview",
+    "ImportResult",
     "LiveReply",
     "MessageRecord",
     "NeverAsk",
@@ -98,11 +113,14 @@ __all__ = [
     "check_backup",
     "code_blocks",
     "decide_route",
+    "detect_source",
     "export_archive",
     "find_backup",
     "import_archive",
+    "import_chats",
     "is_hearth_archive",
     "model_messages",
+    "preview_import",
     "read_archive",
     "split_reasoning",
     "suggest_claude",
