@@ -5,7 +5,8 @@
 file the desktop app writes. ``deleted`` and ``restore-chat ID`` bring a chat back
 from Recently deleted; ``backup``, ``backups`` and ``restore BACKUP [--yes]`` make,
 list and restore backups; ``export-all PATH`` writes every chat into one archive that
-``import PATH`` reads back.
+``import PATH`` reads back, as it brings in chats from other apps
+(``import PATH [--from APP] [--dry-run]``: all of a source's chats, or none).
 """
 
 from __future__ import annotations
@@ -19,14 +20,21 @@ from typing import Any
 
 from app.core.chat import (
     DELETED_KEPT_FOR_S,
+    IMPORT_SOURCES,
     HistoryCorruptError,
     HistoryStore,
+    ImportPreview,
     check_backup,
+    detect_source,
     export_archive,
     find_backup,
     import_archive,
+    import_chats,
+    is_hearth_archive,
+    preview_import,
 )
 from app.core.context import AppContext
+from app.core.errors import HearthError
 from app.core.units import format_bytes
 
 EXIT_USAGE = 2
@@ -69,8 +77,21 @@ def register(subparsers: Any) -> None:
         "export-all", help="every chat, all branches, into one archive (a zip)"
     )
     export_all.add_argument("path", metavar="PATH")
-    import_ = actions.add_parser("import", help="add the chats of an archive from export-all")
-    import_.add_argument("path", metavar="PATH")
+    importing = actions.add_parser(
+        "import",
+        help="bring in an archive from export-all, or chats from GPT4All, LM Studio, Jan, "
+        "Ollama, Open WebUI or ChatGPT",
+        description="Import a Hearth archive, or another app's chats: a file or a folder (see "
+        "README, Bring your chats). All of a source's chats are imported, or none; chats "
+        "imported before are skipped.",
+    )
+    importing.add_argument("path", metavar="PATH", help="the file or folder the app keeps")
+    importing.add_argument(
+        "--from", dest="source", choices=IMPORT_SOURCES, help="the app (default: detected)"
+    )
+    importing.add_argument(
+        "--dry-run", action="store_true", help="only show what would be imported"
+    )
     parser.set_defaults(func=run)
 
 
@@ -82,7 +103,11 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
     vault_action = _VAULT_ACTIONS.get(args.history_action)
     if vault_action is not None:
         return vault_action(args)
+    if args.history_action == "import" and args.source is None and _archive_like(args.path):
+        return _import_archive(args)
     with HistoryStore.open() as store:
+        if args.history_action == "import":
+            return _import(store, args)
         if args.history_action == "list":
             conversations = store.list_conversations(deleted=args.deleted)
             if args.json:
@@ -93,6 +118,7 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
                         "created": _iso(c.created),
                         "updated": _iso(c.updated),
                         "deleted": _iso(c.deleted) if c.deleted is not None else None,
+                        "imported_from": c.options.get("imported"),
                     }
                     for c in conversations
                 ]
@@ -101,7 +127,7 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
                 print("No conversations saved yet.")
             else:
                 for c in conversations:
-                    print(f"{c.id:>6}  {_iso(c.updated)}  {c.title or '(untitled)'}")
+                    print(f"{c.id:>6}  {_iso(c.updated)}  {c.title or '(untitled)'}{_origin(c)}")
             return 0
         if args.history_action == "search":
             hits = store.search(args.text)
@@ -240,13 +266,28 @@ def _export_all(args: argparse.Namespace) -> int:
     return 0
 
 
-def _import(args: argparse.Namespace) -> int:
+def _import_archive(args: argparse.Namespace) -> int:
     with HistoryStore.open() as store:
         result = import_archive(store, args.path)
     line = f"Imported {len(result.added)} chats ({result.messages} messages)"
     if result.skipped:
         line += f"; {result.skipped} already in the history were left as they were"
     print(line + ".")
+    return 0
+
+
+def _import(store: HistoryStore, args: argparse.Namespace) -> int:
+    preview = preview_import(store, args.path, source=args.source)
+    _print_preview(preview)
+    if args.dry_run or not preview.conversations:
+        if args.dry_run:
+            print("Dry run: nothing was imported.")
+        return 0
+    result = import_chats(store, args.path, source=args.source)
+    print(
+        f"Imported {result.conversations} {_chats(result.conversations)} "
+        f"({result.messages} messages) from {result.label}."
+    )
     return 0
 
 
@@ -257,8 +298,49 @@ _VAULT_ACTIONS = {
     "backups": _backups,
     "restore": _restore,
     "export-all": _export_all,
-    "import": _import,
 }
+
+
+def _archive_like(path: str) -> bool:
+    """A Hearth archive, or a .zip that is no other app's export (its error is the archive's)."""
+    file = Path(path).expanduser()
+    if is_hearth_archive(file):
+        return True
+    return file.suffix.lower() == ".zip" and file.is_file() and not _is_chatgpt_zip(file)
+
+
+def _is_chatgpt_zip(file: Path) -> bool:
+    try:
+        return detect_source(file).name == "chatgpt"
+    except HearthError:
+        return False
+
+
+def _print_preview(preview: ImportPreview) -> None:
+    print(f"{preview.label}: {preview.path}")
+    print(
+        f"  {preview.conversations} new {_chats(preview.conversations)}, "
+        f"{preview.messages} messages"
+    )
+    if preview.already_there:
+        print(
+            f"  {preview.already_there} {_chats(preview.already_there)} imported before (skipped)"
+        )
+    for title in preview.titles:
+        print(f"    {title or '(untitled)'}")
+    if preview.conversations > len(preview.titles):
+        print(f"    … and {preview.conversations - len(preview.titles)} more")
+
+
+def _origin(conversation: Any) -> str:
+    marker = conversation.options.get("imported")
+    if not isinstance(marker, dict):
+        return ""
+    return f"  (imported from {marker.get('app')}: {marker.get('file')})"
+
+
+def _chats(count: int) -> str:
+    return "chat" if count == 1 else "chats"
 
 
 def _iso(timestamp: float) -> str:

@@ -1049,3 +1049,42 @@ def test_the_streaming_reader_reads_across_chunk_edges_and_finds_every_fault() -
     ]:
         with pytest.raises(JSONStreamError, match=says):
             list(iter_array(io.StringIO(bad), chunk=5))
+
+
+# -- the terminal ---------------------------------------------------------------------------
+
+
+def test_cli_previews_then_imports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.cli import main
+
+    monkeypatch.setenv("HEARTH_HOME", str(tmp_path / "home"))
+    file = tmp_path / "conversations.json"
+    file.write_text(json.dumps([chatgpt_conversation("one"), chatgpt_conversation("two")]), "utf-8")
+    assert main(["history", "import", str(file), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "ChatGPT:" in out and "2 new chats, 10 messages" in out and "Dry run" in out
+    with HistoryStore.open() as store:
+        assert store.list_conversations() == []
+    assert main(["history", "import", str(file), "--from", "chatgpt"]) == 0
+    assert "Imported 2 chats (10 messages) from ChatGPT." in capsys.readouterr().out
+    assert main(["history", "import", str(file)]) == 0
+    assert "0 new chats, 0 messages\n  2 chats imported before (skipped)" in capsys.readouterr().out
+    assert main(["history", "list"]) == 0
+    assert "(imported from chatgpt: conversations.json)" in capsys.readouterr().out
+
+
+def test_cli_import_of_a_bad_file_says_why_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.cli import main
+
+    monkeypatch.setenv("HEARTH_HOME", str(tmp_path / "home"))
+    file = tmp_path / "gpt4all-x.chat"
+    file.write_bytes(gpt4all_chat(12, gpt4all_items(12))[:-9])
+    assert main(["history", "import", str(file)]) == 1
+    err = capsys.readouterr().err
+    assert "gpt4all-x.chat is cut short" in err and "Nothing was imported" in err
+    with HistoryStore.open() as store:
+        assert store.list_conversations() == []
