@@ -41,6 +41,7 @@ from app.ui.chat_page import ChatPage
 from app.ui.claude_key import ClaudeKeyController
 from app.ui.cloud_worker import CloudThread
 from app.ui.dialogs import Ask
+from app.ui.import_dialog import ImportDialog
 from app.ui.library_page import LibraryPage
 from app.ui.model_bar import ModelBar
 from app.ui.operations import run_operation
@@ -188,6 +189,7 @@ class MainWindow(QMainWindow):
         self.sidebar.open_requested.connect(self.open_conversation)
         self.sidebar.deleted.connect(self._conversation_deleted)
         self.sidebar.failed.connect(self.notify)
+        self.sidebar.import_requested.connect(self.import_chats)
         self.model_bar.load_requested.connect(self.load_model)
         self.model_bar.open_file_requested.connect(self._open_model_file)
         self.library_page.load_requested.connect(self.load_model)
@@ -267,6 +269,13 @@ class MainWindow(QMainWindow):
     def _conversation_deleted(self, conversation_id: int) -> None:
         if self.chat.conversation and self.chat.conversation.id == conversation_id:
             self.chat.new_chat()
+
+    def import_chats(self) -> ImportDialog:
+        """Open Import… (chats from other apps); the list shows them once imported."""
+        dialog = ImportDialog(self.store.path, self)
+        dialog.imported.connect(lambda _result: self.sidebar.refresh())
+        dialog.open()
+        return dialog
 
     # -- models -----------------------------------------------------------------------------
 

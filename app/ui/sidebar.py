@@ -30,6 +30,7 @@ class Sidebar(QWidget):
     open_requested = Signal(object)  # conversation id, or None for a new chat
     deleted = Signal(int)
     failed = Signal(object)  # HearthError
+    import_requested = Signal()
 
     def __init__(self, store: HistoryStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -41,6 +42,10 @@ class Sidebar(QWidget):
         self.new_button.setToolTip("New chat (Ctrl+N)")
         self.new_button.clicked.connect(lambda: self.open_requested.emit(None))
         layout.addWidget(self.new_button)
+        self.import_button = QPushButton("Import chats…")
+        self.import_button.setToolTip("Bring chats from GPT4All, LM Studio, Jan, Ollama, …")
+        self.import_button.clicked.connect(self.import_requested.emit)
+        layout.addWidget(self.import_button)
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search chats (Ctrl+F)")
         self.search.setClearButtonEnabled(True)

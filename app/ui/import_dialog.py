@@ -1,0 +1,219 @@
+"""Import… : bring chats from another app, after a preview of what comes in.
+
+Pick a file or folder (and, if detection should not decide, the app); the dialog reads
+it on a worker thread and shows what an import would add. Import runs on a worker
+thread too, through its own connection to the history file, so the window stays
+responsive; it ends with "Imported N chats (M messages)". Every failure is shown in
+the dialog with what to do; nothing is imported then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.chat import (
+    IMPORT_SOURCES,
+    HistoryStore,
+    ImportPreview,
+    ImportResult,
+    import_chats,
+    preview_import,
+)
+from app.core.errors import HearthError
+from app.ui.operations import run_operation
+
+LABELS = {
+    "gpt4all": "GPT4All",
+    "lmstudio": "LM Studio",
+    "jan": "Jan",
+    "ollama": "Ollama",
+    "openwebui": "Open WebUI",
+    "chatgpt": "ChatGPT",
+}
+
+
+def _chats(count: int) -> str:
+    return "chat" if count == 1 else "chats"
+
+
+def describe_preview(preview: ImportPreview) -> str:
+    """The preview as the dialog shows it."""
+    lines = [
+        f"{preview.label}: {preview.conversations} new {_chats(preview.conversations)}, "
+        f"{preview.messages} messages."
+    ]
+    if preview.already_there:
+        lines.append(
+            f"{preview.already_there} {_chats(preview.already_there)} imported before "
+            "will be skipped."
+        )
+    lines += [f"  • {title or '(untitled)'}" for title in preview.titles]
+    if preview.conversations > len(preview.titles):
+        lines.append(f"  … and {preview.conversations - len(preview.titles)} more")
+    return "\n".join(lines)
+
+
+def describe_result(result: ImportResult) -> str:
+    """The confirmation the dialog shows when the import is done."""
+    chats = f"{result.conversations} {_chats(result.conversations)}"
+    return f"Imported {chats} ({result.messages} messages)."
+
+
+class ImportDialog(QDialog):
+    """Choose a source, preview it, import it; ``imported`` is emitted with the result."""
+
+    imported = Signal(object)  # ImportResult
+
+    def __init__(self, history_path: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Import chats")
+        self.setMinimumWidth(520)
+        self._history_path = history_path
+        self._busy = False
+        self._asked = 0  # the latest preview asked for; older answers are ignored
+
+        self.path_edit = QLineEdit()
+        self.path_edit.setPlaceholderText("A file or folder another app keeps its chats in")
+        self.path_edit.editingFinished.connect(self._preview)
+        choose_file = QPushButton("File…")
+        choose_file.clicked.connect(self._choose_file)
+        choose_folder = QPushButton("Folder…")
+        choose_folder.clicked.connect(self._choose_folder)
+        row = QHBoxLayout()
+        row.addWidget(self.path_edit, 1)
+        row.addWidget(choose_file)
+        row.addWidget(choose_folder)
+
+        self.source = QComboBox()
+        self.source.addItem("Detect automatically", None)
+        for name in IMPORT_SOURCES:
+            self.source.addItem(LABELS.get(name, name), name)
+        self.source.currentIndexChanged.connect(lambda _index: self._preview())
+
+        form = QFormLayout()
+        form.addRow("From:", row)
+        form.addRow("App:", self.source)
+
+        self.status = QLabel(
+            "GPT4All, LM Studio, Jan, Ollama, Open WebUI and ChatGPT exports can be imported."
+        )
+        self.status.setWordWrap(True)
+        self.status.setObjectName("importStatus")
+
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.import_button = self.buttons.addButton(
+            "Import", QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.import_button.setEnabled(False)
+        self.import_button.clicked.connect(self._import)
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.status, 1)
+        layout.addWidget(self.buttons)
+
+    # -- what a test (or a person) does -------------------------------------------------
+
+    def set_path(self, path: str | Path) -> None:
+        """Take ``path`` as the source and preview it."""
+        self.path_edit.setText(str(path))
+        self._preview()
+
+    def set_source(self, name: str | None) -> None:
+        """Read the source as this app's (None: detect it)."""
+        self.source.setCurrentIndex(max(0, self.source.findData(name)))
+
+    # -- slots ----------------------------------------------------------------------------
+
+    def _choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import chats from a file")
+        if path:
+            self.set_path(path)
+
+    def _choose_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Import chats from a folder")
+        if path:
+            self.set_path(path)
+
+    def _preview(self) -> None:
+        text = self.path_edit.text().strip()
+        self.import_button.setEnabled(False)
+        if not text or self._busy:
+            return
+        self._asked += 1
+        asked, path, source = self._asked, Path(text), self.source.currentData()
+        self.status.setText("Reading…")
+        self._run(
+            lambda store: preview_import(store, path, source=source),
+            lambda preview: self._previewed(asked, preview),
+            lambda error: self._failed(asked, error),
+        )
+
+    def _previewed(self, asked: int, preview: ImportPreview) -> None:
+        if asked != self._asked:
+            return
+        self.status.setText(describe_preview(preview))
+        self.import_button.setEnabled(preview.conversations > 0)
+
+    def _import(self) -> None:
+        path, source = Path(self.path_edit.text().strip()), self.source.currentData()
+        self._set_busy(True)
+        self.status.setText("Importing…")
+        self._asked += 1
+        asked = self._asked
+        self._run(
+            lambda store: import_chats(store, path, source=source),
+            self._done,
+            lambda error: self._failed(asked, error),
+        )
+
+    def _done(self, result: ImportResult) -> None:
+        self._set_busy(False)
+        self.status.setText(describe_result(result))
+        self.import_button.setEnabled(False)
+        self.imported.emit(result)
+
+    def _failed(self, asked: int, error: HearthError) -> None:
+        self._set_busy(False)
+        if asked == self._asked:
+            self.status.setText(error.describe())
+            self.import_button.setEnabled(False)
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        for widget in (self.path_edit, self.source, self.import_button):
+            widget.setDisabled(busy)
+
+    def _run(
+        self,
+        work: Callable[[HistoryStore], object],
+        on_success: Callable[..., None],
+        on_failure: Callable[[HearthError], None],
+    ) -> None:
+        history_path = self._history_path
+
+        def in_background() -> object:
+            # Its own connection: the window's store is not held while a big source is read.
+            with HistoryStore.open(history_path) as store:
+                return work(store)
+
+        run_operation(
+            in_background, on_success=on_success, on_failure=on_failure, doing="importing chats"
+        )
