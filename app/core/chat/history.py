@@ -988,8 +988,11 @@ class HistoryStore:
             ),
         )
         conversation_id = int(cursor.lastrowid or 0)
+        # Ids given here (the transaction holds the write lock) let one executemany
+        # write every message: several times faster than a statement each.
+        next_id = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()[0])
         ids: dict[str, int] = {}
-        last_id: int | None = None
+        rows = []
         for m in conversation.messages:
             _check_choice("role", m.role, ROLES)
             _check_choice("status", m.status, STATUSES)
@@ -1000,14 +1003,17 @@ class HistoryStore:
                         f"Imported message {m.key!r} follows {m.parent_key!r}, which comes later."
                     )
                 parent_id = ids[m.parent_key]
-            cursor = conn.execute(
-                "INSERT INTO messages (conversation_id, parent_id, role, text, model, status,"
-                " error, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (conversation_id, parent_id, m.role, m.text, m.model, m.status, m.error, m.created),
-            )
-            last_id = ids[m.key] = int(cursor.lastrowid or 0)
-        if last_id is not None:
-            leaf = ids.get(conversation.active_key or "", last_id)
+            next_id += 1
+            ids[m.key] = next_id
+            row = (next_id, conversation_id, parent_id, m.role, m.text, m.model, m.status)
+            rows.append((*row, m.error, m.created))
+        conn.executemany(
+            "INSERT INTO messages (id, conversation_id, parent_id, role, text, model, status,"
+            " error, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        if rows:
+            leaf = ids.get(conversation.active_key or "", next_id)
             conn.execute(
                 "UPDATE conversations SET active_leaf = ? WHERE id = ?", (leaf, conversation_id)
             )
