@@ -29,6 +29,7 @@ BENCHMARKS = (
     "bench.portable",
     "bench.documents",
     "bench.vault",
+    "bench.imports",
 )
 
 
