@@ -648,6 +648,26 @@ def test_a_sqlite_file_that_is_not_ollamas_and_a_damaged_one_import_nothing(
         assert "db.sqlite cannot be read as Ollama's database: database disk image" in str(error)
 
 
+def test_an_ollama_database_locked_by_the_app_says_so_and_imports_nothing(
+    store: HistoryStore, tmp_path: Path, existing: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.core.chat.importers import ollama
+
+    file = tmp_path / "db.sqlite"
+    ollama_database(file)
+    holder = sqlite3.connect(file, isolation_level=None)
+    holder.execute("PRAGMA journal_mode=DELETE")
+    holder.execute("BEGIN EXCLUSIVE")  # as a writer in rollback-journal mode holds it
+    monkeypatch.setattr(ollama, "BUSY_TIMEOUT_S", 0.1)
+    try:
+        error = assert_fails_cleanly(store, file, ChatImportError, source="ollama")
+        assert "holds it locked; try again" in str(error)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert import_chats(store, file).conversations == 2
+
+
 # -- Open WebUI -----------------------------------------------------------------------------
 #
 # open-webui/open-webui: backend/open_webui/models/chats.py (ChatModel rows: id, title,

@@ -29,6 +29,7 @@ NAME = "ollama"
 LABEL = "Ollama"
 DATABASE = "db.sqlite"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+BUSY_TIMEOUT_S = 5.0  # how long to wait while Ollama holds its database's lock
 _NEEDED = {
     "chats": {"id", "title", "created_at"},
     "messages": {"chat_id", "role", "content", "created_at"},
@@ -82,6 +83,16 @@ def read(path: Path) -> Iterator[ImportedConversation]:
                 yield _conversation(conn, file, chat_id, title, created_at, has_thinking, has_model)
         finally:
             conn.close()
+    except sqlite3.OperationalError as error:
+        if "locked" in str(error) or "busy" in str(error):
+            raise ChatImportError(
+                f"Ollama is writing {file.name} and holds it locked; try again in a moment, "
+                "or once the Ollama app is closed.",
+                path=file,
+            ) from None
+        raise DamagedSourceError(
+            f"{file.name} cannot be read as Ollama's database: {error}.", path=file
+        ) from None
     except sqlite3.DatabaseError as error:
         raise DamagedSourceError(
             f"{file.name} cannot be read as Ollama's database: {error}.", path=file
@@ -89,7 +100,8 @@ def read(path: Path) -> Iterator[ImportedConversation]:
 
 
 def _connect(file: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
+    uri = f"{file.resolve().as_uri()}?mode=ro"
+    return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
