@@ -981,6 +981,15 @@ def test_a_file_given_as_the_wrong_app_is_refused_clearly(
     assert "nothing at" in str(assert_fails_cleanly(store, tmp_path / "missing", ChatImportError))
 
 
+def test_a_hearth_archive_is_told_apart_from_other_apps_exports(
+    store: HistoryStore, tmp_path: Path, existing: int
+) -> None:
+    archive = tmp_path / "hearth-export.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("hearth-archive.json", json.dumps({"format": "hearth-archive"}))
+    assert "is a Hearth archive" in str(assert_fails_cleanly(store, archive, ChatImportError))
+
+
 # -- a very large export --------------------------------------------------------------------
 
 

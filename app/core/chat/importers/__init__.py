@@ -16,6 +16,7 @@ proportion to its largest chat, not to the whole file.
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -44,6 +45,7 @@ SOURCES: tuple[str, ...] = tuple(importer.name for importer in IMPORTERS)
 """The names ``--from`` takes."""
 
 _PREVIEW_TITLES = 20
+HEARTH_ARCHIVE_MANIFEST = "hearth-archive.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,12 @@ def detect_source(path: str | Path) -> Importer:
     where = Path(path).expanduser()
     if not where.exists():
         raise ChatImportError(f"There is nothing at {where}.", path=where)
+    if is_hearth_archive(where):
+        raise ChatImportError(
+            f"{where.name} is a Hearth archive, not another app's chats; this build of "
+            "Hearth cannot read archives yet.",
+            path=where,
+        )
     for candidate in IMPORTERS:
         if candidate.claims(where):
             return candidate
@@ -143,6 +151,21 @@ def import_chats(
     )
 
 
+def is_hearth_archive(path: Path) -> bool:
+    """Whether ``path`` is Hearth's own archive (a zip holding its manifest).
+
+    The hook for Hearth's archive import: a source that is one goes there, not to an
+    app's importer.
+    """
+    try:
+        if not path.is_file() or not zipfile.is_zipfile(path):
+            return False
+        with zipfile.ZipFile(path) as archive:
+            return HEARTH_ARCHIVE_MANIFEST in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 def _resolve(path: str | Path, source: str | None) -> tuple[Path, Importer]:
     where = Path(path).expanduser()
     if not where.exists():
@@ -190,5 +213,6 @@ __all__ = [
     "detect_source",
     "import_chats",
     "importer",
+    "is_hearth_archive",
     "preview_import",
 ]
