@@ -904,6 +904,20 @@ def test_the_chatgpt_export_zip_is_read_as_it_is(store: HistoryStore, tmp_path: 
     assert import_chats(store, archive).conversations == 1
 
 
+def test_a_damaged_chatgpt_zip_imports_nothing(
+    store: HistoryStore, tmp_path: Path, existing: int
+) -> None:
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("conversations.json", json.dumps([chatgpt_conversation()] * 50))
+    raw = bytearray(archive.read_bytes())
+    middle = len(raw) // 2
+    raw[middle : middle + 64] = bytes(64)  # inside the compressed conversations.json
+    archive.write_bytes(bytes(raw))
+    error = assert_fails_cleanly(store, archive, DamagedSourceError, source="chatgpt")
+    assert "export.zip" in str(error)
+
+
 def test_a_chatgpt_export_damaged_in_its_last_chat_imports_none_of_them(
     store: HistoryStore, tmp_path: Path, existing: int
 ) -> None:

@@ -7,6 +7,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -108,17 +109,26 @@ def read_json_file(path: Path, label: str) -> Any:
 @contextmanager
 def open_text(path: Path, *, member: str | None = None) -> Iterator[TextIO]:
     """The file as text; ``member``: that file inside a zip archive at ``path``."""
+    closing: list[Any] = []
     try:
         if member is not None and zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive, archive.open(member) as raw:
-                yield io.TextIOWrapper(raw, encoding="utf-8")
+            archive = zipfile.ZipFile(path)
+            closing.append(archive)
+            try:
+                stream: TextIO = io.TextIOWrapper(archive.open(member), encoding="utf-8")
+            except KeyError:
+                archive.close()
+                raise UnknownSourceError(f"{path.name} holds no {member}.", path=path) from None
         else:
-            with path.open("r", encoding="utf-8") as file:
-                yield file
-    except KeyError:
-        raise UnknownSourceError(f"{path.name} holds no {member}.", path=path) from None
+            stream = path.open("r", encoding="utf-8")
     except (OSError, zipfile.BadZipFile) as error:
         raise ChatImportError(f"Hearth cannot read {path}: {error}.", path=path) from None
+    closing.insert(0, stream)
+    try:
+        yield stream
+    finally:
+        for thing in closing:
+            thing.close()
 
 
 def iter_chats(stream: TextIO, path: Path, label: str) -> Iterator[Any]:
@@ -129,6 +139,8 @@ def iter_chats(stream: TextIO, path: Path, label: str) -> Iterator[Any]:
         raise UnknownSourceError(
             f"{path.name} is not a {label} export (it is not text).", path=path
         ) from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        raise DamagedSourceError(f"{path.name} cannot be read: {error}.", path=path) from None
     source = _Prefixed(head, stream)
     first = head.lstrip()[:1]
     try:
@@ -141,6 +153,15 @@ def iter_chats(stream: TextIO, path: Path, label: str) -> Iterator[Any]:
     except (JSONStreamError, json.JSONDecodeError, UnicodeDecodeError) as error:
         raise DamagedSourceError(
             f"{path.name} is not a complete {label} export: {error}.", path=path
+        ) from None
+    except (
+        OSError,
+        EOFError,
+        zipfile.BadZipFile,
+        zlib.error,
+    ) as error:  # a damaged zip, a failing disk
+        raise DamagedSourceError(
+            f"{path.name} cannot be read to its end: {error}.", path=path
         ) from None
     raise UnknownSourceError(f"{path.name} is not a {label} export (it is not JSON).", path=path)
 
