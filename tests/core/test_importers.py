@@ -487,9 +487,14 @@ def jan_thread(folder: Path, thread_id: str, *, milliseconds: bool) -> None:
             "metadata": {},
         }
 
+    greeting = message(2, "assistant", "Hello!")
+    greeting["content"].insert(
+        0, {"type": "reasoning", "text": {"value": "A greeting.", "annotations": []}}
+    )
+    greeting["content"].append({"type": "tool_call", "tool_name": "search", "input": {}})
     lines = [
         message(1, "user", "Hello Jan"),
-        message(2, "assistant", "Hello!"),
+        greeting,
         message(3, "user", "Tell me a story"),
         message(4, "assistant", "Once upon", status="stopped"),
     ]
@@ -513,7 +518,7 @@ def test_jan_threads_round_trip(store: HistoryStore, tmp_path: Path) -> None:
         messages = store.active_path(conversation_id)
         assert shape(messages) == [
             ("user", "Hello Jan"),
-            ("assistant", "Hello!"),
+            ("assistant", "<think>A greeting.</think>\nHello!"),
             ("user", "Tell me a story"),
             ("assistant", "Once upon"),
         ]

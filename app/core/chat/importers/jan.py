@@ -3,9 +3,10 @@
 ``thread.json`` has ``id``, ``title``, ``created``/``updated`` and ``assistants``
 (each with ``model.id`` and ``instructions``, the system prompt). ``messages.jsonl``
 has one message per line: ``id``, ``role``, ``content`` (parts of ``type`` ``text``
-holding ``text.value``), ``status`` (``ready``, ``pending``, ``error``, ``stopped``)
-and ``created_at``. Jan writes times in seconds in older versions and milliseconds
-in newer ones; both are read. Jan keeps no branches.
+holding ``text.value``; ``reasoning`` parts hold a reasoning model's thoughts, kept in
+``<think>`` tags), ``status`` (``ready``, ``pending``, ``error``, ``stopped``) and
+``created_at``. Jan writes times in seconds in older versions and milliseconds in
+newer ones; both are read. Jan keeps no branches.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from app.core.chat.importers.base import (
     read_json_file,
     text_parts,
     timestamp,
+    with_reasoning,
 )
 
 NAME = "jan"
@@ -80,7 +82,7 @@ def _conversation(folder: Path) -> ImportedConversation:
         key = str(message.get("id") or number)
         role = str(message.get("role") or "")
         status = _STATUS.get(str(message.get("status")), "complete")
-        text = text_parts(message.get("content"))
+        text = _text(message.get("content"))
         if chain.add(
             key,
             parent,
@@ -102,6 +104,16 @@ def _conversation(folder: Path) -> ImportedConversation:
         system_prompt=chain.system_prompt,
         messages=chain.messages,
     )
+
+
+def _text(content: object) -> str:
+    """The answer, with its ``reasoning`` parts in ``<think>`` tags; tool calls left out."""
+    if not isinstance(content, list):
+        return text_parts(content)
+    parts = [p for p in content if isinstance(p, dict)]
+    reasoning = text_parts([p for p in parts if p.get("type") == "reasoning"])
+    answer = text_parts([p for p in parts if p.get("type") in ("text", None)])
+    return with_reasoning(reasoning, answer)
 
 
 def _messages(folder: Path) -> Iterator[dict[str, Any]]:
