@@ -214,8 +214,9 @@ def gpt4all_items(version: int) -> list[Item]:
     answer: list[Any] = []
     if version >= 12:
         answer = [
+            ("Think: ", "A sum.", []),
             ("Text: ", "Let me check. ", []),
-            ("ToolCall: ", "", [("ToolResponse: ", "", [])]),
+            ("ToolCall: ", "<tool_call>2+2</tool_call>", [("ToolResponse: ", "4", [])]),
             ("Text: ", "It is 4.", []),
         ]
     return [
@@ -250,7 +251,10 @@ def test_gpt4all_chat_files_of_every_version_round_trip(
         ("user", "Capital of France?"),
         ("assistant", "Paris."),
         ("user", "And 2+2?"),
-        ("assistant", "It is 4." if version < 12 else "Let me check. It is 4."),
+        (
+            "assistant",
+            "It is 4." if version < 12 else "<think>A sum.</think>\nLet me check. It is 4.",
+        ),
         ("user", "Once more"),
         ("assistant", "The model failed to load."),
     ]

@@ -7,7 +7,7 @@ then the chat (creation date in Unix seconds, id, name, the name the user gave, 
 model, its document collections), the model state older versions saved (skipped),
 and the items: prompts and responses, each with flags (stopped, error), sources,
 attachments and, from version 12, sub-items (text, thinking, tool calls). A response
-with sub-items reads as GPT4All shows it flattened: its sub-items' text in order.
+with sub-items reads as its text sub-items in order, its thinking in ``<think>`` tags.
 
 GPT4All keeps one time per chat (messages get it), no system prompt per chat (it is
 a setting of the model) and no branches. Files from before the magic number existed
@@ -28,6 +28,7 @@ from app.core.chat.importers.base import (
     Importer,
     SourceVersionError,
     UnknownSourceError,
+    with_reasoning,
 )
 from app.core.chat.importers.qdatastream import DataStream, StreamDamaged, StreamEnded
 
@@ -76,10 +77,18 @@ class _Item:
     sub_items: list[_Item] = field(default_factory=list)
 
     def text(self) -> str:
-        """As GPT4All's ``flattenedContent``: the sub-items' values, else the value."""
+        """The reply as shown: its text sub-items (reasoning in ``<think>`` tags), else its value.
+
+        GPT4All's ``flattenedContent`` joins every sub-item's value; the tool calls and
+        their results among them are left out here, as for every app.
+        """
         if not self.sub_items:
             return self.value
-        return "".join(item.value for item in self.sub_items)
+        thinking = "".join(item.value for item in self.sub_items if item.kind == "Think: ")
+        answer = "".join(
+            item.value for item in self.sub_items if item.kind in ("Text: ", "Response: ")
+        )
+        return with_reasoning(thinking, answer)
 
 
 def read_chat_file(file: Path) -> ImportedConversation:
