@@ -93,14 +93,18 @@ class Sidebar(QWidget):
                 self._add(hit.conversation_id, label)
         else:
             for record in self.store.list_conversations():
-                self._add(record.id, record.title or "Untitled chat")
+                item = self._add(record.id, record.title or "Untitled chat")
+                origin = record.options.get("imported")
+                if isinstance(origin, dict):
+                    item.setToolTip(f"Imported from {origin.get('file')} ({origin.get('app')})")
 
-    def _add(self, conversation_id: int, label: str) -> None:
+    def _add(self, conversation_id: int, label: str) -> QListWidgetItem:
         item = QListWidgetItem(label)
         item.setData(Qt.ItemDataRole.UserRole, conversation_id)
         self.list.addItem(item)
         if conversation_id == self._current:
             item.setSelected(True)
+        return item
 
     def _activated(self, item: QListWidgetItem) -> None:
         self.open_requested.emit(item.data(Qt.ItemDataRole.UserRole))

@@ -77,8 +77,9 @@ def test_import_chats_in_the_sidebar_opens_the_dialog_and_lists_what_came_in(
         qtbot.waitUntil(dialog.import_button.isEnabled, timeout=10_000)
         with qtbot.waitSignal(dialog.imported, timeout=10_000):
             dialog.import_button.click()
-        items = [window.sidebar.list.item(i).text() for i in range(window.sidebar.list.count())]
-        assert "Garlic" in items
+        items = [window.sidebar.list.item(i) for i in range(window.sidebar.list.count())]
+        (garlic,) = [item for item in items if item.text() == "Garlic"]
+        assert garlic.toolTip() == "Imported from conversations.json (chatgpt)"
         dialog.close()
     finally:
         window.close()
