@@ -42,8 +42,10 @@ class Sidebar(QWidget):
         self.new_button.setToolTip("New chat (Ctrl+N)")
         self.new_button.clicked.connect(lambda: self.open_requested.emit(None))
         layout.addWidget(self.new_button)
-        self.import_button = QPushButton("Import chats…")
-        self.import_button.setToolTip("Bring chats from GPT4All, LM Studio, Jan, Ollama, …")
+        self.import_button = QPushButton("Import…")
+        self.import_button.setToolTip(
+            "Import chats from GPT4All, LM Studio, Jan, Ollama, Open WebUI, ChatGPT"
+        )
         self.import_button.clicked.connect(self.import_requested.emit)
         layout.addWidget(self.import_button)
         self.search = QLineEdit()
