@@ -87,10 +87,12 @@ class ImportDialog(QDialog):
         self._history_path = history_path
         self._busy = False
         self._asked = 0  # the latest preview asked for; older answers are ignored
+        self._ready: tuple[Path, str | None] | None = None  # what the shown preview is of
 
         self.path_edit = QLineEdit()
         self.path_edit.setPlaceholderText("A file or folder another app keeps its chats in")
         self.path_edit.editingFinished.connect(self._preview)
+        self.path_edit.textEdited.connect(lambda _text: self._not_ready())
         choose_file = QPushButton("File…")
         choose_file.clicked.connect(self._choose_file)
         choose_folder = QPushButton("Folder…")
@@ -152,9 +154,13 @@ class ImportDialog(QDialog):
         if path:
             self.set_path(path)
 
+    def _not_ready(self) -> None:
+        self._ready = None
+        self.import_button.setEnabled(False)
+
     def _preview(self) -> None:
         text = self.path_edit.text().strip()
-        self.import_button.setEnabled(False)
+        self._not_ready()
         if not text or self._busy:
             return
         self._asked += 1
@@ -162,18 +168,24 @@ class ImportDialog(QDialog):
         self.status.setText("Reading…")
         self._run(
             lambda store: preview_import(store, path, source=source),
-            lambda preview: self._previewed(asked, preview),
+            lambda preview: self._previewed(asked, (path, source), preview),
             lambda error: self._failed(asked, error),
         )
 
-    def _previewed(self, asked: int, preview: ImportPreview) -> None:
+    def _previewed(
+        self, asked: int, ready: tuple[Path, str | None], preview: ImportPreview
+    ) -> None:
         if asked != self._asked:
             return
         self.status.setText(describe_preview(preview))
-        self.import_button.setEnabled(preview.conversations > 0)
+        if preview.conversations > 0:
+            self._ready = ready
+            self.import_button.setEnabled(True)
 
     def _import(self) -> None:
-        path, source = Path(self.path_edit.text().strip()), self.source.currentData()
+        if self._ready is None:  # what is typed now was not previewed
+            return
+        (path, source), self._ready = self._ready, None
         self._set_busy(True)
         self.status.setText("Importing…")
         self._asked += 1

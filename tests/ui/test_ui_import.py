@@ -40,6 +40,11 @@ def test_the_import_dialog_previews_imports_and_confirms(qtbot, tmp_path: Path) 
     qtbot.waitUntil(dialog.import_button.isEnabled, timeout=10_000)
     assert dialog.status.text().startswith("ChatGPT: 2 new chats, 10 messages.")
     assert "• Garlic" in dialog.status.text()
+    # Typing another path takes the preview back: only what was previewed is imported.
+    qtbot.keyClicks(dialog.path_edit, "x")
+    assert not dialog.import_button.isEnabled()
+    dialog.set_path(export)
+    qtbot.waitUntil(dialog.import_button.isEnabled, timeout=10_000)
 
     with qtbot.waitSignal(dialog.imported, timeout=10_000) as done:
         dialog.import_button.click()
