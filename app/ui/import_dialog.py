@@ -203,10 +203,11 @@ class ImportDialog(QDialog):
         self.imported.emit(result)
 
     def _failed(self, asked: int, error: HearthError) -> None:
+        if asked != self._asked:
+            return  # a preview since replaced by another
         self._set_busy(False)
-        if asked == self._asked:
-            self.status.setText(error.describe())
-            self.import_button.setEnabled(False)
+        self.status.setText(error.describe())
+        self._not_ready()
 
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy

@@ -31,22 +31,22 @@ def test_the_import_dialog_previews_imports_and_confirms(qtbot, tmp_path: Path) 
     # A damaged source: what is wrong, and no way to import it.
     dialog.set_source("chatgpt")
     dialog.set_path(damaged)
-    qtbot.waitUntil(lambda: "cut short" in dialog.status.text(), timeout=10_000)
+    qtbot.waitUntil(lambda: "cut short" in dialog.status.text(), timeout=30_000)
     assert "Nothing was imported" in dialog.status.text()
     assert not dialog.import_button.isEnabled()
 
     dialog.set_source(None)
     dialog.set_path(export)
-    qtbot.waitUntil(dialog.import_button.isEnabled, timeout=10_000)
+    qtbot.waitUntil(dialog.import_button.isEnabled, timeout=30_000)
     assert dialog.status.text().startswith("ChatGPT: 2 new chats, 10 messages.")
     assert "• Garlic" in dialog.status.text()
     # Typing another path takes the preview back: only what was previewed is imported.
     qtbot.keyClicks(dialog.path_edit, "x")
     assert not dialog.import_button.isEnabled()
     dialog.set_path(export)
-    qtbot.waitUntil(dialog.import_button.isEnabled, timeout=10_000)
+    qtbot.waitUntil(dialog.import_button.isEnabled, timeout=30_000)
 
-    with qtbot.waitSignal(dialog.imported, timeout=10_000) as done:
+    with qtbot.waitSignal(dialog.imported, timeout=30_000) as done:
         dialog.import_button.click()
     assert dialog.status.text() == "Imported 2 chats (10 messages)."
     assert (done.args[0].conversations, done.args[0].messages) == (2, 10)
@@ -57,7 +57,7 @@ def test_the_import_dialog_previews_imports_and_confirms(qtbot, tmp_path: Path) 
 
     # The same source again: nothing new to import.
     dialog.set_path(export)
-    qtbot.waitUntil(lambda: "imported before" in dialog.status.text(), timeout=10_000)
+    qtbot.waitUntil(lambda: "imported before" in dialog.status.text(), timeout=30_000)
     assert dialog.status.text().startswith("ChatGPT: 0 new chats, 0 messages.")
     assert not dialog.import_button.isEnabled()
 
@@ -79,8 +79,8 @@ def test_import_chats_in_the_sidebar_opens_the_dialog_and_lists_what_came_in(
         (dialog,) = window.findChildren(ImportDialog)
         assert dialog.isVisible()
         dialog.set_path(export)
-        qtbot.waitUntil(dialog.import_button.isEnabled, timeout=10_000)
-        with qtbot.waitSignal(dialog.imported, timeout=10_000):
+        qtbot.waitUntil(dialog.import_button.isEnabled, timeout=30_000)
+        with qtbot.waitSignal(dialog.imported, timeout=30_000):
             dialog.import_button.click()
         items = [window.sidebar.list.item(i) for i in range(window.sidebar.list.count())]
         (garlic,) = [item for item in items if item.text() == "Garlic"]
