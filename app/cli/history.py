@@ -20,21 +20,18 @@ from typing import Any
 
 from app.core.chat import (
     DELETED_KEPT_FOR_S,
+    HEARTH,
     IMPORT_SOURCES,
     HistoryCorruptError,
     HistoryStore,
     ImportPreview,
     check_backup,
-    detect_source,
     export_archive,
     find_backup,
-    import_archive,
     import_chats,
-    is_hearth_archive,
     preview_import,
 )
 from app.core.context import AppContext
-from app.core.errors import HearthError
 from app.core.units import format_bytes
 
 EXIT_USAGE = 2
@@ -103,8 +100,6 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
     vault_action = _VAULT_ACTIONS.get(args.history_action)
     if vault_action is not None:
         return vault_action(args)
-    if args.history_action == "import" and args.source is None and _archive_like(args.path):
-        return _import_archive(args)
     with HistoryStore.open() as store:
         if args.history_action == "import":
             return _import(store, args)
@@ -266,16 +261,6 @@ def _export_all(args: argparse.Namespace) -> int:
     return 0
 
 
-def _import_archive(args: argparse.Namespace) -> int:
-    with HistoryStore.open() as store:
-        result = import_archive(store, args.path)
-    line = f"Imported {len(result.added)} chats ({result.messages} messages)"
-    if result.skipped:
-        line += f"; {result.skipped} already in the history were left as they were"
-    print(line + ".")
-    return 0
-
-
 def _import(store: HistoryStore, args: argparse.Namespace) -> int:
     preview = preview_import(store, args.path, source=args.source)
     _print_preview(preview)
@@ -284,10 +269,13 @@ def _import(store: HistoryStore, args: argparse.Namespace) -> int:
             print("Dry run: nothing was imported.")
         return 0
     result = import_chats(store, args.path, source=args.source)
-    print(
+    line = (
         f"Imported {result.conversations} {_chats(result.conversations)} "
-        f"({result.messages} messages) from {result.label}."
+        f"({result.messages} messages) from {result.label}"
     )
+    if result.already_there:
+        line += f"; {result.already_there} already in the history were left as they were"
+    print(line + ".")
     return 0
 
 
@@ -301,23 +289,14 @@ _VAULT_ACTIONS = {
 }
 
 
-def _archive_like(path: str) -> bool:
-    """A Hearth archive, or a .zip that is no other app's export (its error is the archive's)."""
-    file = Path(path).expanduser()
-    if is_hearth_archive(file):
-        return True
-    return file.suffix.lower() == ".zip" and file.is_file() and not _is_chatgpt_zip(file)
-
-
-def _is_chatgpt_zip(file: Path) -> bool:
-    try:
-        return detect_source(file).name == "chatgpt"
-    except HearthError:
-        return False
-
-
 def _print_preview(preview: ImportPreview) -> None:
     print(f"{preview.label}: {preview.path}")
+    if preview.source == HEARTH:  # an archive's own counts; the import skips what is here
+        print(
+            f"  {preview.conversations} {_chats(preview.conversations)}, {preview.messages}"
+            " messages (those already in the history are skipped)"
+        )
+        return
     print(
         f"  {preview.conversations} new {_chats(preview.conversations)}, "
         f"{preview.messages} messages"

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.chat import (
+    HEARTH,
     IMPORT_SOURCES,
     HistoryStore,
     ImportPreview,
@@ -54,6 +55,11 @@ def _chats(count: int) -> str:
 
 def describe_preview(preview: ImportPreview) -> str:
     """The preview as the dialog shows it."""
+    if preview.source == HEARTH:  # an archive's own counts; the import skips what is here
+        return (
+            f"{preview.label}: {preview.conversations} {_chats(preview.conversations)}, "
+            f"{preview.messages} messages. Those already in the history are skipped."
+        )
     lines = [
         f"{preview.label}: {preview.conversations} new {_chats(preview.conversations)}, "
         f"{preview.messages} messages."

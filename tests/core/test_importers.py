@@ -31,6 +31,7 @@ from app.core.chat.importers import (
     preview_import,
 )
 from app.core.chat.importers.jsonstream import JSONStreamError, iter_array
+from app.core.errors import HearthError
 
 T0 = 1_700_000_000.0
 
@@ -1004,13 +1005,29 @@ def test_a_file_given_as_the_wrong_app_is_refused_clearly(
     assert "nothing at" in str(assert_fails_cleanly(store, tmp_path / "missing", ChatImportError))
 
 
-def test_a_hearth_archive_is_told_apart_from_other_apps_exports(
+def test_a_hearth_archive_goes_to_the_archive_import(
     store: HistoryStore, tmp_path: Path, existing: int
 ) -> None:
+    from app.core.chat.vault_archive import export_archive
+
     archive = tmp_path / "hearth-export.zip"
-    with zipfile.ZipFile(archive, "w") as zipped:
-        zipped.writestr("hearth-archive.json", json.dumps({"format": "hearth-archive"}))
-    assert "is a Hearth archive" in str(assert_fails_cleanly(store, archive, ChatImportError))
+    export_archive(store, archive)
+    preview = preview_import(store, archive)
+    assert (preview.source, preview.label, preview.conversations) == ("hearth", "Hearth archive", 1)
+    result = import_chats(store, archive)  # the chat is there already: skipped
+    assert (result.source, result.conversations, result.already_there) == ("hearth", 0, 1)
+    with HistoryStore.open(tmp_path / "other" / "history.sqlite3") as other:
+        result = import_chats(other, archive)
+        assert (result.conversations, result.messages) == (1, 2)
+        (copy,) = other.list_conversations()
+        assert shape(other.active_path(copy.id)) == shape(store.active_path(existing))
+    # A zip that is neither ChatGPT's nor an archive: the archive import says why.
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"not a zip")
+    before = snapshot(store)
+    with pytest.raises(HearthError, match="not a Hearth archive"):
+        import_chats(store, junk)
+    assert snapshot(store) == before
 
 
 # -- a very large export --------------------------------------------------------------------

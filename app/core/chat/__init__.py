@@ -16,15 +16,16 @@ from app.core.chat.history import (
     RestoreResult,
 )
 from app.core.chat.importers import (
-    SOURCES as IMPORT_SOURCES,
-)
-from app.core.chat.importers import (
+    HEARTH,
     ChatImportError,
     ImportPreview,
     ImportResult,
     detect_source,
     import_chats,
     preview_import,
+)
+from app.core.chat.importers import (
+    SOURCES as IMPORT_SOURCES,
 )
 from app.core.chat.routing import (
     Destination,
@@ -70,6 +71,7 @@ from app.core.chat.vault_archive import (
 
 __all__ = [
     "DELETED_KEPT_FOR_S",
+    "HEARTH",
     "IMPORT_SOURCES",
     "KEEP",
     "ArchiveDamagedError",

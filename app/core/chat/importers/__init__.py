@@ -1,5 +1,5 @@
 """Bring chats from other apps into Hearth's history: GPT4All, LM Studio, Jan, Ollama,
-Open WebUI and ChatGPT.
+Open WebUI and ChatGPT (and Hearth's own archive, handed to ``vault_archive``).
 
 :func:`detect_source` names the app a file or folder comes from; :func:`preview_import`
 reads it and says what an import would add (nothing is written); :func:`import_chats`
@@ -16,7 +16,6 @@ proportion to its largest chat, not to the whole file.
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,6 +29,7 @@ from app.core.chat.importers.base import (
     SourceVersionError,
     UnknownSourceError,
 )
+from app.core.chat.vault_archive import import_archive, is_hearth_archive, read_archive
 
 IMPORTERS: tuple[Importer, ...] = (
     gpt4all.IMPORTER,
@@ -45,7 +45,8 @@ SOURCES: tuple[str, ...] = tuple(importer.name for importer in IMPORTERS)
 """The names ``--from`` takes."""
 
 _PREVIEW_TITLES = 20
-HEARTH_ARCHIVE_MANIFEST = "hearth-archive.json"
+HEARTH = "hearth"
+HEARTH_LABEL = "Hearth archive"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +91,8 @@ def detect_source(path: str | Path) -> Importer:
         raise ChatImportError(f"There is nothing at {where}.", path=where)
     if is_hearth_archive(where):
         raise ChatImportError(
-            f"{where.name} is a Hearth archive, not another app's chats; this build of "
-            "Hearth cannot read archives yet.",
+            f"{where.name} is a Hearth archive, not another app's chats; import_chats "
+            "and preview_import read it.",
             path=where,
         )
     for candidate in IMPORTERS:
@@ -109,8 +110,16 @@ def preview_import(
 ) -> ImportPreview:
     """Read the whole source and count what :func:`import_chats` would add; writes nothing.
 
-    Raises the same errors an import would (a damaged file is found here first).
+    Raises the same errors an import would (a damaged file is found here first). For a
+    Hearth archive (source ``"hearth"``) the counts are the archive's: the chats the
+    history already holds are found, and skipped, by the import.
     """
+    where = _existing(path)
+    if source is None and _archive_like(where):
+        summary = read_archive(where)
+        return ImportPreview(
+            HEARTH, HEARTH_LABEL, where, summary.conversations, summary.messages, 0, ()
+        )
     where, chosen = _resolve(path, source)
     known = _known_keys(store)
     conversations = messages = already_there = 0
@@ -137,8 +146,15 @@ def import_chats(
     ``source`` is one of :data:`SOURCES`; None detects it. Raises UnknownSourceError
     (not a format Hearth reads), DamagedSourceError (cut short or damaged),
     SourceVersionError (a newer format than Hearth knows), ChatImportError (cannot
-    be read); in every case the history is left as it was.
+    be read); in every case the history is left as it was. A Hearth archive (from
+    ``export_archive``) goes to :func:`~app.core.chat.vault_archive.import_archive`.
     """
+    where = _existing(path)
+    if source is None and _archive_like(where):
+        done = import_archive(store, where)
+        return ImportResult(
+            HEARTH, HEARTH_LABEL, where, len(done.added), done.messages, done.skipped
+        )
     where, chosen = _resolve(path, source)
     counts = store.import_conversations(_read(chosen, where))
     return ImportResult(
@@ -151,19 +167,18 @@ def import_chats(
     )
 
 
-def is_hearth_archive(path: Path) -> bool:
-    """Whether ``path`` is Hearth's own archive (a zip holding its manifest).
+def _existing(path: str | Path) -> Path:
+    where = Path(path).expanduser()
+    if not where.exists():
+        raise ChatImportError(f"There is nothing at {where}.", path=where)
+    return where
 
-    The hook for Hearth's archive import: a source that is one goes there, not to an
-    app's importer.
-    """
-    try:
-        if not path.is_file() or not zipfile.is_zipfile(path):
-            return False
-        with zipfile.ZipFile(path) as archive:
-            return HEARTH_ARCHIVE_MANIFEST in archive.namelist()
-    except (OSError, zipfile.BadZipFile):
-        return False
+
+def _archive_like(where: Path) -> bool:
+    """A Hearth archive, or a .zip that is not ChatGPT's (its error is then the archive's)."""
+    if is_hearth_archive(where):
+        return True
+    return where.suffix.lower() == ".zip" and where.is_file() and not chatgpt.claims(where)
 
 
 def _resolve(path: str | Path, source: str | None) -> tuple[Path, Importer]:
@@ -201,6 +216,7 @@ def _first_words(conversation: ImportedConversation) -> str:
 
 
 __all__ = [
+    "HEARTH",
     "IMPORTERS",
     "SOURCES",
     "ChatImportError",
@@ -213,6 +229,5 @@ __all__ = [
     "detect_source",
     "import_chats",
     "importer",
-    "is_hearth_archive",
     "preview_import",
 ]
