@@ -882,19 +882,20 @@ class HistoryStore:
             (c.title, c.created, c.updated, c.system_prompt, _options_json(c.options), c.deleted),
         )
         conversation_id = int(cursor.lastrowid or 0)
+        # Ids given here (the transaction holds the write lock) let one executemany write
+        # every message: several times faster than a statement each.
+        next_id = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()[0])
         new_ids: dict[int, int] = {}
+        rows = []
         for m in _parents_first(copy.messages):
             _check_choice("role", m.role, ROLES)
             _check_choice("status", m.status, STATUSES)
-            parent = None
-            if m.parent_id is not None:
-                parent = new_ids[m.parent_id]
-            cursor = conn.execute(
-                "INSERT INTO messages (conversation_id, parent_id, role, text, model,"
-                " quantization, backend, prompt_tokens, completion_tokens, ttft,"
-                " tokens_per_second, stop_reason, status, error, created)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            parent = new_ids[m.parent_id] if m.parent_id is not None else None
+            next_id += 1
+            new_ids[m.id] = next_id
+            rows.append(
                 (
+                    next_id,
                     conversation_id,
                     parent,
                     m.role,
@@ -910,9 +911,15 @@ class HistoryStore:
                     m.status,
                     m.error,
                     m.created,
-                ),
+                )
             )
-            new_ids[m.id] = int(cursor.lastrowid or 0)
+        conn.executemany(
+            "INSERT INTO messages (id, conversation_id, parent_id, role, text, model,"
+            " quantization, backend, prompt_tokens, completion_tokens, ttft,"
+            " tokens_per_second, stop_reason, status, error, created)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
         if c.active_leaf is not None and c.active_leaf not in new_ids:
             raise HistoryError(f"its active message {c.active_leaf} is not one of its messages.")
         leaf = new_ids[c.active_leaf] if c.active_leaf is not None else None
@@ -952,7 +959,7 @@ class HistoryStore:
                     already_there += 1
                     continue
                 known.add(conversation.source_key)
-                self._insert_imported(conn, conversation)
+                self._insert_copy(conn, _copy_of(conversation))
                 added += 1
                 messages += len(conversation.messages)
         return ImportCounts(added, messages, already_there)
@@ -961,62 +968,6 @@ class HistoryStore:
         """Where an imported conversation came from: ``app``, ``file`` and ``key``; else None."""
         marker = self.conversation(conversation_id).options.get("imported")
         return {str(k): str(v) for k, v in marker.items()} if isinstance(marker, dict) else None
-
-    def _insert_imported(
-        self, conn: sqlite3.Connection, conversation: ImportedConversation
-    ) -> None:
-        title = conversation.title
-        if not title:
-            first = next((m for m in conversation.messages if m.role == "user"), None)
-            title = _title_from(first.text) if first is not None else ""
-        options = {
-            "imported": {
-                "app": conversation.app,
-                "file": conversation.source_file,
-                "key": conversation.source_key,
-            }
-        }
-        cursor = conn.execute(
-            "INSERT INTO conversations (title, created, updated, system_prompt, options)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (
-                title,
-                conversation.created,
-                conversation.updated,
-                conversation.system_prompt,
-                _options_json(options),
-            ),
-        )
-        conversation_id = int(cursor.lastrowid or 0)
-        # Ids given here (the transaction holds the write lock) let one executemany
-        # write every message: several times faster than a statement each.
-        next_id = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()[0])
-        ids: dict[str, int] = {}
-        rows = []
-        for m in conversation.messages:
-            _check_choice("role", m.role, ROLES)
-            _check_choice("status", m.status, STATUSES)
-            parent_id = None
-            if m.parent_key is not None:
-                if m.parent_key not in ids:
-                    raise HistoryError(
-                        f"Imported message {m.key!r} follows {m.parent_key!r}, which comes later."
-                    )
-                parent_id = ids[m.parent_key]
-            next_id += 1
-            ids[m.key] = next_id
-            row = (next_id, conversation_id, parent_id, m.role, m.text, m.model, m.status)
-            rows.append((*row, m.error, m.created))
-        conn.executemany(
-            "INSERT INTO messages (id, conversation_id, parent_id, role, text, model, status,"
-            " error, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-        if rows:
-            leaf = ids.get(conversation.active_key or "", next_id)
-            conn.execute(
-                "UPDATE conversations SET active_leaf = ? WHERE id = ?", (leaf, conversation_id)
-            )
 
     # -- drafts -----------------------------------------------------------------------
 
@@ -1409,6 +1360,52 @@ def _migrate(
             raise
         log.info("History migrated to schema %d: %s", migration.version, migration.description)
         current = migration.version
+
+
+def _copy_of(imported: ImportedConversation) -> ConversationCopy:
+    """Another app's conversation as a copy to write: keys become ids, the source a marker."""
+    ids = {m.key: number for number, m in enumerate(imported.messages, start=1)}
+    messages = []
+    for m in imported.messages:
+        if m.parent_key is not None and m.parent_key not in ids:
+            raise HistoryError(f"Imported message {m.key!r} follows {m.parent_key!r}, not there.")
+        messages.append(
+            MessageRecord(
+                id=ids[m.key],
+                conversation_id=0,
+                parent_id=ids[m.parent_key] if m.parent_key is not None else None,
+                role=m.role,
+                text=m.text,
+                model=m.model,
+                quantization=None,
+                backend=None,
+                prompt_tokens=None,
+                completion_tokens=None,
+                ttft=None,
+                tokens_per_second=None,
+                stop_reason=None,
+                status=m.status,
+                error=m.error,
+                created=m.created,
+            )
+        )
+    title = imported.title
+    if not title:
+        first = next((m for m in imported.messages if m.role == "user"), None)
+        title = _title_from(first.text) if first is not None else ""
+    leaf = ids.get(imported.active_key or "", len(ids)) if ids else None
+    marker = {"app": imported.app, "file": imported.source_file, "key": imported.source_key}
+    record = ConversationRecord(
+        id=0,
+        title=title,
+        created=imported.created,
+        updated=imported.updated,
+        system_prompt=imported.system_prompt,
+        options={"imported": marker},
+        active_leaf=leaf,
+        deleted=None,
+    )
+    return ConversationCopy(record, tuple(messages))
 
 
 def _parents_first(messages: Sequence[MessageRecord]) -> list[MessageRecord]:
