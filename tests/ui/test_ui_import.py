@@ -89,3 +89,23 @@ def test_import_chats_in_the_sidebar_opens_the_dialog_and_lists_what_came_in(
     finally:
         window.close()
         session.close()
+
+
+def test_the_import_dialog_reads_a_hearth_archive_too(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from app.core.chat.vault_archive import export_archive
+
+    with HistoryStore.open(tmp_path / "old.sqlite3") as old:
+        chat = old.create_conversation(title="From the archive")
+        old.add_message(chat.id, role="user", text="kept words")
+        export_archive(old, tmp_path / "all.zip")
+    history = tmp_path / "history.sqlite3"
+    dialog = ImportDialog(history)
+    qtbot.addWidget(dialog)
+    dialog.set_path(tmp_path / "all.zip")
+    qtbot.waitUntil(dialog.import_button.isEnabled, timeout=30_000)
+    assert dialog.status.text().startswith("Hearth archive: 1 chat, 1 messages.")
+    with qtbot.waitSignal(dialog.imported, timeout=30_000):
+        dialog.import_button.click()
+    assert dialog.status.text() == "Imported 1 chat (1 messages)."
+    with HistoryStore.open(history) as store:
+        assert [c.title for c in store.list_conversations()] == ["From the archive"]
