@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import fields
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -58,6 +59,8 @@ SECTIONS = {
 }
 LOAD_KEYS = frozenset(SECTIONS["Loading"])
 OWN_EDITORS = frozenset({"remotes"})  # edited in their own section (app/ui/remotes.py)
+ADVANCED = ("threads", "batch_size", "flash_attention", "kv_cache_type", "min_p", "seed")
+"""Shown under "Advanced" (closed at first), with every setting no section lists."""
 LABELS = {
     "gpu_layers": "GPU layers",
     "kv_cache_type": "KV-cache type",
@@ -93,7 +96,7 @@ class SettingsPage(QWidget):
         known = set(Settings.keys())
         shown: set[str] = set()
         for section, keys in SECTIONS.items():
-            keys = tuple(k for k in keys if k in known)
+            keys = tuple(k for k in keys if k in known and k not in ADVANCED)
             column.addWidget(QLabel(f"<h3>{section}</h3>"))
             form = QFormLayout()
             for key in keys:
@@ -103,12 +106,8 @@ class SettingsPage(QWidget):
             if section == "Claude":
                 column.addLayout(self._key_row())
         others = [k for k in Settings.keys() if k not in shown | OWN_EDITORS]  # noqa: SIM118
-        if others:
-            column.addWidget(QLabel("<h3>More</h3>"))
-            form = QFormLayout()
-            for key in others:
-                self._add_row(form, key)
-            column.addLayout(form)
+        self._advanced_holder = self._advanced(others)
+        column.addWidget(self._advanced_holder)
         column.addStretch(1)
         scroll.setWidget(inner)
         outer.addWidget(scroll, 1)
@@ -130,9 +129,40 @@ class SettingsPage(QWidget):
 
     def add_section(self, title: str, widget: QWidget) -> None:
         """A section that is not a setting (Backups, Server, Remote servers...), after the
-        settings."""
-        self._column.insertWidget(self._column.count() - 1, QLabel(f"<h3>{title}</h3>"))
-        self._column.insertWidget(self._column.count() - 1, widget)
+        settings (and before Advanced, which stays last)."""
+        at = self._column.indexOf(self._advanced_holder)
+        self._column.insertWidget(at, QLabel(f"<h3>{title}</h3>"))
+        self._column.insertWidget(at + 1, widget)
+
+    def _advanced(self, keys: list[str]) -> QWidget:
+        """The "Advanced" disclosure: a toggle, and ``keys`` hidden until it is opened."""
+        holder = QWidget()
+        box = QVBoxLayout(holder)
+        box.setContentsMargins(0, 8, 0, 0)
+        self.advanced_toggle = QToolButton()
+        self.advanced_toggle.setObjectName("settings-advanced")
+        self.advanced_toggle.setText("Advanced")
+        self.advanced_toggle.setCheckable(True)
+        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_toggle.setAccessibleDescription(
+            "Show the options most people never need to change."
+        )
+        self.advanced = QWidget()
+        form = QFormLayout(self.advanced)
+        for key in keys:
+            self._add_row(form, key)
+        self.advanced.hide()
+
+        def toggled(opened: bool) -> None:
+            self.advanced.setVisible(opened)
+            arrow = Qt.ArrowType.DownArrow if opened else Qt.ArrowType.RightArrow
+            self.advanced_toggle.setArrowType(arrow)
+
+        self.advanced_toggle.toggled.connect(toggled)
+        box.addWidget(self.advanced_toggle)
+        box.addWidget(self.advanced)
+        return holder
 
     def _key_row(self) -> QVBoxLayout:
         box = QVBoxLayout()
