@@ -22,6 +22,7 @@ from app.ui.exception_hook import ExceptionHook
 from app.ui.main_window import MainWindow
 from app.ui.state import UiState
 from app.ui.theme import apply_theme
+from app.ui.wheel_guard import install_wheel_guard
 from app.ui.worker import WorkerThread
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,7 @@ def run(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName("Hearth")
     app.setApplicationVersion(__version__)
+    install_wheel_guard(app)
     try:
         session = Session()
     except HearthError as error:

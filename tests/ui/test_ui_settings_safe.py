@@ -3,21 +3,68 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication, QComboBox, QScrollArea, QSpinBox, QWidget
 
 from app.core.settings import Settings
 from app.ui.settings_page import SettingsPage
+from app.ui.wheel_guard import install_wheel_guard
 
 pytestmark = pytest.mark.usefixtures("qapp")
 
 
+def wheel(widget: QWidget, steps: int) -> None:
+    """Turn the wheel ``steps`` notches over the middle of ``widget`` (positive: up)."""
+    centre = QPointF(widget.width() / 2, widget.height() / 2)
+    event = QWheelEvent(
+        centre,
+        QPointF(widget.mapToGlobal(QPoint(int(centre.x()), int(centre.y())))),
+        QPoint(0, 0),
+        QPoint(0, 120 * steps),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(widget, event)
+
+
 @pytest.fixture
 def page(qtbot) -> SettingsPage:  # type: ignore[no-untyped-def]
+    install_wheel_guard(QApplication.instance())  # as the app does at start
     page = SettingsPage(Settings())
     qtbot.addWidget(page)
     page.resize(700, 400)  # shorter than the page: it scrolls
     page.show()
     qtbot.waitExposed(page)
     return page
+
+
+def test_the_wheel_scrolls_the_page_over_an_unfocused_list_and_spin_box(
+    page: SettingsPage, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    page.show_settings(Settings(kv_cache_type="q8_0", flash_attention=True))
+    page.advanced_toggle.setChecked(True)  # the KV-cache list is an advanced option
+    kv = page.editors["kv_cache_type"]
+    batch = page.editors["batch_size"]
+    assert isinstance(kv, QComboBox) and isinstance(batch, QSpinBox)
+    scroll = page.findChild(QScrollArea)
+    page.apply_button.setFocus()
+    for editor in (kv, batch):
+        scroll.ensureWidgetVisible(editor)
+        before = scroll.verticalScrollBar().value()
+        wheel(editor, 3)
+        assert scroll.verticalScrollBar().value() < before, "the page did not scroll"
+    assert kv.currentData() == "q8_0"
+    assert batch.value() == 512
+    assert kv.focusPolicy() == Qt.FocusPolicy.StrongFocus
+
+    # Once the user clicks into it (or tabs to it), the wheel is the list's again.
+    kv.setFocus()
+    qtbot.waitUntil(kv.hasFocus)
+    wheel(kv, 1)
+    assert kv.currentData() == "f16"
 
 
 def test_advanced_options_stay_hidden_until_opened(page: SettingsPage) -> None:
