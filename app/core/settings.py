@@ -19,6 +19,7 @@ import json
 import logging
 import math
 import os
+import tempfile
 import threading
 import urllib.parse
 from collections.abc import Callable
@@ -70,6 +71,44 @@ def check_bind_address(text: str) -> str:
             f"{text!r} is not an IP address (use 127.0.0.1, ::1, localhost, or one of this "
             "computer's addresses)"
         ) from None
+
+
+FOLDER_KEYS = ("models_dir",)
+"""Settings that name a folder Hearth writes in: checked on disk when they change."""
+
+
+def check_writable_folder(text: str) -> Path:
+    """The folder ``text`` names, once Hearth has found it can keep files there.
+
+    The folder may not exist yet (it is made when first needed); then the nearest one
+    above it must take files. Writability is tested by creating and removing a file,
+    not by permission bits, so the answer is true for root (whom the bits do not stop),
+    a read-only disk and an ordinary user alike. Raises :class:`SettingsError`.
+    """
+    hint = "Choose a folder you can write to, or leave the field empty for Hearth's own."
+    path = Path(text.strip()).expanduser()
+    if not path.is_absolute():
+        raise SettingsError(f"{text!r} is not a full path to a folder.", hint=hint)
+    existing = path
+    try:
+        while not existing.exists():  # False under a file too: /etc/passwd/x
+            existing = existing.parent
+        is_folder = existing.is_dir()
+    except OSError as error:  # a folder on the way this user may not enter
+        reason = error.strerror or type(error).__name__
+        raise SettingsError(f"Hearth cannot reach {path}: {reason}.", hint=hint) from None
+    if not is_folder:
+        if existing == path:
+            raise SettingsError(f"{path} is a file, not a folder.", hint=hint)
+        raise SettingsError(f"{path} cannot be a folder: {existing} is a file.", hint=hint)
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".hearth-write-test.", dir=existing)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise SettingsError(f"Hearth cannot write in {existing}: {reason}.", hint=hint) from None
+    return path
 
 
 def check_origins(text: str) -> str:
@@ -488,13 +527,21 @@ class SettingsStore:
     def update(self, settings: Settings) -> frozenset[str]:
         """Save ``settings`` and make them current; returns the keys that changed.
 
-        Raises :class:`OSError` when the file cannot be written (nothing changes then).
+        A folder setting that changed must name a folder Hearth can write in
+        (:func:`check_writable_folder`), else :class:`SettingsError`. Raises
+        :class:`OSError` when the file cannot be written. Nothing changes on either.
         """
         with self._lock:
             before = self._current
             keys = _changed_keys(before, settings)
             if not keys:
                 return keys
+            for key in keys.intersection(FOLDER_KEYS):
+                if settings.get(key):
+                    try:
+                        check_writable_folder(settings.get(key))
+                    except SettingsError as error:
+                        raise SettingsError(f"{key}: {error}", hint=error.hint) from None
             save_settings(settings, self.path)
             self._current = settings
         self._announce(SettingsChange(before, settings, keys))

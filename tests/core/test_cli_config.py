@@ -180,3 +180,16 @@ def test_end_to_end_in_a_real_process(tmp_path: Path) -> None:
     assert "system, light, dark" in refused.stderr
     saved = json.loads((tmp_path / "config" / "settings.json").read_text(encoding="utf-8"))
     assert saved["theme"] == "dark"
+
+
+def test_a_models_folder_that_is_a_file_is_refused_and_not_saved(
+    home: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    file = settings_file(home)
+    assert main(["config", "set", "models_dir", str(tmp_path / "models")]) == 0
+    before = file.read_text()
+    assert main(["config", "set", "models_dir", "/etc/passwd"]) == 2
+    err = capsys.readouterr().err
+    assert "models_dir: /etc/passwd is a file, not a folder." in err
+    assert file.read_text() == before
+    assert load_settings(file).models_dir == str(tmp_path / "models")
