@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.errors import NotAModelFileError, TruncatedModelError
+from app.core.errors import NotAModelFileError, StorageError, TruncatedModelError
 from app.core.library.downloads import NotEnoughDiskSpaceError
 from app.core.library.installed import (
     AmbiguousModelNameError,
@@ -143,3 +143,13 @@ def test_reveal_command_names_the_file_manager(tmp_path: Path) -> None:
     command = reveal_command(tmp_path / "x.gguf")
     expected = {"darwin": "open", "win32": "explorer"}.get(sys.platform, "xdg-open")
     assert command[0] == expected
+
+
+def test_a_models_folder_that_is_a_file_is_named_as_such(tmp_path: Path) -> None:
+    file = tmp_path / "passwd"
+    file.write_text("root:x:0:0\n")
+    library = Library(models_dir=file)
+    with pytest.raises(StorageError, match=f"models folder {file} is a file") as caught:
+        library.installed()
+    assert "index" not in caught.value.describe()
+    assert file.read_text() == "root:x:0:0\n"

@@ -28,6 +28,7 @@ from app.core.errors import (
     HearthError,
     ModelFileError,
     NotFoundError,
+    StorageError,
     shown_path,
     storage_error,
 )
@@ -128,7 +129,18 @@ class Library:
 
     # -- the index ----------------------------------------------------------------------
 
+    def _check_folder(self) -> None:
+        """A models folder that is a file (``/etc/passwd``) is named as that, not as an index."""
+        if self.models_dir.exists() and not self.models_dir.is_dir():
+            raise StorageError(
+                f"The models folder {self.models_dir} is a file, not a folder.",
+                path=self.models_dir,
+                hint="Choose another models folder in Settings (or `hearth config set "
+                "models_dir PATH`); leave it empty for Hearth's own.",
+            )
+
     def _read_index(self) -> dict[str, Any]:
+        self._check_folder()
         try:
             data = json.loads(self.index_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -148,6 +160,7 @@ class Library:
         }
 
     def _write_index(self, data: dict[str, Any]) -> None:
+        self._check_folder()
         try:
             write_json_atomic(self.index_path, data, indent=1)
         except OSError as error:
