@@ -365,6 +365,9 @@ class MainWindow(QMainWindow):
             changed = changed - {"claude_enabled"}
         try:
             self.context.settings.update(settings)
+        except SettingsError as error:  # a folder that went away since the page checked it
+            self.notify(error)
+            return
         except OSError as error:
             self.notify(
                 HearthError(

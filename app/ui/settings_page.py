@@ -5,6 +5,10 @@ same validation as the settings file and ``hearth config``. Apply emits what cha
 the window saves it to the settings store, and every part that cares applies it (a
 theme at once; a load parameter by reloading the model, after asking). A change made
 elsewhere (``hearth config set``) is shown here through :meth:`SettingsPage.show_changed`.
+
+What most people never change sits under a closed "Advanced" disclosure. A value that
+is refused (a models folder Hearth cannot write in, a number out of range) is said under
+its own field, and nothing is applied.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from app.core.cloud import find_claude_model
 from app.core.errors import HearthError
-from app.core.settings import Settings
+from app.core.settings import FOLDER_KEYS, Settings, check_writable_folder
 
 SECTIONS = {
     "Models": ("quantization", "models_dir", "offline"),
@@ -87,6 +91,7 @@ class SettingsPage(QWidget):
         super().__init__(parent)
         self.settings = settings
         self.editors: dict[str, QWidget] = {}
+        self.field_errors: dict[str, QLabel] = {}
         outer = QVBoxLayout(self)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -191,10 +196,17 @@ class SettingsPage(QWidget):
         help_label = QLabel(Settings.describe(key))
         help_label.setWordWrap(True)
         help_label.setStyleSheet("color: gray")
+        error = QLabel()
+        error.setObjectName(f"setting-{key}-error")
+        error.setWordWrap(True)
+        error.setStyleSheet("color: #c0392b")
+        error.hide()
+        self.field_errors[key] = error
         holder = QWidget()
         layout = QVBoxLayout(holder)
         layout.setContentsMargins(0, 0, 0, 4)
         layout.addWidget(editor)
+        layout.addWidget(error)
         layout.addWidget(help_label)
         form.addRow(LABELS.get(key, key.replace("_", " ").capitalize()), holder)
 
@@ -226,7 +238,7 @@ class SettingsPage(QWidget):
 
     def show_settings(self, settings: Settings) -> None:
         self.settings = settings
-        self.error.clear()
+        self._clear_errors()
         for key in self.editors:
             self._show_value(key, settings.get(key))
 
@@ -261,20 +273,37 @@ class SettingsPage(QWidget):
         return editor.text()
 
     def apply(self) -> bool:
-        """Validate every field; emit ``applied`` with what changed. False on a bad value."""
+        """Validate every field; emit ``applied`` with what changed. False on a bad value.
+
+        A changed folder must be one Hearth can write in; the field says why not.
+        """
+        self._clear_errors()
         updated = self.settings
+        key = ""
         try:
             for key in self.editors:
                 updated = updated.with_value(key, self.value(key))
+            changed = {k for k in self.editors if updated.get(k) != self.settings.get(k)}
+            for key in changed.intersection(FOLDER_KEYS):
+                if updated.get(key):
+                    check_writable_folder(updated.get(key))
         except HearthError as error:
             self.error.setText(str(error))
+            self.field_errors[key].setText(error.describe())
+            self.field_errors[key].show()
+            if self.advanced.isAncestorOf(self.editors[key]):
+                self.advanced_toggle.setChecked(True)  # the field at fault is in sight
             return False
-        self.error.clear()
-        changed = {k for k in self.editors if updated.get(k) != self.settings.get(k)}
         self.settings = updated
         if changed:
             self.applied.emit(updated, changed)
         return True
+
+    def _clear_errors(self) -> None:
+        self.error.clear()
+        for label in self.field_errors.values():
+            label.clear()
+            label.hide()
 
 
 def _choice_label(key: str, choice: Any) -> str:

@@ -7,7 +7,8 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QComboBox, QScrollArea, QSpinBox, QWidget
 
-from app.core.settings import Settings
+from app.core.settings import Settings, load_settings
+from app.ui.application import Session
 from app.ui.settings_page import SettingsPage
 from app.ui.wheel_guard import install_wheel_guard
 
@@ -76,3 +77,57 @@ def test_advanced_options_stay_hidden_until_opened(page: SettingsPage) -> None:
     assert all(page.editors[key].isVisible() for key in advanced)
     page.advanced_toggle.click()
     assert not page.editors["kv_cache_type"].isVisible()
+
+
+@pytest.mark.parametrize("bad", ["/etc/passwd", "/etc/passwd/models", "models"])
+def test_a_models_folder_that_is_not_a_writable_folder_is_refused_and_not_saved(
+    page: SettingsPage, qtbot, bad: str
+) -> None:  # type: ignore[no-untyped-def]
+    applied: list[object] = []
+    page.applied.connect(lambda settings, keys: applied.append(keys))
+    page.editors["models_dir"].setText(bad)
+    page.editors["temperature"].setValue(0.3)
+    assert not page.apply()
+    error = page.field_errors["models_dir"]
+    assert error.isVisible()
+    assert "folder" in error.text() or "full path" in error.text()
+    assert "index" not in error.text()
+    assert applied == []
+    assert page.settings == Settings()  # nothing taken in, nothing saved
+    assert page.editors["models_dir"].text() == bad  # the text stays to be corrected
+
+
+def test_a_good_models_folder_clears_the_error_and_is_applied(page: SettingsPage, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    applied: list[set[str]] = []
+    page.applied.connect(lambda settings, keys: applied.append(keys))
+    page.editors["models_dir"].setText("/etc/passwd")
+    assert not page.apply()
+    page.editors["models_dir"].setText(str(tmp_path / "models"))
+    assert page.apply()
+    assert not page.field_errors["models_dir"].isVisible()
+    assert applied == [{"models_dir"}]
+    assert page.settings.models_dir == str(tmp_path / "models")
+
+
+def test_a_bad_advanced_value_opens_advanced_to_show_it(page: SettingsPage) -> None:
+    page.editors["server_allowed_origins"].setText("*")
+    assert not page.apply()
+    assert page.advanced_toggle.isChecked()
+    assert page.field_errors["server_allowed_origins"].isVisible()
+
+
+def test_the_window_keeps_no_bad_models_folder(qtbot) -> None:  # type: ignore[no-untyped-def]
+    session = Session()
+    window = session.build_window()
+    try:
+        window.show_page("settings")
+        page = window.settings_page
+        page.editors["models_dir"].setText("/etc/passwd")
+        qtbot.mouseClick(page.apply_button, Qt.MouseButton.LeftButton)
+        assert "/etc/passwd is a file, not a folder" in page.field_errors["models_dir"].text()
+        assert window.context.current.models_dir == ""
+        file = session.paths.settings_file
+        assert not file.exists() or load_settings(file).models_dir == ""
+    finally:
+        window.close()
+        session.close()
