@@ -12,7 +12,10 @@ first token, tokens per second and why it stopped.
 
 Prompt formats: the model's own chat template (``tokenizer.chat_template`` in the
 GGUF metadata, rendered by llama-cpp-python's sandboxed Jinja formatter) when it has
-one. Otherwise, and when that template is broken, Hearth's plain format::
+one; when it has none, a known family's (Llama 3, Gemma, ChatML, Phi, Mistral) chosen
+from its architecture and vocabulary (:mod:`app.core.gguf.templates`); a model's own
+settings may name a family or the plain format instead (``LoadOptions.chat_template``).
+Otherwise, and when that template is broken, Hearth's plain format::
 
     {system prompt}
 
@@ -53,6 +56,7 @@ from app.core.errors import (
 )
 from app.core.generation import Message, Reply, ReplyStats, SamplingOptions, StopReason
 from app.core.gguf.header import GGUFHeader, read_header
+from app.core.gguf.templates import CHAT_TEMPLATES, choose_template
 from app.core.inference import runtime as llama_runtime
 from app.core.inference.devices import detect_machine
 from app.core.inference.types import (
@@ -62,6 +66,7 @@ from app.core.inference.types import (
     LoadOptions,
     PromptFormat,
 )
+from app.core.library.model_settings import TEMPLATE_AUTO, TEMPLATE_PLAIN
 from app.core.machine.calibration import CalibrationStore, calibration_key, parse_llama_log
 from app.core.machine.hardware import HardwareProfile
 from app.core.machine.memory import MemoryEstimate, estimate_memory, extra_buffers_for
@@ -128,6 +133,7 @@ class Engine:
         self._llm: Any = None
         self._model: LoadedModel | None = None
         self._formatter: Any = None
+        self._template_stops: list[str] = []  # a family template's markers, written as text
         self._stop = threading.Event()
         self._aborted = False  # the abort callback told llama.cpp to stop reading a prompt
         self._abort_cb = llama_runtime.AbortCallback(self._should_abort)
@@ -231,7 +237,9 @@ class Engine:
         self._vocab = llama_runtime.vocab_of(llm)
         self._detok = llama_runtime.Detokenizer(self._vocab)
         prompt_format, template_notice = (
-            (PromptFormat.PLAIN, None) if options.embedding else self._prepare_template(header)
+            (PromptFormat.PLAIN, None)
+            if options.embedding
+            else self._prepare_template(header, options.chat_template)
         )
         notice = " ".join([*notices, template_notice] if template_notice else notices) or None
         self._model = LoadedModel(
@@ -378,13 +386,55 @@ class Engine:
         detail = errors[-1] if errors else str(error)
         return ModelLoadError(f"llama.cpp could not load {file.name}: {detail}")
 
-    def _prepare_template(self, header: GGUFHeader) -> tuple[PromptFormat, str | None]:
-        template = header.chat_template
-        if template is None:
+    def _prepare_template(
+        self, header: GGUFHeader, choice: str = TEMPLATE_AUTO
+    ) -> tuple[PromptFormat, str | None]:
+        """Set up the prompt format ``choice`` asks for (see ``LoadOptions.chat_template``);
+        returns it and the notice that says what was used, when it is not the file's own."""
+        self._formatter = None
+        self._template_stops = []
+        own = header.chat_template
+        if choice == TEMPLATE_PLAIN:
+            where = " instead of the file's chat template" if own else ""
+            return PromptFormat.PLAIN, (
+                f"This model's settings use Hearth's plain 'User:/Assistant:' prompt format{where}."
+            )
+        if choice != TEMPLATE_AUTO:
+            family = CHAT_TEMPLATES[choice]
+            missing = [m for m in family.markers if not self._has_token(m)]
+            notice = f"Using the {family.label} chat template set in this model's settings" + (
+                " in place of the file's own." if own else "."
+            )
+            if missing:
+                notice += (
+                    f" Its vocabulary lacks {family.label}'s markers ({', '.join(missing)}), "
+                    "so it may follow this format poorly."
+                )
+            return self._use_template(family.jinja, notice, stops=family.stops)
+        if own is not None:
+            return self._use_template(own, None)
+        chosen = choose_template(header, self._has_token)
+        if chosen is None:
             return PromptFormat.PLAIN, (
                 "This model has no chat template; Hearth uses its plain "
                 "'User:/Assistant:' prompt format, which it may follow less well."
             )
+        label = chosen.template.label
+        source = (
+            f"its architecture ({header.architecture})"
+            if chosen.by_architecture
+            else "the markers in its vocabulary"
+        )
+        return self._use_template(
+            chosen.template.jinja,
+            f"This file has no chat template; using {label}'s, chosen from {source}. "
+            "Another can be set in the model's settings.",
+            stops=chosen.template.stops,
+        )
+
+    def _use_template(
+        self, template: str, notice: str | None, *, stops: Sequence[str] = ()
+    ) -> tuple[PromptFormat, str | None]:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         token = self._llm._model.token_get_text
@@ -400,7 +450,13 @@ class Engine:
                 f"This model's chat template is broken ({type(error).__name__}: {error}); "
                 "Hearth uses its plain 'User:/Assistant:' prompt format instead."
             )
-        return PromptFormat.TEMPLATE, None
+        self._template_stops = list(stops)
+        return PromptFormat.TEMPLATE, notice
+
+    def _has_token(self, text: str) -> bool:
+        """Whether the loaded vocabulary holds ``text`` as one (special) token."""
+        tokens = self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        return len(tokens) == 1
 
     # -- prompts ------------------------------------------------------------------------
 
@@ -481,7 +537,7 @@ class Engine:
             reply,
             tokens,
             sampling,
-            stops=[PLAIN_STOP] if plain else [],
+            stops=[PLAIN_STOP] if plain else list(self._template_stops),
             user_stops=[s for s in stop if s],
             grammar=compiled,
             ignore_eos=ignore_eos,

@@ -17,6 +17,7 @@ from typing import Any
 
 from app.core.errors import HearthError
 from app.core.gguf.header import GGUFHeader
+from app.core.library.model_settings import TEMPLATE_AUTO, ModelSettings
 from app.core.machine.memory import MemoryEstimate
 from app.core.settings import Settings
 
@@ -47,10 +48,16 @@ class LoadOptions:
     465 of 576 at 32k): off, llama.cpp drops cache cells that slid out of the window,
     and llama-cpp-python still reuses a cached prefix whose window is gone, so
     regenerating or editing a reply further back than the window gives wrong text."""
+    chat_template: str = TEMPLATE_AUTO
+    """``auto``: the file's own template, else one chosen from its architecture; a family
+    key (``chatml``...) in place of the file's own; ``plain``: Hearth's plain format."""
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> LoadOptions:
-        """The load options a user chose in settings (GPU layers ``-1``: all)."""
+    def from_settings(cls, settings: Settings, model: ModelSettings | None = None) -> LoadOptions:
+        """The load options a user chose in settings (GPU layers ``-1``: all), with
+        ``model``'s own settings (context, GPU layers, chat template) over them."""
+        if model is not None:
+            settings = model.apply(settings)
         return cls(
             context_length=settings.context_length,
             gpu_layers=settings.gpu_layers,
@@ -58,6 +65,7 @@ class LoadOptions:
             batch_size=settings.batch_size,
             flash_attention=settings.flash_attention,
             kv_cache_type=settings.kv_cache_type,
+            chat_template=model.chat_template if model is not None else TEMPLATE_AUTO,
         )
 
 

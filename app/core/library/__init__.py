@@ -33,6 +33,16 @@ from app.core.library.hub import (
     group_gguf_names,
 )
 from app.core.library.installed import ImportMode, InstalledModel, Library, reveal_command
+from app.core.library.model_settings import (
+    CHAT_TEMPLATE_CHOICES,
+    MODEL_LOAD_KEYS,
+    MODEL_SETTING_KEYS,
+    TEMPLATE_AUTO,
+    TEMPLATE_PLAIN,
+    ModelSettings,
+    ModelSettingsError,
+    ModelSettingsStore,
+)
 from app.core.library.remote import (
     RemoteModelFile,
     RemoteModels,
@@ -43,6 +53,11 @@ from app.core.library.remote import (
 
 __all__ = [
     "CATALOG_FILE",
+    "CHAT_TEMPLATE_CHOICES",
+    "MODEL_LOAD_KEYS",
+    "MODEL_SETTING_KEYS",
+    "TEMPLATE_AUTO",
+    "TEMPLATE_PLAIN",
     "Catalog",
     "CatalogModel",
     "DownloadManager",
@@ -58,6 +73,9 @@ __all__ = [
     "ImportMode",
     "InstalledModel",
     "Library",
+    "ModelSettings",
+    "ModelSettingsError",
+    "ModelSettingsStore",
     "OfflineError",
     "RemoteFileNotFoundError",
     "RemoteModelFile",
