@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from app.core.inference import EngineProcess
+from app.core.inference import EngineProcess, LoadOptions
 from app.core.library import (
     Catalog,
     DownloadManager,
@@ -24,6 +24,7 @@ from app.core.library import (
     refresh_catalog,
 )
 from app.core.library.catalog import REFRESH_FILE_NAME, RefreshReport
+from app.core.library.model_settings import MODEL_SETTINGS_FILE, ModelSettingsStore
 from app.core.paths import AppPaths, app_paths
 from app.core.secrets import KeyStore
 from app.core.settings import Settings, SettingsStore
@@ -57,6 +58,8 @@ class AppContext:
         self._catalog_stamp: _Stamp = None
         self._downloads: DownloadManager | None = None
         self.hub = Hub(endpoint=hub_endpoint, offline=self._offline, token=self._hub_token)
+        self.model_settings = ModelSettingsStore(self.paths.config / MODEL_SETTINGS_FILE)
+        """Each model file's own settings (read from its file at every look-up)."""
         self.engine: EngineProcess | None = None
         """The one engine process of this run, shared by the chat, the server and documents
         (its turns queue in order); set by the front-end that starts it."""
@@ -100,6 +103,14 @@ class AppContext:
     def models_folder(self) -> Path:
         """Where models are kept, per the settings now."""
         return self.settings.current.models_folder()
+
+    def load_options(self, model: str | Path) -> LoadOptions:
+        """How to load the model file at ``model``: the settings now, with its own over them.
+
+        A path that is no file has no settings of its own (loading it says what is wrong).
+        """
+        own = self.model_settings.get(model) if Path(model).is_file() else None
+        return LoadOptions.from_settings(self.current, own)
 
     def library(self) -> Library:
         """The installed models in the models folder of the settings now."""

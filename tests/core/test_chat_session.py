@@ -347,3 +347,79 @@ def test_the_claude_preview_shows_the_excerpts_before_anything_is_sent(
     assert preview.system is not None
     assert "[1] /docs/file1.md, lines 1–5\nThe contract ends in March." in preview.system
     assert store.list_conversations() == []
+
+
+def _loaded(name: str) -> object:
+    """What a session reads of a loaded model (the engine is not needed to make a turn)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        path=Path(f"/models/{name}.gguf"),
+        name=name,
+        header=SimpleNamespace(quantization="Q4_K_M"),
+        context_length=2048,
+    )
+
+
+def test_a_local_turn_uses_the_loaded_model_s_own_settings(store: HistoryStore) -> None:
+    from app.core.library import ModelSettings
+
+    own = {
+        "/models/pirate.gguf": ModelSettings(
+            values={"temperature": 0.1, "top_k": 3, "max_tokens": 7, "system_prompt": "Arr."}
+        )
+    }
+    session = ChatSession(
+        store,
+        settings=Settings,
+        model_settings=lambda path: own.get(str(path), ModelSettings()),
+    )
+    session.open(None)
+    assert session.new_system_prompt == Settings().system_prompt
+    session.model = _loaded("pirate")  # type: ignore[assignment]
+    assert session.new_system_prompt == "Arr."  # a new chat takes the model's prompt
+    turn = session.send("Hello")
+    assert turn is not None
+    assert (turn.sampling.temperature, turn.sampling.top_k, turn.sampling.max_tokens) == (
+        0.1,
+        3,
+        7,
+    )
+    assert turn.messages[0] == Message("system", "Arr.")
+    assert store.conversation(session.conversation.id).system_prompt == "Arr."  # type: ignore[union-attr]
+
+    session.open(None)
+    session.model = _loaded("plain")  # type: ignore[assignment]  # no settings of its own
+    assert session.new_system_prompt == Settings().system_prompt
+    assert session.local_settings() == Settings()
+
+
+def test_a_system_prompt_the_user_wrote_is_kept_when_the_model_changes(
+    store: HistoryStore,
+) -> None:
+    from app.core.library import ModelSettings
+
+    session = ChatSession(
+        store,
+        settings=Settings,
+        model_settings=lambda _path: ModelSettings(values={"system_prompt": "Arr."}),
+    )
+    session.open(None)
+    session.set_system_prompt("Answer in French.")
+    session.model = _loaded("pirate")  # type: ignore[assignment]
+    assert session.new_system_prompt == "Answer in French."
+
+
+def test_unreadable_model_settings_store_nothing_and_say_why(store: HistoryStore) -> None:
+    from app.core.library import ModelSettingsError
+
+    def damaged(_path: Path) -> object:
+        raise ModelSettingsError("The model settings file x is damaged: bad.")
+
+    session = ChatSession(store, settings=Settings, model_settings=damaged)  # type: ignore[arg-type]
+    session.open(None)
+    session.model = _loaded("pirate")  # type: ignore[assignment]
+    assert session.new_system_prompt == Settings().system_prompt
+    with pytest.raises(ModelSettingsError, match="damaged"):
+        session.send("Hello")
+    assert store.list_conversations() == []

@@ -185,3 +185,18 @@ def test_settings_given_to_the_context_are_the_ones_it_uses(tmp_path: Path) -> N
     save_settings(Settings(offline=True), tmp_path / "s.json")
     store.reload()
     assert context.hub.offline
+
+
+def test_load_options_put_a_model_s_own_settings_over_the_app_s(tmp_path: Path) -> None:
+    from app.core.library import ModelSettings
+
+    context = AppContext(paths=app_paths(home=tmp_path))
+    context.settings.set("context_length", 2048)
+    model = write_llama_gguf(tmp_path / "m.gguf")
+    assert context.load_options(model).context_length == 2048
+    context.model_settings.set(model, ModelSettings(values={"gpu_layers": 0}, chat_template="phi"))
+    options = context.load_options(model)
+    assert (options.context_length, options.gpu_layers, options.chat_template) == (2048, 0, "phi")
+    assert (context.paths.config / "model-settings.json").is_file()  # beside settings.json
+    # A path that is no file has none of its own: loading it says what is wrong.
+    assert context.load_options(tmp_path / "gone.gguf").chat_template == "auto"

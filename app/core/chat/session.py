@@ -30,6 +30,7 @@ from __future__ import annotations
 import enum
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from app.core.chat.conversation import Conversation, LiveReply
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from app.core.documents import DocumentContext
     from app.core.inference.process import EngineProcess
     from app.core.inference.types import LoadedModel
+    from app.core.library import ModelSettings
 
 
 def model_messages(
@@ -306,6 +308,8 @@ class ChatSession:
     ``settings`` is asked each time (never copied), so offline mode or turning Claude
     off applies to the very next turn. ``claude_key`` returns the Claude API key (or None),
     ``remote_token`` a remote server's token by its name (or None: it needs none).
+    ``model_settings`` returns a model file's own settings (asked at each turn too): a
+    local reply uses them over the app's (:meth:`local_settings`).
     """
 
     def __init__(
@@ -318,8 +322,10 @@ class ChatSession:
         on_created: Callable[[Conversation], None] | None = None,
         retriever: Retriever | None = None,
         remote_token: Callable[[str], str | None] | None = None,
+        model_settings: Callable[[Path], ModelSettings] | None = None,
     ) -> None:
         self.store = store
+        self._model_settings = model_settings
         self.retriever = retriever
         """Local documents to search at every turn (None: none)."""
         self._on_created = on_created
@@ -327,7 +333,7 @@ class ChatSession:
         self.prompts: TurnPrompts = prompts or NeverAsk()
         self._claude_key = claude_key
         self._remote_token = remote_token
-        self.model: LoadedModel | None = None
+        self._model: LoadedModel | None = None
         self.remote: RemoteModel | None = None
         """A remote server's model the person picked: turns go there (None: the local one)."""
         self.conversation: Conversation | None = None
@@ -336,6 +342,38 @@ class ChatSession:
         self._lock = threading.Lock()
         self.new_system_prompt = ""
         """The system prompt a conversation gets when the first message creates it."""
+
+    # -- the model ----------------------------------------------------------------------
+
+    @property
+    def model(self) -> LoadedModel | None:
+        """The loaded local model (None: none)."""
+        return self._model
+
+    @model.setter
+    def model(self, model: LoadedModel | None) -> None:
+        # A new chat not stored yet takes the new model's system prompt, unless the
+        # user already wrote one of their own.
+        before = self._new_chat_system_prompt()
+        self._model = model
+        if self.conversation is None and self.new_system_prompt == before:
+            self.new_system_prompt = self._new_chat_system_prompt()
+
+    def local_settings(self) -> Settings:
+        """The settings a local reply uses: the loaded model's own over the app's.
+
+        Raises HearthError when the model's settings cannot be read.
+        """
+        settings = self._settings()
+        if self._model is None or self._model_settings is None:
+            return settings
+        return self._model_settings(self._model.path).apply(settings)
+
+    def _new_chat_system_prompt(self) -> str:
+        try:
+            return self.local_settings().system_prompt
+        except HearthError:  # the model settings' error is shown when the model loads
+            return self._settings().system_prompt
 
     # -- conversations ------------------------------------------------------------------
 
@@ -351,7 +389,7 @@ class ChatSession:
     def open(self, conversation_id: int | None) -> Conversation | None:
         """Show a stored conversation (None: a new chat, stored at its first message)."""
         self.conversation = Conversation(self.store, conversation_id) if conversation_id else None
-        self.new_system_prompt = "" if conversation_id else self._settings().system_prompt
+        self.new_system_prompt = "" if conversation_id else self._new_chat_system_prompt()
         return self.conversation
 
     def ensure_conversation(self) -> Conversation:
@@ -496,14 +534,16 @@ class ChatSession:
     ) -> tuple[list[Message], Preview | None, str | None, DocumentContext | None] | None:
         """The request for ``history`` (and the key or token), once the user accepted it."""
         if route is Route.LOCAL:
-            # Searched before anything is stored: a failure leaves the text with the user.
+            # Read and searched before anything is stored: a failure leaves the text
+            # with the user.
+            local = self.local_settings()
             documents = None
             if self.retriever is not None and self.model is not None:
                 seen = [Message("system", self.system_prompt), *history]
                 budget = document_budget(
                     seen,
                     context_length=self.model.context_length,
-                    reply_tokens=self._settings().max_tokens,
+                    reply_tokens=local.max_tokens,
                 )
                 documents = self._retrieve(history, budget_chars=budget)
             return [], None, None, documents  # the stored turns, once stored (see _begin)
@@ -558,8 +598,8 @@ class ChatSession:
         prepared: tuple[list[Message], Preview | None, str | None, DocumentContext | None],
     ) -> Turn:
         messages, request, key, documents = prepared
+        settings = self.local_settings() if route is Route.LOCAL else self._settings()
         conversation = self.ensure_conversation()
-        settings = self._settings()
         if route is Route.CLAUDE or route is Route.REMOTE:
             assert request is not None
             live = conversation.start_reply(
