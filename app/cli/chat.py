@@ -19,6 +19,7 @@ import signal
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -42,6 +43,7 @@ from app.core.documents import (
 from app.core.errors import HearthError
 from app.core.generation import Reply, StopReason
 from app.core.inference import EngineProcess, LoadOptions
+from app.core.library import ModelSettings
 from app.core.settings import KV_CACHE_CHOICES, Settings
 
 STOP_WORDS = {
@@ -120,9 +122,17 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def _own_settings(args: argparse.Namespace, context: AppContext) -> ModelSettings:
+    """The model file's own settings (none for a path that is no file: the load says why)."""
+    if args.claude or not args.model or not Path(args.model).is_file():
+        return ModelSettings()
+    return context.model_settings.get(args.model)
+
+
 def _settings(args: argparse.Namespace, context: AppContext) -> Settings:
-    """The user's settings with this command's options applied (validated alike)."""
-    settings = context.current
+    """The user's settings, the model's own over them, and this command's options on top
+    (validated alike)."""
+    settings = _own_settings(args, context).apply(context.current)
     for key, value in (
         ("context_length", args.context),
         ("gpu_layers", args.gpu_layers),
@@ -279,7 +289,9 @@ def _chat(
         client = RemoteClient.for_remote(settings, remote, token=token)
         name = f"{session.remote.model} on {client.where}"
     elif engine is not None:
-        session.model = model = engine.load(args.model, LoadOptions.from_settings(settings))
+        template = _own_settings(args, context).chat_template
+        options = replace(LoadOptions.from_settings(settings), chat_template=template)
+        session.model = model = engine.load(args.model, options)
         with contextlib.suppress(OSError, HearthError):  # "last used" in `hearth models`
             context.library().mark_used(model.path)
         if model.notice:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -232,3 +233,20 @@ def test_chatting_records_when_a_library_model_was_last_used(stories_model: Path
     assert result.returncode == 0, result.stderr
     after = json.loads(hearth("models", "--json").stdout)
     assert [m["last_used"] is not None for m in after if "stories" in m["name"]] == [True]
+
+
+def test_a_model_s_own_settings_apply_and_the_command_line_wins(stories_model: Path) -> None:
+    from app.core.library import ModelSettings, ModelSettingsStore
+    from app.core.library.model_settings import MODEL_SETTINGS_FILE
+    from app.core.paths import app_paths
+
+    store = ModelSettingsStore(app_paths().config / MODEL_SETTINGS_FILE)
+    own = ModelSettings(values={"max_tokens": 5, "temperature": 0.0}, chat_template="chatml")
+    store.set(stories_model, own)
+    result = hearth("chat", "--model", str(stories_model), "--prompt", "Once upon a time")
+    assert result.returncode == 0, result.stderr
+    assert "Using the ChatML chat template set in this model's settings" in result.stderr
+    assert re.search(r"\b5 tokens", result.stderr)
+    result = hearth("chat", "--model", str(stories_model), "--prompt", "Once", "--max-tokens", "3")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"\b3 tokens", result.stderr)
