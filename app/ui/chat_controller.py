@@ -11,6 +11,7 @@ the ``failed`` signal, which the window shows as a notification.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from PySide6.QtCore import QObject, Signal
@@ -27,6 +28,7 @@ from app.core.chat import (
 from app.core.errors import HearthError, NoModelLoadedError
 from app.core.generation import ReplyStats
 from app.core.inference import LoadedModel
+from app.core.library import ModelSettings
 from app.core.secrets import KeyStore
 from app.core.settings import Settings
 from app.ui.chat_page import ChatPage
@@ -88,6 +90,7 @@ class ChatController(QObject):
         settings: Callable[[], Settings],
         cloud: CloudWorker | None = None,
         keys: KeyStore | None = None,
+        model_settings: Callable[[Path], ModelSettings] | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -106,6 +109,7 @@ class ChatController(QObject):
             claude_key=self._claude_key if keys is not None and cloud is not None else None,
             on_created=self._created,
             remote_token=self._remote_token if keys is not None else None,
+            model_settings=model_settings,
         )
 
         page.send_requested.connect(self.send)
@@ -174,7 +178,21 @@ class ChatController(QObject):
 
     @model.setter
     def model(self, model: LoadedModel | None) -> None:
+        shown = self.session.new_system_prompt
         self.session.model = model
+        self._show_new_chat_prompt(shown)
+
+    def model_settings_changed(self, before: ModelSettings) -> None:
+        """The loaded model's own settings changed: a new chat takes its system prompt."""
+        shown = self.session.new_system_prompt
+        self.session.refresh_system_prompt(before.apply(self._settings()).system_prompt)
+        self._show_new_chat_prompt(shown)
+
+    def _show_new_chat_prompt(self, shown: str) -> None:
+        """Show a new chat's new system prompt, unless the user is typing another one."""
+        field = self.page.system_prompt
+        if self.session.conversation is None and field.text() == shown:
+            field.setText(self.session.new_system_prompt)
 
     @property
     def conversation(self) -> Conversation | None:

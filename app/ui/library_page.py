@@ -110,6 +110,7 @@ class _ProgressBridge(QObject):
 
 class LibraryPage(QWidget):
     load_requested = Signal(str)
+    model_settings_requested = Signal(str)  # path
     failed = Signal(object)  # HearthError
     models_listed = Signal(object)  # list[InstalledModel], after each scan of the library
 
@@ -179,9 +180,17 @@ class LibraryPage(QWidget):
         self.reveal_button.clicked.connect(self._reveal)
         self.delete_button = QPushButton("Delete…")
         self.delete_button.clicked.connect(self._delete)
+        self.model_settings_button = QPushButton("Settings…")
+        self.model_settings_button.setToolTip("This model's own settings and chat template")
+        self.model_settings_button.clicked.connect(self._model_settings)
         self.import_button = QPushButton("Import a .gguf file…")
         self.import_button.clicked.connect(self._import)
-        for button in (self.load_button, self.reveal_button, self.delete_button):
+        for button in (
+            self.load_button,
+            self.model_settings_button,
+            self.reveal_button,
+            self.delete_button,
+        ):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.import_button)
@@ -569,6 +578,11 @@ class LibraryPage(QWidget):
         model = self._selected()
         if model is not None:
             self.load_requested.emit(str(model.path))
+
+    def _model_settings(self) -> None:
+        model = self._selected()
+        if model is not None:
+            self.model_settings_requested.emit(str(model.path))
 
     def _reveal(self) -> None:
         model = self._selected()

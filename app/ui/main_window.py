@@ -32,8 +32,8 @@ from app.core.cloud import leaves_machine
 from app.core.context import AppContext
 from app.core.errors import HearthError
 from app.core.generation import ReplyStats
-from app.core.inference import LoadedModel, LoadOptions
-from app.core.library import InstalledModel
+from app.core.inference import LoadedModel
+from app.core.library import InstalledModel, ModelSettings
 from app.core.settings import Settings, SettingsChange, SettingsError
 from app.ui.backups import BackupsSection, DailyBackups
 from app.ui.chat_controller import ChatController
@@ -44,6 +44,7 @@ from app.ui.dialogs import Ask
 from app.ui.import_dialog import ImportDialog
 from app.ui.library_page import LibraryPage
 from app.ui.model_bar import ModelBar
+from app.ui.model_settings import ModelSettingsController
 from app.ui.operations import run_operation
 from app.ui.remotes import RemotesPanel
 from app.ui.server_panel import ServerPanel
@@ -162,6 +163,13 @@ class MainWindow(QMainWindow):
             settings=lambda: self.settings,
             cloud=cloud.worker if cloud else None,
             keys=self.keys,
+            model_settings=context.model_settings.get,
+        )
+        self.model_settings = ModelSettingsController(
+            store=context.model_settings,
+            settings=lambda: self.settings,
+            loaded=lambda: self.loaded,
+            parent=self,
         )
         self.chat.cloud_reply_done.connect(self._show_cloud_figures)
         self.chat_page.set_claude_available(settings.claude_enabled and not settings.offline)
@@ -192,6 +200,11 @@ class MainWindow(QMainWindow):
         self.sidebar.import_requested.connect(self.import_chats)
         self.model_bar.load_requested.connect(self.load_model)
         self.model_bar.open_file_requested.connect(self._open_model_file)
+        self.model_bar.settings_requested.connect(self.model_settings.edit)
+        self.library_page.model_settings_requested.connect(self.model_settings.edit)
+        self.model_settings.failed.connect(self.notify)
+        self.model_settings.reload_requested.connect(self.load_model)
+        self.model_settings.saved.connect(self._model_settings_saved)
         self.library_page.load_requested.connect(self.load_model)
         self.library_page.failed.connect(self.notify)
         self.library_page.models_listed.connect(self._show_models)
@@ -299,7 +312,16 @@ class MainWindow(QMainWindow):
         if self.chat.busy:
             self.notify(HearthError("Stop the reply before changing the model."))
             return
-        self.worker.load_requested.emit(path, LoadOptions.from_settings(self.settings))
+        try:
+            options = self.context.load_options(path)  # the model's own settings over the app's
+        except HearthError as error:
+            self.notify(error)
+            return
+        self.worker.load_requested.emit(path, options)
+
+    def _model_settings_saved(self, path: str, before: ModelSettings, _after: object) -> None:
+        if self.loaded is not None and str(self.loaded.path) == path:
+            self.chat.model_settings_changed(before)
 
     def use_remote(self, choice: RemoteModel) -> None:
         """Replies come from ``choice``, a remote server's model, from the next message."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QWidget
 
@@ -19,6 +19,10 @@ from app.core.inference import LoadedModel
 from app.core.units import format_bytes
 
 OPEN_FILE = "Open a GGUF file…"
+MODEL_SETTINGS = "Settings for this model…"
+MODEL_SETTINGS_TIP = (
+    "The loaded model's own context, GPU layers, sampling, system prompt and chat template"
+)
 
 
 class ModelBar(QWidget):
@@ -27,6 +31,7 @@ class ModelBar(QWidget):
     load_requested = Signal(str)  # path
     open_file_requested = Signal()
     remote_requested = Signal(object)  # RemoteModel
+    settings_requested = Signal(str)  # the loaded model's path
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -84,6 +89,12 @@ class ModelBar(QWidget):
             for model in models:
                 self.selector.addItem(f"    {model}", RemoteModel(remote, model))
         self.selector.addItem(OPEN_FILE)
+        if isinstance(self._current, str):
+            # In the list, so the bar needs no more width for it.
+            self.selector.addItem(MODEL_SETTINGS)
+            self.selector.setItemData(
+                self.selector.count() - 1, MODEL_SETTINGS_TIP, Qt.ItemDataRole.ToolTipRole
+            )
         at = next(
             (i for i in range(self.selector.count()) if self.selector.itemData(i) == self._current),
             0,
@@ -93,7 +104,11 @@ class ModelBar(QWidget):
 
     def _chosen(self, index: int) -> None:
         data = self.selector.itemData(index)
-        if self.selector.itemText(index) == OPEN_FILE:
+        text = self.selector.itemText(index)
+        if text == MODEL_SETTINGS and isinstance(self._current, str):
+            self.selector.setCurrentIndex(self.selector.findData(self._current))
+            self.settings_requested.emit(self._current)
+        elif text == OPEN_FILE:
             self.open_file_requested.emit()
         elif isinstance(data, RemoteModel):
             self.remote_requested.emit(data)

@@ -39,10 +39,10 @@ def window(qtbot, log_file: Path) -> Iterator[MainWindow]:  # type: ignore[no-un
 def test_an_exception_in_a_slot_is_shown_logged_and_the_window_keeps_working(
     window: MainWindow, qtbot, log_file: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    def broken(_settings: object) -> None:
+    def broken(_path: object) -> None:
         raise KeyError("gpu_layers")
 
-    monkeypatch.setattr("app.ui.main_window.LoadOptions.from_settings", broken)
+    monkeypatch.setattr(window.context, "load_options", broken)
     missing = tmp_path / "gone.gguf"
     window.model_bar.set_models([missing])
     window.model_bar.selector.activated.emit(1)  # the user picks it: a real slot raises

@@ -5,10 +5,23 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
-from PySide6.QtWidgets import QApplication, QComboBox, QScrollArea, QSpinBox, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QScrollArea,
+    QSpinBox,
+    QWidget,
+)
 
+from app.core.inference import PromptFormat
+from app.core.library import ModelSettings
 from app.core.settings import Settings, load_settings
 from app.ui.application import Session
+from app.ui.dialogs import Ask
+from app.ui.model_bar import MODEL_SETTINGS
+from app.ui.model_settings import ModelSettingsDialog
 from app.ui.settings_page import SettingsPage
 from app.ui.wheel_guard import install_wheel_guard
 
@@ -128,6 +141,109 @@ def test_the_window_keeps_no_bad_models_folder(qtbot) -> None:  # type: ignore[n
         assert window.context.current.models_dir == ""
         file = session.paths.settings_file
         assert not file.exists() or load_settings(file).models_dir == ""
+    finally:
+        window.close()
+        session.close()
+
+
+# -- per-model settings ---------------------------------------------------------------------
+
+
+def test_the_model_dialog_shows_the_app_s_values_until_a_row_is_its_own(qtbot) -> None:  # type: ignore[no-untyped-def]
+    app = Settings(context_length=4096, temperature=0.7)
+    own = ModelSettings(values={"temperature": 0.2})
+    dialog = ModelSettingsDialog("tiny.gguf", own, app)
+    qtbot.addWidget(dialog)
+    context = dialog.editors["context_length"]
+    assert isinstance(context, QSpinBox)
+    assert context.value() == 4096 and not context.isEnabled()
+    assert dialog.own_boxes["temperature"].isChecked()
+    dialog.own_boxes["context_length"].setChecked(True)
+    assert context.isEnabled()
+    context.setValue(512)
+    dialog.own_boxes["temperature"].setChecked(False)  # back to the app's 0.7
+    dialog.template.setCurrentIndex(dialog.template.findData("gemma"))
+    assert "Gemma" in dialog.template.currentText()
+    dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Save).click()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert dialog.result_settings == ModelSettings(
+        values={"context_length": 512}, chat_template="gemma"
+    )
+
+
+def test_follow_the_app_clears_every_own_value(qtbot) -> None:  # type: ignore[no-untyped-def]
+    own = ModelSettings(values={"top_k": 3, "system_prompt": "Arr."}, chat_template="phi")
+    dialog = ModelSettingsDialog("tiny.gguf", own, Settings())
+    qtbot.addWidget(dialog)
+    buttons = dialog.findChild(QDialogButtonBox)
+    buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults).click()
+    assert dialog.chosen() == ModelSettings()
+    assert dialog.editors["top_k"].value() == Settings().top_k
+
+
+def test_model_settings_are_saved_and_the_next_load_uses_them(
+    qtbot, stories_model, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    session = Session()
+    window = session.build_window()
+    window.show()
+    try:
+        selector = window.model_bar.selector
+        assert selector.findText(MODEL_SETTINGS) == -1  # nothing loaded yet
+        with qtbot.waitSignal(window.worker.loaded, timeout=60_000):
+            window.load_model(str(stories_model))
+        qtbot.waitUntil(lambda: window.loaded is not None)
+        assert window.loaded.prompt_format is PromptFormat.PLAIN  # no template of its own
+        qtbot.waitUntil(lambda: selector.findText(MODEL_SETTINGS) > 0)  # in the model list
+
+        chosen = ModelSettings(
+            values={"context_length": 512, "temperature": 0.0, "system_prompt": "Arr."},
+            chat_template="chatml",
+        )
+        shown: list[ModelSettings] = []
+
+        def answer(cls, parent, name, own, app):  # type: ignore[no-untyped-def]
+            shown.append(own)
+            return chosen
+
+        monkeypatch.setattr(ModelSettingsDialog, "ask", classmethod(answer))
+        asked: list[str] = []
+        monkeypatch.setattr(
+            Ask, "confirm", classmethod(lambda cls, p, title, t: asked.append(title) or True)
+        )
+        with qtbot.waitSignal(window.worker.loaded, timeout=60_000):
+            selector.activated.emit(selector.findText(MODEL_SETTINGS))
+        qtbot.waitUntil(lambda: window.loaded is not None and window.loaded.context_length == 512)
+        assert shown == [ModelSettings()] and asked == ["Reload the model?"]
+        assert selector.currentText() == stories_model.name  # the list shows the model again
+        assert window.context.model_settings.get(stories_model) == chosen
+        assert window.loaded.options.chat_template == "chatml"
+        assert window.loaded.prompt_format is PromptFormat.TEMPLATE
+        assert "ChatML chat template set in this model's settings" in (
+            window.chat_page.model_note.text()
+        )
+        assert window.chat_page.system_prompt.text() == "Arr."  # the new chat takes it
+        assert window.context.current.context_length == Settings().context_length  # app's kept
+    finally:
+        window.close()
+        session.close()
+
+
+def test_a_system_prompt_being_typed_is_not_replaced_by_the_model_s(qtbot, stories_model) -> None:  # type: ignore[no-untyped-def]
+    session = Session()
+    session.context.model_settings.set(
+        stories_model, ModelSettings(values={"system_prompt": "Arr."})
+    )
+    window = session.build_window()
+    window.show()
+    try:
+        window.chat_page.system_prompt.setText("Answer in French.")  # not committed yet
+        with qtbot.waitSignal(window.worker.loaded, timeout=60_000):
+            window.load_model(str(stories_model))
+        qtbot.waitUntil(lambda: window.loaded is not None)
+        assert window.chat_page.system_prompt.text() == "Answer in French."
+        window.chat.new_chat()  # a fresh new chat takes the model's own prompt
+        assert window.chat_page.system_prompt.text() == "Arr."
     finally:
         window.close()
         session.close()

@@ -356,7 +356,13 @@ class ChatSession:
         # user already wrote one of their own.
         before = self._new_chat_system_prompt()
         self._model = model
-        if self.conversation is None and self.new_system_prompt == before:
+        self.refresh_system_prompt(before)
+
+    def refresh_system_prompt(self, previous: str) -> None:
+        """Give a new chat not stored yet the system prompt a new chat gets now, if its
+        own is still ``previous`` (the one it got before the model or its settings
+        changed): a prompt the user wrote is kept."""
+        if self.conversation is None and self.new_system_prompt == previous:
             self.new_system_prompt = self._new_chat_system_prompt()
 
     def local_settings(self) -> Settings:
