@@ -14,6 +14,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,9 +74,12 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _settings(args: argparse.Namespace, context: AppContext) -> Settings:
-    """The settings now, with this command's options on top (validated alike)."""
+def _settings(args: argparse.Namespace, context: AppContext, model: Path | None = None) -> Settings:
+    """The settings now, ``model``'s own over them, and this command's options on top
+    (validated alike)."""
     settings = context.current
+    if model is not None:
+        settings = context.model_settings.get(model).apply(settings)
     origins = ",".join(args.allow_origin) if args.allow_origin else None
     for key, value in (
         ("server_host", args.host),
@@ -135,21 +139,27 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
         tokens = ServerToken(context.keys)
         print(tokens.renew() if args.new_token else tokens.get())
         return 0
-    settings = _settings(args, context)
+    settings = _settings(args, context)  # a bad option is said before anything else
     path = _model_path(args.model, context)
+    settings = _settings(args, context, path)
     config = ServerConfig.from_settings(settings, token=_token(settings, context))
     stop_logging = _log_requests()
     engine = EngineProcess(on_notice=lambda words: _say(f"hearth: {words}"))
     context.engine = engine
     embedder = EngineProcess() if args.embedding_model else None
     try:
-        # Read at each request: a change to the settings store reaches the server (the
-        # command's options stay on top).
+        # Read at each request: a change to the settings store or the model's own reaches
+        # the server (the command's options stay on top).
         server = LocalServer(
-            engine, config=config, settings=lambda: _settings(args, context), embedder=embedder
+            engine,
+            config=config,
+            settings=lambda: _settings(args, context, path),
+            embedder=embedder,
         )
         urls = server.listen()  # a port in use is said before a model loads
-        model = engine.load(path, LoadOptions.from_settings(settings))
+        template = context.model_settings.get(path).chat_template
+        options = replace(LoadOptions.from_settings(settings), chat_template=template)
+        model = engine.load(path, options)
         if model.notice:
             _say(f"note: {model.notice}")
         with contextlib.suppress(OSError, HearthError):  # "last used" in `hearth models`

@@ -121,6 +121,25 @@ def test_serve_runs_headless_answers_logs_lines_and_stops_on_ctrl_c(
     assert "purple elephant" not in said  # the prompt is never logged unless asked
 
 
+def test_serve_uses_the_model_s_own_settings(hearth_serve: object, stories_model: Path) -> None:
+    from app.core.library import ModelSettings, ModelSettingsStore
+    from app.core.library.model_settings import MODEL_SETTINGS_FILE
+    from app.core.paths import app_paths
+
+    store = ModelSettingsStore(app_paths().config / MODEL_SETTINGS_FILE)
+    store.set(stories_model, ModelSettings(values={"max_tokens": 3}, chat_template="chatml"))
+    running = hearth_serve("--model", str(stories_model), "--port", "0")  # type: ignore[operator]
+    running.wait_for("Using the ChatML chat template set in this model's settings")
+    base = url_of(running.wait_for("Hearth serves stories260K at http://127.0.0.1:"))
+    client = openai.OpenAI(base_url=f"{base}/v1", api_key="unused", max_retries=0)
+    reply = client.chat.completions.create(
+        model="stories260K", messages=[{"role": "user", "content": "Once"}]
+    )
+    assert reply.usage is not None and reply.usage.completion_tokens == 3
+    running.process.send_signal(signal.SIGINT)
+    assert running.process.wait(timeout=60) == 0
+
+
 @pytest.mark.slow
 def test_serve_beyond_loopback_keeps_a_token_in_the_keychain(
     keychain: Keychain, hearth_serve: object, stories_model: Path, hearth_home: Path
