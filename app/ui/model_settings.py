@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import HearthError
 from app.core.gguf import CHAT_TEMPLATES
-from app.core.inference import LoadedModel
+from app.core.inference import LoadedModel, PromptFormat
 from app.core.library import (
     CHAT_TEMPLATE_CHOICES,
     MODEL_LOAD_KEYS,
@@ -98,7 +98,13 @@ class ModelSettingsDialog(QDialog):
     """Edit one model's own settings (see the module docstring)."""
 
     def __init__(
-        self, name: str, own: ModelSettings, app: Settings, parent: QWidget | None = None
+        self,
+        name: str,
+        own: ModelSettings,
+        app: Settings,
+        parent: QWidget | None = None,
+        *,
+        template_note: str = "",
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Settings for {name}")
@@ -137,6 +143,11 @@ class ModelSettingsDialog(QDialog):
         template_label.setBuddy(self.template)
         grid.addWidget(template_label, row, 0)
         grid.addWidget(self.template, row, 1, 1, 2)
+        self.template_note = QLabel(template_note)
+        self.template_note.setObjectName("model-setting-chat_template-note")
+        self.template_note.setWordWrap(True)
+        self.template_note.setVisible(bool(template_note))
+        grid.addWidget(self.template_note, row + 1, 1, 1, 2)
         grid.setColumnStretch(1, 1)
         column.addLayout(grid)
         self.error = QLabel()
@@ -188,10 +199,16 @@ class ModelSettingsDialog(QDialog):
 
     @classmethod
     def ask(
-        cls, parent: QWidget | None, name: str, own: ModelSettings, app: Settings
+        cls,
+        parent: QWidget | None,
+        name: str,
+        own: ModelSettings,
+        app: Settings,
+        *,
+        template_note: str = "",
     ) -> ModelSettings | None:
         """The settings chosen for the model, or None when cancelled."""
-        dialog = cls(name, own, app, parent)
+        dialog = cls(name, own, app, parent, template_note=template_note)
         return dialog.result_settings if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
@@ -223,7 +240,12 @@ class ModelSettingsController(QObject):
         except HearthError as error:
             self.failed.emit(error)
             return
-        after = ModelSettingsDialog.ask(self._parent, Path(path).name, before, self._settings())
+        loaded = self._loaded()
+        is_loaded = loaded is not None and loaded.path == Path(path)
+        note = _template_note(loaded) if is_loaded and loaded is not None else ""
+        after = ModelSettingsDialog.ask(
+            self._parent, Path(path).name, before, self._settings(), template_note=note
+        )
         if after is None or after == before:
             return
         try:
@@ -232,10 +254,8 @@ class ModelSettingsController(QObject):
             self.failed.emit(error)
             return
         self.saved.emit(path, before, after)
-        loaded = self._loaded()
         if (
-            loaded is not None
-            and loaded.path == Path(path)
+            is_loaded
             and _load_keys_changed(before, after)
             and Ask.confirm(
                 self._parent,
@@ -245,6 +265,13 @@ class ModelSettingsController(QObject):
             )
         ):
             self.reload_requested.emit(path)
+
+
+def _template_note(model: LoadedModel) -> str:
+    """What the loaded model's file has, and what is used now."""
+    has = "has its own chat template" if model.header.chat_template else "has no chat template"
+    used = "its template" if model.prompt_format == PromptFormat.TEMPLATE else "the plain format"
+    return f"This file {has}; the model is using {used} now."
 
 
 def _load_keys_changed(before: ModelSettings, after: ModelSettings) -> bool:

@@ -152,8 +152,10 @@ def test_the_window_keeps_no_bad_models_folder(qtbot) -> None:  # type: ignore[n
 def test_the_model_dialog_shows_the_app_s_values_until_a_row_is_its_own(qtbot) -> None:  # type: ignore[no-untyped-def]
     app = Settings(context_length=4096, temperature=0.7)
     own = ModelSettings(values={"temperature": 0.2})
-    dialog = ModelSettingsDialog("tiny.gguf", own, app)
+    note = "This file has no chat template; the model is using the plain format now."
+    dialog = ModelSettingsDialog("tiny.gguf", own, app, template_note=note)
     qtbot.addWidget(dialog)
+    assert dialog.template_note.text() == note and not dialog.template_note.isHidden()
     context = dialog.editors["context_length"]
     assert isinstance(context, QSpinBox)
     assert context.value() == 4096 and not context.isEnabled()
@@ -202,8 +204,11 @@ def test_model_settings_are_saved_and_the_next_load_uses_them(
         )
         shown: list[ModelSettings] = []
 
-        def answer(cls, parent, name, own, app):  # type: ignore[no-untyped-def]
+        notes: list[str] = []
+
+        def answer(cls, parent, name, own, app, *, template_note=""):  # type: ignore[no-untyped-def]
             shown.append(own)
+            notes.append(template_note)
             return chosen
 
         monkeypatch.setattr(ModelSettingsDialog, "ask", classmethod(answer))
@@ -215,6 +220,7 @@ def test_model_settings_are_saved_and_the_next_load_uses_them(
             selector.activated.emit(selector.findText(MODEL_SETTINGS))
         qtbot.waitUntil(lambda: window.loaded is not None and window.loaded.context_length == 512)
         assert shown == [ModelSettings()] and asked == ["Reload the model?"]
+        assert notes == ["This file has no chat template; the model is using the plain format now."]
         assert selector.currentText() == stories_model.name  # the list shows the model again
         assert window.context.model_settings.get(stories_model) == chosen
         assert window.loaded.options.chat_template == "chatml"
