@@ -253,3 +253,11 @@ def test_a_system_prompt_being_typed_is_not_replaced_by_the_model_s(qtbot, stori
     finally:
         window.close()
         session.close()
+
+
+def test_a_section_added_later_comes_before_advanced(page: SettingsPage) -> None:
+    section = QWidget()
+    page.add_section("Backups", section)
+    column = page._column
+    assert column.indexOf(section) < column.indexOf(page._advanced_holder)
+    assert column.indexOf(page._advanced_holder) == column.count() - 2  # then the stretch
