@@ -423,3 +423,51 @@ def test_unreadable_model_settings_store_nothing_and_say_why(store: HistoryStore
     with pytest.raises(ModelSettingsError, match="damaged"):
         session.send("Hello")
     assert store.list_conversations() == []
+
+
+def test_a_reply_keeps_its_sources_with_their_scores_after_reopening(
+    tmp_path: Path, stories_model: Path
+) -> None:
+    hits = [_hit(1, "The boiler is serviced in October."), _hit(2, "word " * 400)]
+    path = tmp_path / "kept.sqlite3"
+    with HistoryStore.open(path) as store:
+        session = ChatSession(store, settings=greedy, retriever=Excerpts(hits))
+        session.open(None)
+        engine = EngineProcess()
+        try:
+            session.model = engine.load(stories_model, LoadOptions(context_length=512))
+            turn = session.send("When is the boiler serviced?")
+            assert turn is not None
+            "".join(turn.run_local(engine))
+        finally:
+            engine.close()
+        assert [s.label() for s in turn.sources] == [
+            "[1] file1.md, lines 1–5",
+            "[left out] file2.md, lines 2–6",
+        ]
+        reply_id = turn.message_id
+    with HistoryStore.open(path) as reopened:
+        reply = reopened.message(reply_id)
+        assert reply.role == "assistant" and reply.status == "complete"
+        first, second = reply.sources
+        assert (first.number, first.path, first.where) == (1, "/docs/file1.md", "lines 1–5")
+        assert first.text == "The boiler is serviced in October."
+        assert (first.keyword_score, first.vector_score) == (1.0, 0.5)
+        assert first.fused_score == pytest.approx(2 / 61)
+        assert second.number is None and not second.used  # retrieved, but it did not fit
+        question = reopened.message(reply.parent_id or 0)
+        assert question.sources == ()  # only replies have sources
+
+
+def test_a_reply_without_documents_has_no_sources(store: HistoryStore, stories_model: Path) -> None:
+    session = ChatSession(store, settings=greedy, retriever=Excerpts([]))
+    session.open(None)
+    engine = EngineProcess()
+    try:
+        session.model = engine.load(stories_model, LoadOptions(context_length=256))
+        turn = session.send("Anything?")
+        assert turn is not None
+        "".join(turn.run_local(engine))
+    finally:
+        engine.close()
+    assert turn.sources == () and store.message(turn.message_id).sources == ()

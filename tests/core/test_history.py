@@ -625,6 +625,7 @@ def test_a_version_1_file_opens_with_every_row(db_path: Path) -> None:
         assert (conversation.title, conversation.options) == ("Old chat", {"backend": "local"})
         assert [m.text for m in store.active_path(1)] == ["Hi from v1", "Hello!"]
         assert store.active_path(1)[1].tokens_per_second == 20.0
+        assert store.active_path(1)[1].sources == ()  # written before replies had sources
         assert store.draft(1) == "unsent words"
 
 
@@ -633,7 +634,7 @@ def add_pinned(conn: sqlite3.Connection) -> None:
 
 
 MIGRATION_2 = Migration(
-    2,
+    SCHEMA_VERSION + 1,
     "pinned conversations",
     ("ALTER TABLE conversations ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0", add_pinned),
 )
@@ -642,7 +643,7 @@ MIGRATION_2 = Migration(
 def test_a_version_1_file_migrates_to_version_2_without_losing_rows(db_path: Path) -> None:
     write_version_1(db_path)
     with HistoryStore.open(db_path, migrations=(*MIGRATIONS, MIGRATION_2)) as store:
-        assert store.schema_version == 2
+        assert store.schema_version == SCHEMA_VERSION + 1
         assert [m.text for m in store.active_path(1)] == ["Hi from v1", "Hello!"]
         assert store.draft(1) == "unsent words"
         store.add_message(1, role="user", text="after the migration")
@@ -652,7 +653,7 @@ def test_a_version_1_file_migrates_to_version_2_without_losing_rows(db_path: Pat
     conn.close()
     # Opening it again does not run migration 2 a second time.
     with HistoryStore.open(db_path, migrations=(*MIGRATIONS, MIGRATION_2)) as again:
-        assert again.schema_version == 2
+        assert again.schema_version == SCHEMA_VERSION + 1
 
 
 def test_a_failing_migration_changes_nothing(db_path: Path) -> None:
@@ -662,13 +663,16 @@ def test_a_failing_migration_changes_nothing(db_path: Path) -> None:
         raise sqlite3.OperationalError("simulated failure half way")
 
     broken = Migration(
-        2, "broken", ("ALTER TABLE conversations ADD COLUMN pinned INTEGER", explode)
+        SCHEMA_VERSION + 1,
+        "broken",
+        ("ALTER TABLE conversations ADD COLUMN pinned INTEGER", explode),
     )
     with pytest.raises(HistoryError):
         HistoryStore.open(db_path, migrations=(*MIGRATIONS, broken))
     assert db_path.exists()  # a failed migration is not mistaken for corruption
     conn = sqlite3.connect(db_path)
-    assert conn.execute("PRAGMA user_version").fetchone() == (1,)
+    # The migrations before it were applied, each in its own transaction; it was not.
+    assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     columns = [row[1] for row in conn.execute("PRAGMA table_info(conversations)")]
     assert "pinned" not in columns
     assert conn.execute("SELECT count(*) FROM messages").fetchone() == (2,)

@@ -45,6 +45,7 @@ from app.core.chat.session import (
     TurnPrompts,
     model_messages,
 )
+from app.core.chat.sources import Source
 from app.core.chat.textparts import ReasoningSplitter, code_blocks, split_reasoning
 from app.core.chat.vault import (
     KEEP,
@@ -109,6 +110,7 @@ __all__ = [
     "Retriever",
     "Route",
     "RouteDecision",
+    "Source",
     "Turn",
     "TurnPrompts",
     "build_preview",

@@ -22,7 +22,8 @@ dialog, a terminal prompt, or a server policy that never asks).
 With a :class:`Retriever` (local documents), each turn searches for the user's last
 message and adds the excerpts that fit the context to the system prompt (to Claude's
 preview alike, so the user sees them before anything is sent); the turn keeps them in
-``documents`` so the reply can list its sources.
+``documents``, and every retrieved excerpt with its scores is saved with the reply
+(:class:`~app.core.chat.sources.Source`), so a reopened chat still lists its sources.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from app.core.chat.routing import (
     decide_route,
     suggest_claude,
 )
+from app.core.chat.sources import Source, sources_of
 from app.core.cloud import MissingKeyError
 from app.core.errors import HearthError, NoModelLoadedError
 from app.core.generation import Message, Reply, ReplyStats, SamplingOptions, StopReason
@@ -178,6 +180,8 @@ class Turn:
         self.notice: str | None = None
         self.documents = documents
         """The excerpts this reply was given (None without a retriever): its sources."""
+        self.sources: tuple[Source, ...] = sources_of(documents) if documents else ()
+        """Every excerpt retrieved for this reply, with its scores (saved with the reply)."""
 
     @property
     def message_id(self) -> int:
@@ -622,6 +626,9 @@ class ChatSession:
             messages = self.model_messages(until=live.message_id)
             if documents is not None:
                 messages = with_documents(messages, documents)
+        if documents is not None and (documents.used or documents.left_out):
+            # Kept from the start, so an interrupted reply still lists what it was given.
+            self.store.set_sources(live.message_id, sources_of(documents))
         with self._lock:
             self._numbers += 1
             turn = Turn(
