@@ -15,7 +15,9 @@ from app.core.documents.embedding import (
     Embedder,
     EngineEmbedder,
     NoEmbeddingModelError,
+    Prefixes,
     find_embedding_model,
+    prefixes_for,
 )
 from app.core.documents.extraction import Extracted, Limits, Section, Skipped, extract
 from app.core.documents.index import (
@@ -47,6 +49,7 @@ __all__ = [
     "Indexer",
     "Limits",
     "NoEmbeddingModelError",
+    "Prefixes",
     "Progress",
     "Report",
     "Section",
@@ -56,5 +59,6 @@ __all__ = [
     "count_tokens",
     "extract",
     "find_embedding_model",
+    "prefixes_for",
     "search",
 ]

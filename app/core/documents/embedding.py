@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from app.core.errors import ContextOverflowError, HearthError, NotFoundError
+from app.core.gguf import read_header
 from app.core.inference import EngineProcess, LoadOptions
 from app.core.library import Library
 from app.core.settings import Settings
@@ -18,14 +21,67 @@ EMBEDDING_MODEL_NAMES = ("minilm-l6", "nomic-embed-text")
 EMBEDDING_CONTEXT = 512
 """What the embedding models Hearth offers read at most (all-MiniLM-L6-v2's positions)."""
 
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Prefixes:
+    """What a model wants before a search query and before a document's text."""
+
+    query: str = ""
+    document: str = ""
+
+
+NO_PREFIXES = Prefixes()
+NOMIC_PREFIXES = Prefixes(query="search_query: ", document="search_document: ")
+"""nomic-embed-text was trained with these task prefixes; without them it retrieves worse."""
+
+
+def prefixes_for(path: Path) -> Prefixes:
+    """The task prefixes of an embedding model file, from its GGUF architecture and name.
+
+    nomic-embed-text (architecture ``nomic-bert``) needs ``search_query: `` and
+    ``search_document: ``; all-MiniLM-L6-v2 and other BERT models need none.
+    """
+    names = [path.name]
+    try:
+        header = read_header(path)
+        names += [header.architecture, header.name or ""]
+    except HearthError as error:  # the engine will say what is wrong with the file
+        log.debug("no header read from %s: %s", path, error)
+    if any("nomic" in name.lower() for name in names):
+        return NOMIC_PREFIXES
+    return NO_PREFIXES
+
 
 class Embedder(Protocol):
-    """Turns texts into unit vectors; ``model_id`` names the model the vectors belong to."""
+    """Turns texts into unit vectors; ``model_id`` names the model the vectors belong to.
+
+    An embedder may also have ``prefixes`` (:class:`Prefixes`): the indexer puts
+    ``prefixes.document`` before each chunk and the search ``prefixes.query`` before the
+    question (see :func:`document_texts`, :func:`query_text`).
+    """
 
     @property
     def model_id(self) -> str: ...
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+def _prefixes(embedder: Embedder) -> Prefixes:
+    prefixes = getattr(embedder, "prefixes", NO_PREFIXES)  # stand-ins in tests have none
+    return prefixes if isinstance(prefixes, Prefixes) else NO_PREFIXES
+
+
+def document_texts(embedder: Embedder, texts: Sequence[str]) -> list[str]:
+    """Chunk texts as the model wants them embedded (with its document prefix)."""
+    prefix = _prefixes(embedder).document
+    return [prefix + text for text in texts]
+
+
+def query_text(embedder: Embedder, text: str) -> str:
+    """A question as the model wants it embedded (with its query prefix)."""
+    return _prefixes(embedder).query + text
 
 
 def model_id_for(path: Path) -> str:
@@ -79,7 +135,11 @@ class EngineEmbedder:
         self.engine.load(
             self.model_path, LoadOptions(context_length=EMBEDDING_CONTEXT, embedding=True)
         )
-        self._model_id = model_id_for(self.model_path)
+        self.prefixes = prefixes_for(self.model_path)
+        # Vectors made with the prefixes are not those made without (an older index).
+        self._model_id = model_id_for(self.model_path) + (
+            "+prefixed" if self.prefixes.query else ""
+        )
         self.calls = 0
         """How many embedding requests went to the engine (tests count re-embedding)."""
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.core.documents.chunking import chunk_sections
-from app.core.documents.embedding import Embedder
+from app.core.documents.embedding import Embedder, document_texts
 from app.core.documents.extraction import Limits, Skipped, extract
 from app.core.documents.index import DocumentIndex, FileRecord, StoredFile
 from app.core.settings import Settings
@@ -316,7 +316,7 @@ class Indexer:
         wanted = [(h, t) for h, t in texts.items() if h not in known]
         for start in range(0, len(wanted), self.batch_chunks):
             part = wanted[start : start + self.batch_chunks]
-            vectors = self.embedder.embed([text for _h, text in part])
+            vectors = self.embedder.embed(document_texts(self.embedder, [t for _h, t in part]))
             self.index.store_vectors(model, zip((h for h, _t in part), vectors, strict=True))
         total = sum(len(r.chunks) for r in records)
         return len(wanted), total - len(wanted)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 
-from app.core.documents.embedding import Embedder
+from app.core.documents.embedding import Embedder, query_text
 from app.core.documents.index import DocumentIndex, Hit
 
 CANDIDATES = 50
@@ -44,7 +44,7 @@ def search(
         _POOL.submit(index.keyword_search, query, ids, CANDIDATES) if mode == "fused" else None
     )
     try:
-        query_vector = embedder.embed([query])[0]
+        query_vector = embedder.embed([query_text(embedder, query)])[0]
         vector = index.vector_search(query_vector, embedder.model_id, ids, CANDIDATES)
     except BaseException:
         if keywords is not None:
