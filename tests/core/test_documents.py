@@ -510,3 +510,118 @@ def test_a_full_disk_stops_indexing_with_a_clear_error_and_keeps_what_was_done(
     assert index.check().ok
     assert "first.txt" in reasons(index)
     assert search(index, "first note", embedder=None, mode="keyword")
+
+
+# -- chunk sizes, files changed mid-way, model prefixes -------------------------------------
+
+
+def test_a_new_chunk_size_recuts_on_the_next_rescan_and_only_what_changed(
+    tmp_path: Path, index: DocumentIndex
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text(paragraphs(60, seed=21), encoding="utf-8")
+    (folder / "b.txt").write_text(paragraphs(60, seed=22), encoding="utf-8")
+    embedder = WordEmbedder()
+    indexed(index, folder, embedder)
+    before = index.collection("notes").chunks
+    assert Indexer(index, embedder).run("notes").unchanged == 2  # same settings: nothing read
+
+    smaller = Settings().with_value("docs_chunk_tokens", 64).with_value("docs_chunk_overlap", 8)
+    texts = len(embedder.texts)
+    recut = Indexer(index, embedder, settings=smaller).run("notes")
+    assert recut.indexed == 2 and recut.chunks_embedded > 0
+    assert len(embedder.texts) - texts == recut.chunks_embedded  # new chunks embedded once
+    assert index.collection("notes").chunks > before * 2
+    assert index.check().ok
+    # Done once: the next rescan with the same sizes reads nothing, embeds nothing.
+    again = Indexer(index, embedder, settings=smaller).run("notes")
+    assert (again.unchanged, again.indexed, again.chunks_embedded) == (2, 0, 0)
+    # Only the file that changed is read; the other keeps its chunks.
+    (folder / "b.txt").write_text(paragraphs(61, seed=22), encoding="utf-8")
+    edited = Indexer(index, embedder, settings=smaller).run("notes")
+    assert (edited.unchanged, edited.indexed) == (1, 1)
+    # Back to the old sizes: both files are cut again, as at first.
+    back = Indexer(index, embedder).run("notes")
+    assert back.indexed == 2 and index.check().ok
+
+
+def test_an_index_from_before_chunk_sizes_were_kept_opens_and_recuts(tmp_path: Path) -> None:
+    import sqlite3
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text(paragraphs(30, seed=5), encoding="utf-8")
+    path = tmp_path / "old" / "index.sqlite3"
+    with DocumentIndex(path) as old:
+        indexed(old, folder, WordEmbedder())
+        chunks = old.collection("notes").chunks
+    connection = sqlite3.connect(path)
+    connection.execute("ALTER TABLE files DROP COLUMN chunking")
+    connection.commit()
+    connection.close()
+    with DocumentIndex(path) as reopened:
+        assert reopened.collection("notes").chunks == chunks  # nothing lost
+        embedder = WordEmbedder()
+        report = Indexer(reopened, embedder).run("notes")
+        assert report.indexed == 1 and report.chunks_embedded == 0  # cut again, same vectors
+        assert Indexer(reopened, embedder).run("notes").unchanged == 1
+
+
+class ChangingEmbedder(WordEmbedder):
+    """While chunks are embedded (after the file was read, before it is written), another
+    thread rewrites the file, ``times`` times at most."""
+
+    def __init__(self, path: Path, texts: list[str]) -> None:
+        super().__init__()
+        self.path, self.versions = path, list(texts)
+
+    def embed(self, texts):  # type: ignore[no-untyped-def]
+        if self.versions:
+            text = self.versions.pop(0)
+            writer = threading.Thread(target=self._rewrite, args=(text,))
+            writer.start()
+            writer.join()
+        return super().embed(texts)
+
+    def _rewrite(self, text: str) -> None:
+        info = self.path.stat()
+        self.path.write_text(text, encoding="utf-8")
+        os.utime(self.path, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000))
+
+
+def test_a_file_changed_while_it_is_indexed_is_read_again(
+    tmp_path: Path, index: DocumentIndex
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    letter = folder / "letter.txt"
+    letter.write_text("The first draft talks about apples and pears.\n", encoding="utf-8")
+    embedder = ChangingEmbedder(letter, ["The final letter is about lighthouses and harbours.\n"])
+    report = indexed(index, folder, embedder)
+    assert report.indexed == 1 and report.reasons == {}
+    assert reasons(index)["letter.txt"] == ("indexed", "")
+    assert search(index, "lighthouses", embedder=None, mode="keyword")
+    assert not search(index, "apples", embedder=None, mode="keyword")  # the old text is gone
+    assert index.check().ok
+    assert Indexer(index, WordEmbedder()).run("notes").unchanged == 1  # as on disk now
+
+
+def test_a_file_that_keeps_changing_is_skipped_with_the_reason(
+    tmp_path: Path, index: DocumentIndex
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "steady.txt").write_text("A steady note about bicycles.\n", encoding="utf-8")
+    log_file = folder / "busy.txt"
+    log_file.write_text("line one\n", encoding="utf-8")
+    embedder = ChangingEmbedder(log_file, ["line one\nline two\n", "line one\nline two\nthree\n"])
+    report = indexed(index, folder, embedder)
+    status, reason = reasons(index)["busy.txt"]
+    assert status == "skipped" and "kept changing while it was indexed" in reason
+    assert report.reasons[str(log_file)] == reason and report.indexed == 1
+    assert reasons(index)["steady.txt"] == ("indexed", "")
+    assert index.check().ok
+    # The next rescan, with the file at rest, indexes it.
+    assert Indexer(index, WordEmbedder()).run("notes").indexed == 1
+    assert reasons(index)["busy.txt"] == ("indexed", "")

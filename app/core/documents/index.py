@@ -3,8 +3,9 @@
 ``app_paths().documents / "index.sqlite3"``. Tables:
 
 - ``collections`` and ``sources`` (the files and folders a collection was given);
-- ``files``: every file found, with its size, modification time, content hash, and either
-  its chunk count or the reason it was skipped or limited;
+- ``files``: every file found, with its size, modification time, content hash, the chunk
+  size and overlap it was cut with (``chunking``: a change in settings re-chunks it), and
+  either its chunk count or the reason it was skipped or limited;
 - ``chunks``: text, page, first and last line, and the hash of the text; ``chunks_fts`` (FTS5)
   holds the same text for keyword search, row for row;
 - ``vectors``: one float32 BLOB per (embedding model, chunk text hash). Equal text is embedded
@@ -67,6 +68,7 @@ CREATE TABLE IF NOT EXISTS files (
     status TEXT NOT NULL,
     reason TEXT NOT NULL DEFAULT '',
     chunks INTEGER NOT NULL DEFAULT 0,
+    chunking TEXT NOT NULL DEFAULT '',
     UNIQUE (collection_id, path)
 );
 CREATE INDEX IF NOT EXISTS files_by_hash ON files (collection_id, hash);
@@ -139,6 +141,8 @@ class StoredFile:
     mtime_ns: int
     hash: str
     status: str
+    chunking: str = ""
+    """The chunk size and overlap it was cut with (``200/40``); empty when unknown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +215,9 @@ class DocumentIndex:
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA secure_delete = ON")  # deleted text is overwritten
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(files)")}
+            if "chunking" not in columns:  # an index from before chunk sizes were kept
+                self._db.execute("ALTER TABLE files ADD COLUMN chunking TEXT NOT NULL DEFAULT ''")
             # Keyword search reads on its own connection, so it runs beside a vector scan
             # (or the query's embedding) instead of waiting for the main one: WAL readers
             # do not block each other.
@@ -364,7 +371,7 @@ class DocumentIndex:
             return {
                 row[1]: StoredFile(*row)
                 for row in self._db.execute(
-                    "SELECT id, path, size, mtime_ns, hash, status FROM files "
+                    "SELECT id, path, size, mtime_ns, hash, status, chunking FROM files "
                     "WHERE collection_id = ?",
                     (collection_id,),
                 )
@@ -424,7 +431,7 @@ class DocumentIndex:
             self._drop_chunks(db, int(row[0]))
             db.execute(
                 "UPDATE files SET size = ?, mtime_ns = ?, hash = ?, status = ?, reason = ?, "
-                "chunks = ? WHERE id = ?",
+                "chunks = ?, chunking = ? WHERE id = ?",
                 (
                     record.size,
                     record.mtime_ns,
@@ -432,6 +439,7 @@ class DocumentIndex:
                     record.status,
                     record.reason,
                     len(record.chunks),
+                    record.chunking,
                     row[0],
                 ),
             )
@@ -440,7 +448,7 @@ class DocumentIndex:
             file_id = int(
                 db.execute(
                     "INSERT INTO files (collection_id, path, size, mtime_ns, hash, status, "
-                    "reason, chunks) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "reason, chunks, chunking) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         cid,
                         record.path,
@@ -450,6 +458,7 @@ class DocumentIndex:
                         record.status,
                         record.reason,
                         len(record.chunks),
+                        record.chunking,
                     ),
                 ).lastrowid
                 or 0
@@ -675,6 +684,7 @@ class FileRecord:
     status: str
     reason: str
     chunks: Sequence[Chunk]
+    chunking: str = ""
 
 
 _CHUNKS_OF_COLLECTION = (

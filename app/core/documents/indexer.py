@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import hashlib
 import logging
 import os
 import stat
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from app.core.documents.chunking import chunk_sections
 from app.core.documents.embedding import Embedder, document_texts
-from app.core.documents.extraction import Limits, Skipped, extract
+from app.core.documents.extraction import Extracted, Limits, Skipped, extract, read_file
 from app.core.documents.index import DocumentIndex, FileRecord, StoredFile
 from app.core.settings import Settings
 
@@ -100,6 +101,8 @@ class Indexer:
         self.embedder = embedder
         self.chunk_tokens = settings.docs_chunk_tokens
         self.chunk_overlap = min(settings.docs_chunk_overlap, settings.docs_chunk_tokens - 1)
+        self.chunking = f"{self.chunk_tokens}/{self.chunk_overlap}"
+        """Written with each file: a file cut with other sizes is cut again on the next run."""
         self.limits = Limits(
             max_file_bytes=settings.docs_max_file_mb * 1_000_000,
             max_text_chars=settings.docs_max_text_chars,
@@ -190,6 +193,7 @@ class Indexer:
                 old is not None
                 and old.status != "skipped"
                 and (old.size, old.mtime_ns) == (item.size, item.mtime_ns)
+                and old.chunking == self.chunking
                 and item.path not in unembedded
             ):
                 report.unchanged += 1
@@ -219,6 +223,19 @@ class Indexer:
             if not pending:
                 return
             embedded, reused = self._embed(pending)
+            # The file may have changed while it was cut and embedded: what is written
+            # must be what is on disk now (read again once; skipped if it keeps changing).
+            checked = [self._as_on_disk(record, report) for record in pending]
+            again = {
+                id(c): c
+                for c, r in zip(checked, pending, strict=True)
+                if c.hash != r.hash and c.chunks
+            }
+            if again:
+                more = self._embed(list(again.values()))
+                embedded, reused = embedded + more[0], reused + more[1]
+                checked = [self._still(c, report) if id(c) in again else c for c in checked]
+            pending[:] = checked
             self.index.write_files(collection.id, pending)
             report.chunks_embedded += embedded
             report.chunks_reused += reused
@@ -269,41 +286,94 @@ class Indexer:
             report.skipped += 1
             report.reasons[item.path] = str(skipped)
             return _skip(item, str(skipped))
-        moved = missing.pop(extracted.content_hash, None)
-        if moved is not None and old is None:
+        moved = missing.get(extracted.content_hash)
+        if moved is not None and old is None and moved.chunking == self.chunking:
+            # Moved or renamed, and cut as it would be now: the same chunks under a new path.
+            del missing[extracted.content_hash]
             self.index.relink(moved.id, item.path, size=extracted.size, mtime_ns=extracted.mtime_ns)
             report.relinked += 1
             return None
-        if moved is not None:
-            missing[extracted.content_hash] = moved
-        same = old is not None and old.hash == extracted.content_hash and old.status != "skipped"
+        same = (
+            old is not None
+            and old.hash == extracted.content_hash
+            and old.status != "skipped"
+            and old.chunking == self.chunking
+        )
         if same and not reembed and old is not None:
             self.index.touch(old.id, mtime_ns=extracted.mtime_ns)
             report.unchanged += 1
             return None
-        reason = extracted.limited
-        with_stat = (extracted.size, extracted.mtime_ns)
-        try:
-            after = path.stat()
-            if (after.st_size, after.st_mtime_ns) != with_stat:
-                reason = "changed while it was read: indexed as it was; rescan to read it again"
-        except OSError:
-            reason = "deleted while it was read: indexed as it was"
+        return self._record(item.path, extracted, report)
+
+    def _record(self, path: str, extracted: Extracted, report: Report) -> FileRecord:
         chunks = chunk_sections(
             extracted.sections, size=self.chunk_tokens, overlap=self.chunk_overlap
         )
+        reason = extracted.limited
         if reason:
-            report.reasons[item.path] = reason
+            report.reasons[path] = reason
         report.indexed += 1
         return FileRecord(
-            path=item.path,
+            path=path,
             size=extracted.size,
             mtime_ns=extracted.mtime_ns,
             hash=extracted.content_hash,
             status="limited" if reason else "indexed",
             reason=reason,
             chunks=chunks,
+            chunking=self.chunking,
         )
+
+    def _as_on_disk(self, record: FileRecord, report: Report) -> FileRecord:
+        """``record``, or the file read again when its bytes changed since they were read.
+
+        The size and time are compared first; when they differ, the content hash decides
+        (a file saved again unchanged keeps its chunks).
+        """
+        if record.status == "skipped":
+            return record
+        path = Path(record.path)
+        try:
+            info = path.stat()
+        except OSError:
+            return self._dropped(record, report, "gone: it was deleted while it was indexed")
+        if (info.st_size, info.st_mtime_ns) == (record.size, record.mtime_ns):
+            return record
+        try:
+            data, _info = read_file(path, self.limits)
+        except Skipped as skipped:
+            return self._dropped(record, report, str(skipped))
+        if hashlib.sha256(data).hexdigest() == record.hash:
+            return dataclasses.replace(record, mtime_ns=info.st_mtime_ns)
+        log.info("%s changed while it was indexed: reading it again", record.path)
+        report.indexed -= 1  # counted again by the new read
+        report.reasons.pop(record.path, None)
+        try:
+            return self._record(record.path, extract(path, self.limits), report)
+        except Skipped as skipped:
+            return self._dropped(record, report, str(skipped), counted=False)
+
+    def _still(self, record: FileRecord, report: Report) -> FileRecord:
+        """A file read again: if it changed once more, it is skipped until the next rescan."""
+        checked = self._as_on_disk(record, report)
+        if checked is record or checked.hash == record.hash or checked.status == "skipped":
+            return checked
+        report.indexed -= 1
+        return self._dropped(
+            checked,
+            report,
+            "kept changing while it was indexed: skipped; rescan when it is saved",
+            counted=False,
+        )
+
+    def _dropped(
+        self, record: FileRecord, report: Report, reason: str, *, counted: bool = True
+    ) -> FileRecord:
+        if counted:
+            report.indexed -= 1
+        report.skipped += 1
+        report.reasons[record.path] = reason
+        return FileRecord(record.path, record.size, record.mtime_ns, "", "skipped", reason, ())
 
     def _embed(self, records: list[FileRecord]) -> tuple[int, int]:
         """Embed the chunk texts the index has no vector for; (embedded, reused)."""
