@@ -625,3 +625,53 @@ def test_a_file_that_keeps_changing_is_skipped_with_the_reason(
     # The next rescan, with the file at rest, indexes it.
     assert Indexer(index, WordEmbedder()).run("notes").indexed == 1
     assert reasons(index)["busy.txt"] == ("indexed", "")
+
+
+class RecordingEngine:
+    """An engine process stand-in for EngineEmbedder: records what it was asked to embed."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def load(self, path: object, options: object) -> None:
+        pass
+
+    def embed(self, texts: list[str], *, normalize: bool) -> list[list[float]]:
+        self.texts.extend(texts)
+        from tests.support.embedder import vector
+
+        return [vector(text) for text in texts]
+
+
+def test_nomic_embed_gets_its_task_prefixes_and_minilm_none(
+    tmp_path: Path, index: DocumentIndex, embedding_model: Path
+) -> None:
+    from app.core.documents import prefixes_for
+    from tests.support.gguf_factory import write_llama_gguf
+
+    nomic = write_llama_gguf(
+        tmp_path / "embedder.gguf", architecture="nomic-bert", name="nomic-embed-text-v1.5"
+    )
+    assert prefixes_for(nomic).query == "search_query: "
+    assert prefixes_for(nomic).document == "search_document: "
+    assert prefixes_for(embedding_model).query == prefixes_for(embedding_model).document == ""
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "boiler.txt").write_text("The boiler is serviced every October.\n", encoding="utf-8")
+    engine = RecordingEngine()
+    prefixed = EngineEmbedder(nomic, engine=engine)  # type: ignore[arg-type]
+    indexed(index, folder, prefixed)  # type: ignore[arg-type]
+    assert engine.texts == ["search_document: The boiler is serviced every October."]
+    hits = search(index, "When is the boiler serviced?", embedder=prefixed)
+    assert hits and engine.texts[-1] == "search_query: When is the boiler serviced?"
+
+    plain_engine = RecordingEngine()
+    plain = EngineEmbedder(embedding_model, engine=plain_engine)  # type: ignore[arg-type]
+    assert plain.model_id != prefixed.model_id
+    Indexer(index, plain).run("notes")  # another model: its own vectors, no prefixes
+    search(index, "boiler", embedder=plain)
+    assert plain_engine.texts == [
+        "The boiler is serviced every October.",
+        "boiler",
+    ]
