@@ -16,6 +16,7 @@ from typing import Any
 
 from app.core.advisor import ModelFile, Recommendation, advise
 from app.core.context import AppContext
+from app.core.documents import embedding_memory_in_use
 from app.core.errors import ModelNotFoundError
 from app.core.gguf import read_header
 from app.core.inference import detect_machine
@@ -81,7 +82,11 @@ def to_dict(result: Recommendation) -> dict[str, Any]:
     return {
         "context_length": result.context_length,
         "preference": result.preference,
-        "headroom": {"ram": result.headroom.ram, "gpu": result.headroom.gpu},
+        "headroom": {
+            "ram": result.headroom.ram,
+            "gpu": result.headroom.gpu,
+            "embedding": result.headroom.embedding,
+        },
         "note": result.note,
         "files": [
             {
@@ -123,7 +128,14 @@ def run(args: argparse.Namespace, context: AppContext) -> int:
         print(f"hearth: {note}", file=sys.stderr)
     if not files:
         raise ModelNotFoundError(f"No GGUF model files at {args.source}.")
-    result = advise(files, profile, context_length=args.context, preference=args.quant, speed=speed)
+    result = advise(
+        files,
+        profile,
+        context_length=args.context,
+        preference=args.quant,
+        speed=speed,
+        embedding_bytes=embedding_memory_in_use(context.current),  # local documents' model
+    )
     if args.json:
         print(json.dumps(to_dict(result), indent=2))
         return 0

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from app.core.advisor import Advice, ModelFile, Recommendation, Verdict, advise
 from app.core.chat import suggest_claude
 from app.core.context import AppContext
+from app.core.documents import embedding_memory_in_use
 from app.core.errors import HearthError
 from app.core.inference import detect_machine
 from app.core.library import (
@@ -230,6 +231,7 @@ class LibraryPage(QWidget):
             catalog = context.catalog()
             # What replies measured here corrects the speed shown (a 0.2 s probe, once).
             speed = CalibrationStore().speed_calibration(calibration_key(profile))
+            embedding = embedding_memory_in_use(settings)  # documents' model, beside the chat's
             advice = {
                 model.id: catalog_recommendation(
                     model,
@@ -237,6 +239,7 @@ class LibraryPage(QWidget):
                     preference=settings.quantization,
                     context_length=settings.context_length,
                     speed=speed,
+                    embedding_bytes=embedding,
                 )
                 for model in catalog
             }
@@ -275,6 +278,12 @@ class LibraryPage(QWidget):
             text += (
                 f"<br><b>Recommended to start:</b> {model.name} {advice.file.quant} — "
                 f"{advice.sentence}"
+            )
+        kept = next(iter(self.advice.values())).headroom.embedding if self.advice else 0
+        if kept:
+            text += (
+                f"<br>{format_bytes(kept)} of RAM is kept for the embedding model of your "
+                "local documents."
             )
         if not self.installed_count:
             text = (
@@ -500,6 +509,7 @@ class LibraryPage(QWidget):
                     context_length=settings.context_length,
                     preference=settings.quantization,
                     speed=speed,
+                    embedding_bytes=embedding_memory_in_use(settings),
                 )
                 if files
                 else None

@@ -198,3 +198,22 @@ def test_backoff_takes_gpu_layers_first_then_context_and_says_so() -> None:
     first = next(i for i, c in enumerate(contexts) if c < 16384)
     assert all(c == 16384 for c in contexts[:first])
     assert all(a.gpu_layers == plan[first].gpu_layers for a in plan[first:])
+
+
+def test_the_documents_embedding_model_is_counted_beside_the_chat_model() -> None:
+    laptop = MACHINES["8 GB Intel laptop"]
+    files = dict(reference_files())["Llama 3.2 3B"]
+    alone = advise(files, laptop, context_length=8192)
+    q8 = next(a for a in alone.advice if a.file.quant == "Q8_0")
+    # nomic-embed-text's Q4_K_M file and its buffers, beside the chat model.
+    embedding = 84_100_000 + 96 * MIB
+    beside = advise(files, laptop, context_length=8192, embedding_bytes=embedding)
+    q8_beside = next(a for a in beside.advice if a.file.quant == "Q8_0")
+    assert q8_beside.max_context < q8.max_context  # less room for the chat model's context
+    assert beside.headroom.embedding == embedding
+    assert "184.8 MB of RAM for the embedding model" in beside.headroom.describe()
+    assert "embedding" not in alone.headroom.describe()
+    # A big enough one turns "fits" into "does not fit", and the sentence says why.
+    crowded = advise(files, laptop, context_length=8192, embedding_bytes=3 * GIB)
+    q8_crowded = next(a for a in crowded.advice if a.file.quant == "Q8_0")
+    assert q8.verdict is C and q8_crowded.verdict is N

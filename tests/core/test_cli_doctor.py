@@ -52,6 +52,21 @@ def test_recommend_a_local_folder_offline(
     assert entry["sentence"].startswith("Runs on the CPU with 1,024 tokens of context")
 
 
+def test_recommend_keeps_room_for_the_documents_embedding_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], embedding_model: Path
+) -> None:
+    shutil.copy(stories_path(), tmp_path / "stories-F32.gguf")
+    assert main(["recommend", str(tmp_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["headroom"]["embedding"] == 0
+    assert main(["config", "set", "docs_embedding_model", str(embedding_model)]) == 0
+    capsys.readouterr()
+    assert main(["recommend", str(tmp_path), "--json"]) == 0
+    kept = json.loads(capsys.readouterr().out)["headroom"]["embedding"]
+    assert kept > embedding_model.stat().st_size
+    assert main(["recommend", str(tmp_path)]) == 0
+    assert "of RAM for the embedding model" in capsys.readouterr().out
+
+
 def test_recommend_a_hub_repo_reads_headers_only(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

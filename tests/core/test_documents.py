@@ -675,3 +675,28 @@ def test_nomic_embed_gets_its_task_prefixes_and_minilm_none(
         "The boiler is serviced every October.",
         "boiler",
     ]
+
+
+def test_the_embedding_model_counts_for_the_advisor_only_while_documents_are_in_use(
+    tmp_path: Path, embedding_model: Path
+) -> None:
+    import shutil
+
+    from app.core.documents import embedding_memory, embedding_memory_in_use
+    from app.core.paths import app_paths
+
+    index_file = app_paths().documents / "index.sqlite3"
+    settings = Settings()
+    assert embedding_memory_in_use(settings) == 0  # no collection, no model chosen
+    chosen = settings.with_value("docs_embedding_model", str(embedding_model))
+    assert embedding_memory_in_use(chosen) == embedding_memory(embedding_model)
+    assert embedding_memory(embedding_model) > embedding_model.stat().st_size
+
+    with DocumentIndex(index_file) as index:
+        index.add_sources("notes", [tmp_path])
+    assert embedding_memory_in_use(settings) == 0  # a collection, but no model installed
+    models = settings.models_folder()
+    models.mkdir(parents=True, exist_ok=True)
+    installed = shutil.copy(embedding_model, models / embedding_model.name)
+    assert embedding_memory_in_use(settings) == embedding_memory(Path(installed))
+    assert index_file.stat().st_size > 0

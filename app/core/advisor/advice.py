@@ -104,16 +104,21 @@ class ModelFile:
 
 @dataclass(frozen=True, slots=True)
 class Headroom:
-    """Memory Hearth leaves for everything else."""
+    """Memory Hearth leaves for everything else, and for the embedding model beside it."""
 
     ram: int
     gpu: int
+    embedding: int = 0
+    """RAM the embedding model for local documents takes in the engine (0: none in use)."""
 
     def describe(self) -> str:
         text = f"{format_bytes(self.ram)} of RAM"
         if self.gpu:
             text += f" and {format_bytes(self.gpu)} of GPU memory"
-        return text + " are kept free for the system and other apps"
+        text += " are kept free for the system and other apps"
+        if self.embedding:
+            text += f", and {format_bytes(self.embedding)} of RAM for the embedding model"
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,18 +160,22 @@ class Recommendation:
 # ------------------------------------------------------------------------------------
 
 
-def headroom_for(profile: HardwareProfile) -> Headroom:
-    """The RAM and GPU memory kept free on this machine."""
+def headroom_for(profile: HardwareProfile, *, embedding_bytes: int = 0) -> Headroom:
+    """The RAM and GPU memory kept free on this machine.
+
+    ``embedding_bytes`` is what the embedding model of local documents takes beside the
+    chat model (:func:`app.core.documents.embedding_memory_in_use`); it is kept too.
+    """
     ram = min(RAM_HEADROOM_MAX, RAM_HEADROOM_BASE + int(profile.ram_total * RAM_HEADROOM_FRACTION))
     gpu = profile.gpu
     gpu_keep = 0
     if gpu is not None and not gpu.unified:
         gpu_keep = max(GPU_HEADROOM_MIN, int(gpu.total_bytes * GPU_HEADROOM_FRACTION))
-    return Headroom(ram=ram, gpu=gpu_keep)
+    return Headroom(ram=ram, gpu=gpu_keep, embedding=max(0, embedding_bytes))
 
 
 def _budgets(profile: HardwareProfile, headroom: Headroom) -> tuple[int, int]:
-    ram_budget = max(0, profile.ram_total - headroom.ram)
+    ram_budget = max(0, profile.ram_total - headroom.ram - headroom.embedding)
     gpu = profile.gpu
     if gpu is None:
         return ram_budget, 0
@@ -415,15 +424,19 @@ def advise(
     kv_type: str = "f16",
     parameter_count: float | None = None,
     speed: SpeedCalibration | None = None,
+    embedding_bytes: int = 0,
 ) -> Recommendation:
     """Advice for every file and the one to recommend.
+
+    ``embedding_bytes``: RAM the documents' embedding model takes beside the chat model,
+    subtracted from what the chat model may use (and named in the headroom).
 
     ``preference`` is ``auto`` (best quality that fits: the highest file of the Auto
     ladder that runs fully on the GPU, else the highest that fits and runs at least
     3 tokens/s and half as fast as the fastest file, else the fastest that fits) or a
     quantization name from settings.
     """
-    headroom = headroom_for(profile)
+    headroom = headroom_for(profile, embedding_bytes=embedding_bytes)
     results = [
         advise_file(
             f,

@@ -16,6 +16,8 @@ from app.core.documents.embedding import (
     EngineEmbedder,
     NoEmbeddingModelError,
     Prefixes,
+    embedding_memory,
+    embedding_memory_in_use,
     find_embedding_model,
     prefixes_for,
 )
@@ -57,6 +59,8 @@ __all__ = [
     "build_context",
     "chunk_sections",
     "count_tokens",
+    "embedding_memory",
+    "embedding_memory_in_use",
     "extract",
     "find_embedding_model",
     "prefixes_for",

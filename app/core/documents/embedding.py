@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +125,46 @@ def find_embedding_model(settings: Settings, choice: str | None = None) -> Path:
     if usable:
         return usable[0].path
     raise NoEmbeddingModelError("No embedding model is installed.")
+
+
+EMBEDDING_OVERHEAD = 96 * 1024 * 1024
+"""RAM an embedding model takes beyond its file in the engine: its compute buffers for a
+512-token batch and the context (measured about 60 MiB for all-MiniLM-L6-v2; rounded up)."""
+
+
+def embedding_memory(path: Path) -> int:
+    """RAM the embedding model at ``path`` takes when loaded in the engine."""
+    return path.stat().st_size + EMBEDDING_OVERHEAD
+
+
+def embedding_memory_in_use(settings: Settings, *, index_file: Path | None = None) -> int:
+    """RAM the advisor keeps for the embedding model: 0 unless documents are in use.
+
+    They are when an embedding model is chosen in settings or a collection exists; the
+    model is the one :func:`find_embedding_model` picks (none installed: 0).
+    """
+    if not settings.docs_embedding_model and not _has_collections(index_file):
+        return 0
+    try:
+        return embedding_memory(find_embedding_model(settings))
+    except (HearthError, OSError):
+        return 0
+
+
+def _has_collections(index_file: Path | None) -> bool:
+    if index_file is None:
+        from app.core.paths import app_paths
+
+        index_file = app_paths().documents / "index.sqlite3"
+    if not index_file.is_file():
+        return False
+    try:  # read-only: asking must not create or change the index
+        with contextlib.closing(
+            sqlite3.connect(f"{index_file.as_uri()}?mode=ro", uri=True, timeout=1)
+        ) as db:
+            return bool(db.execute("SELECT count(*) FROM collections").fetchone()[0])
+    except sqlite3.Error:
+        return False
 
 
 class EngineEmbedder:

@@ -474,8 +474,11 @@ def catalog_recommendation(
     context_length: int = 4096,
     quants: list[str] | None = None,
     speed: SpeedCalibration | None = None,
+    embedding_bytes: int = 0,
 ) -> Recommendation:
     """The advisor's verdict on every file of ``model`` (or of ``quants``) on ``profile``.
+
+    ``embedding_bytes`` is kept for the documents' embedding model (see :func:`advise`).
 
     From the catalog's header figures and file sizes alone: no download, no network.
     ``speed`` corrects the speed estimate by what replies measured on this machine.
@@ -515,4 +518,5 @@ def catalog_recommendation(
         preference=preference,
         parameter_count=float(model.parameters),
         speed=speed,
+        embedding_bytes=embedding_bytes,
     )
