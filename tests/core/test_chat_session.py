@@ -425,6 +425,24 @@ def test_unreadable_model_settings_store_nothing_and_say_why(store: HistoryStore
     assert store.list_conversations() == []
 
 
+def test_excerpts_never_go_to_claude_unless_the_user_opted_in(store: HistoryStore) -> None:
+    retriever = Excerpts([_hit(1, "The contract ends in March.")])
+    prompts = Prompts(confirm=True)
+    off = Settings()  # Claude not turned on
+    session = ChatSession(
+        store,
+        settings=lambda: off,
+        prompts=prompts,
+        claude_key=lambda: "sk-test",
+        retriever=retriever,
+    )
+    session.open(None)
+    with pytest.raises(ClaudeDisabledError):
+        session.send("When does the contract end?", ask_claude=True)
+    assert retriever.asked == [] and prompts.previews == []  # nothing searched for Claude
+    assert store.list_conversations() == []
+
+
 def test_a_reply_keeps_its_sources_with_their_scores_after_reopening(
     tmp_path: Path, stories_model: Path
 ) -> None:
