@@ -280,6 +280,11 @@ class Settings:
         "Local documents: the GGUF embedding model (a path or an installed model's name; "
         "empty: an installed all-MiniLM-L6-v2 or nomic-embed-text).",
     )
+    docs_collections: str = _setting(
+        "",
+        "Local documents: the collections a new chat answers from (comma-separated names; "
+        "each chat can change its own).",
+    )
     docs_max_file_mb: int = _setting(
         64, "Local documents: larger files are skipped (the reason is listed).", lo=1, hi=4096
     )

@@ -443,6 +443,29 @@ def test_excerpts_never_go_to_claude_unless_the_user_opted_in(store: HistoryStor
     assert store.list_conversations() == []
 
 
+def test_a_chat_keeps_its_collections_and_a_new_one_gets_the_default(
+    tmp_path: Path,
+) -> None:
+    settings = Settings().with_value("docs_collections", "home, work,home")
+    path = tmp_path / "options.sqlite3"
+    with HistoryStore.open(path) as store:
+        session = ChatSession(store, settings=lambda: settings)
+        session.open(None)
+        assert session.attached_collections() == ["home", "work"]  # from settings
+        session.attach_collections(["work"])
+        assert session.conversation is not None
+        chat = session.conversation.id
+        session.attach_collections([])  # none: this chat answers from no documents
+        assert session.attached_collections() == []
+        session.attach_collections(["taxes", "taxes"])
+    with HistoryStore.open(path) as reopened:
+        session = ChatSession(reopened, settings=lambda: settings)
+        session.open(chat)
+        assert session.attached_collections() == ["taxes"]
+        session.open(None)
+        assert session.attached_collections() == ["home", "work"]
+
+
 def test_a_reply_keeps_its_sources_with_their_scores_after_reopening(
     tmp_path: Path, stories_model: Path
 ) -> None:

@@ -700,3 +700,33 @@ def test_the_embedding_model_counts_for_the_advisor_only_while_documents_are_in_
     installed = shutil.copy(embedding_model, models / embedding_model.name)
     assert embedding_memory_in_use(settings) == embedding_memory(Path(installed))
     assert index_file.stat().st_size > 0
+
+
+def test_a_chat_searches_the_collections_attached_at_each_turn(
+    tmp_path: Path, index: DocumentIndex
+) -> None:
+    from app.core.documents import AttachedRetriever
+
+    for name, text in (("home", "The boiler is serviced in October."), ("work", "Invoices.")):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / f"{name}.txt").write_text(text, encoding="utf-8")
+        index.add_sources(name, [folder])
+        Indexer(index, WordEmbedder()).run(name)
+    attached: list[str] = []
+    loads: list[int] = []
+
+    def embedder() -> WordEmbedder:
+        loads.append(1)
+        return WordEmbedder()
+
+    retriever = AttachedRetriever(index, embedder, collections=lambda: attached)
+    assert retriever.context_for("boiler", budget_chars=2000).used == ()
+    assert loads == []  # nothing attached: no model loaded, nothing searched
+    attached[:] = ["home", "gone"]  # a collection removed since is passed over
+    found = retriever.context_for("When is the boiler serviced?", budget_chars=2000)
+    assert [Path(h.path).name for h in found.used] == ["home.txt"]
+    attached[:] = ["work"]
+    assert [
+        Path(h.path).name for h in retriever.context_for("invoices", budget_chars=2000).used
+    ] == ["work.txt"]

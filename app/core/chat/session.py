@@ -113,6 +113,15 @@ def with_documents(messages: list[Message], documents: DocumentContext) -> list[
     return [Message("system", documents.text), *messages]
 
 
+COLLECTIONS_OPTION = "collections"
+"""The conversation option naming the document collections a chat answers from."""
+
+
+def parse_collections(text: str) -> list[str]:
+    """Collection names from a comma-separated setting."""
+    return list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+
+
 class TurnPrompts(Protocol):
     """The questions a turn may need answered by the user."""
 
@@ -428,6 +437,19 @@ class ChatSession:
     def set_option(self, key: str, value: object) -> None:
         """Set a conversation option (``backend``, ``preview_before_send``)."""
         self.ensure_conversation().set_option(key, value)
+
+    def attached_collections(self) -> list[str]:
+        """The document collections this chat answers from: its own choice, else the
+        default in settings (``docs_collections``)."""
+        options = self.conversation.record.options if self.conversation else {}
+        chosen = options.get(COLLECTIONS_OPTION)
+        if isinstance(chosen, list):
+            return [name for name in chosen if isinstance(name, str)]
+        return parse_collections(self._settings().docs_collections)
+
+    def attach_collections(self, names: Sequence[str]) -> None:
+        """Answer this chat from these collections (saved in the conversation's options)."""
+        self.set_option(COLLECTIONS_OPTION, list(dict.fromkeys(names)))
 
     def model_messages(self, *, until: int | None = None) -> list[Message]:
         """What the model would see of the open conversation now (see :func:`model_messages`)."""

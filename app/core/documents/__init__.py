@@ -10,7 +10,12 @@ it stopped. :func:`search` merges keyword and vector results by reciprocal-rank 
 from __future__ import annotations
 
 from app.core.documents.chunking import Chunk, chunk_sections, count_tokens
-from app.core.documents.context import DocumentContext, DocumentRetriever, build_context
+from app.core.documents.context import (
+    AttachedRetriever,
+    DocumentContext,
+    DocumentRetriever,
+    build_context,
+)
 from app.core.documents.embedding import (
     Embedder,
     EngineEmbedder,
@@ -35,6 +40,7 @@ from app.core.documents.indexer import Indexer, Progress, Report
 from app.core.documents.retrieval import search
 
 __all__ = [
+    "AttachedRetriever",
     "Chunk",
     "Collection",
     "CollectionNotFoundError",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from app.core.documents.embedding import Embedder
@@ -81,5 +81,41 @@ class DocumentRetriever:
             embedder=self.embedder,
             collections=self.collections,
             limit=self.limit,
+        )
+        return build_context(hits, budget_chars=budget_chars)
+
+
+NO_DOCUMENTS = DocumentContext("", (), ())
+
+
+class AttachedRetriever:
+    """Searches the collections a chat has attached now, asked at every turn.
+
+    ``collections`` gives the names (a chat's picker changes them between turns);
+    ``embedder`` gives the embedding model, loaded on first need. Names of collections
+    that were removed since are passed over; with none attached, nothing is searched.
+    """
+
+    def __init__(
+        self,
+        index: DocumentIndex,
+        embedder: Callable[[], Embedder],
+        *,
+        collections: Callable[[], Sequence[str]],
+        limit: int = 6,
+    ) -> None:
+        self.index = index
+        self._embedder = embedder
+        self._collections = collections
+        self.limit = limit
+
+    def context_for(self, question: str, *, budget_chars: int) -> DocumentContext:
+        """The excerpts of the attached collections for ``question`` that fit."""
+        known = {c.name for c in self.index.collections()}
+        names = [name for name in self._collections() if name in known]
+        if not names:
+            return NO_DOCUMENTS
+        hits = search(
+            self.index, question, embedder=self._embedder(), collections=names, limit=self.limit
         )
         return build_context(hits, budget_chars=budget_chars)
