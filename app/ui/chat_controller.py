@@ -80,6 +80,7 @@ class ChatController(QObject):
     reply_done = Signal(object)  # ReplyStats
     cloud_reply_done = Signal(str, object)  # "Claude · model" or "den · model", history fields
     conversation_changed = Signal()  # created, titled or updated: the sidebar refreshes
+    opened = Signal()  # another conversation (or a new chat) is shown
 
     def __init__(
         self,
@@ -211,6 +212,7 @@ class ChatController(QObject):
         self.page.show_conversation(self.session.open(conversation_id))
         if conversation_id is None:
             self.page.system_prompt.setText(self.session.new_system_prompt)
+        self.opened.emit()
 
     def new_chat(self) -> None:
         self.open(None)
@@ -224,6 +226,10 @@ class ChatController(QObject):
 
     def set_system_prompt(self, text: str) -> None:
         self._guard(lambda: self.session.set_system_prompt(text))
+
+    def attach_collections(self, names: list[str]) -> None:
+        """Answer this chat from these document collections (saved with the chat)."""
+        self._guard(lambda: self.session.attach_collections(names))
 
     def _set_option(self, key: str, value: object) -> None:
         self._guard(lambda: self.session.set_option(key, value))

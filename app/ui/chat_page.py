@@ -23,7 +23,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.chat import Conversation, ConversationEvent
+from app.ui.collection_picker import CollectionPicker
 from app.ui.message_view import MessageView, copy_to_clipboard
+from app.ui.sources_panel import SourcesPanel
 
 DRAFT_SAVE_MS = 400
 
@@ -113,6 +115,8 @@ class ChatPage(QWidget):
         self.messages_layout.addStretch(1)
         self.scroll.setWidget(holder)
         layout.addWidget(self.scroll, 1)
+        self.sources = SourcesPanel()  # the last reply's retrieved excerpts and their scores
+        layout.addWidget(self.sources)
         self.empty_label = QLabel("Start a conversation: type a message below.")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.messages_layout.insertWidget(0, self.empty_label)
@@ -137,11 +141,13 @@ class ChatPage(QWidget):
             "Send this message and the conversation to Claude (you see exactly what first)"
         )
         self.ask_claude_button.clicked.connect(self._ask_claude)
+        self.collections = CollectionPicker()  # local documents this chat answers from
         for button in (
             self.send_button,
             self.stop_button,
             self.ask_claude_button,
             self.regenerate_button,
+            self.collections,
         ):
             buttons.addWidget(button)
         composer_row.addLayout(buttons)
@@ -193,6 +199,7 @@ class ChatPage(QWidget):
             self._add_view(message.id)
         self.empty_label.setVisible(not self.views)
         self.regenerate_button.setEnabled(bool(messages) and messages[-1].role == "assistant")
+        self._show_sources(messages[-1].id if messages else None)
 
     def _add_view(self, message_id: int) -> MessageView:
         assert self.conversation is not None
@@ -201,6 +208,7 @@ class ChatPage(QWidget):
         view.copy_requested.connect(copy_to_clipboard)
         view.edit_requested.connect(self.edit_requested)
         view.version_requested.connect(self.version_requested)
+        view.source_requested.connect(self._show_sources)
         self.messages_layout.insertWidget(self.messages_layout.count() - 1, view)
         self.views[message_id] = view
         self.empty_label.hide()
@@ -225,7 +233,15 @@ class ChatPage(QWidget):
             record = next(m for m in self.conversation.messages if m.id == event.message_id)
             self.views[event.message_id].finish(record)
             messages = self.conversation.messages
+            if record is messages[-1]:
+                self._show_sources(record.id)
             self.regenerate_button.setEnabled(bool(messages) and messages[-1].role == "assistant")
+
+    def _show_sources(self, message_id: int | None, index: int = 0) -> None:
+        """The Sources panel for a reply (the last one, or the one whose source was clicked)."""
+        messages = self.conversation.messages if self.conversation else []
+        record = next((m for m in messages if m.id == message_id), None)
+        self.sources.show_sources(message_id, record.sources if record else (), select=index)
 
     # -- composer -------------------------------------------------------------------------
 

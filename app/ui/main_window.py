@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QPushButton,
     QSplitter,
     QStackedWidget,
     QToolButton,
@@ -41,6 +42,8 @@ from app.ui.chat_page import ChatPage
 from app.ui.claude_key import ClaudeKeyController
 from app.ui.cloud_worker import CloudThread
 from app.ui.dialogs import Ask
+from app.ui.documents_page import DocumentsPage
+from app.ui.documents_service import DocumentsService
 from app.ui.import_dialog import ImportDialog
 from app.ui.library_page import LibraryPage
 from app.ui.model_bar import ModelBar
@@ -54,7 +57,8 @@ from app.ui.state import UiState
 from app.ui.theme import apply_theme
 from app.ui.worker import WorkerThread
 
-PAGES = ("chat", "library", "settings")
+PAGES = ("chat", "documents", "library", "settings")
+NAV_PAGES = ("chat", "library", "settings")  # Documents opens from the sidebar's button
 
 CLAUDE_OPT_IN = (
     "With Claude turned on, Hearth can send a conversation to Anthropic's Claude API "
@@ -103,6 +107,8 @@ class MainWindow(QMainWindow):
         self.sidebar = Sidebar(store)
         self.model_bar = ModelBar()
         self.chat_page = ChatPage()
+        self.documents = DocumentsService(context)
+        self.documents_page = DocumentsPage(self.documents)
         self.library_page = LibraryPage(context=context)
         self.settings_page = SettingsPage(settings)
         self.server_panel = ServerPanel(context)
@@ -110,7 +116,7 @@ class MainWindow(QMainWindow):
         self.remotes_panel = RemotesPanel(context)
         self.settings_page.add_section("Remote servers", self.remotes_panel)
         self.pages = QStackedWidget()
-        for page in (self.chat_page, self.library_page, self.settings_page):
+        for page in (self.chat_page, self.documents_page, self.library_page, self.settings_page):
             self.pages.addWidget(page)
 
         self.notification = QLabel()
@@ -124,7 +130,7 @@ class MainWindow(QMainWindow):
 
         nav = QHBoxLayout()
         self.nav_buttons: dict[str, QToolButton] = {}
-        for name in PAGES:
+        for name in NAV_PAGES:
             button = QToolButton()
             button.setText(name.capitalize())
             button.setCheckable(True)
@@ -172,6 +178,19 @@ class MainWindow(QMainWindow):
             parent=self,
         )
         self.chat.cloud_reply_done.connect(self._show_cloud_figures)
+        # Each turn searches the collections the chat has attached (through the core session).
+        self.chat.session.retriever = self.documents.retriever(
+            self.chat.session.attached_collections
+        )
+        self.chat.opened.connect(self._show_attached)
+        self.chat_page.collections.changed.connect(self._attach_collections)
+        self.documents.changed.connect(self._show_collections)
+        self.documents_page.failed.connect(self.notify)
+        self.documents_button = QPushButton("Documents")
+        self.documents_button.setToolTip("Your local documents: collections a chat can answer from")
+        self.documents_button.clicked.connect(lambda: self.show_page("documents"))
+        self.sidebar.layout().insertWidget(1, self.documents_button)
+        self._show_collections()
         self.chat_page.set_claude_available(settings.claude_enabled and not settings.offline)
         self.claude_key = ClaudeKeyController(
             keys=self.keys, page=self.settings_page, settings=lambda: self.settings
@@ -256,9 +275,17 @@ class MainWindow(QMainWindow):
 
     def show_page(self, name: str) -> None:
         self.pages.setCurrentIndex(PAGES.index(name))
-        self.nav_buttons[name].setChecked(True)
+        if name in self.nav_buttons:
+            self.nav_buttons[name].setChecked(True)
+        else:  # a page without a button of its own: none is shown checked
+            for button in self.nav_buttons.values():
+                button.setAutoExclusive(False)
+                button.setChecked(False)
+                button.setAutoExclusive(True)
         if name == "library":
             self.library_page.refresh()
+        if name == "documents":
+            self.documents_page.refresh()
 
     def open_conversation(self, conversation_id: int | None) -> None:
         if conversation_id is None:
@@ -278,6 +305,25 @@ class MainWindow(QMainWindow):
     def _history_restored(self, _result: object) -> None:
         self.sidebar.refresh()
         self.chat.new_chat()  # the open chat may not be in the restored history
+
+    def _show_collections(self) -> None:
+        names = [c.name for c in self.documents.collections()]
+        self.chat_page.collections.set_collections(names)
+        self._show_attached()
+
+    def _show_attached(self) -> None:
+        self.chat_page.collections.set_checked(self.chat.session.attached_collections())
+
+    def _attach_collections(self, names: list[str]) -> None:
+        """The chat's picker changed: saved with the chat; the embedding model loads now."""
+        self.chat.attach_collections(names)
+        if names:
+            run_operation(
+                self.documents.embedder,
+                on_success=lambda _embedder: None,
+                on_failure=self.notify,
+                doing="loading the embedding model",
+            )
 
     def _conversation_deleted(self, conversation_id: int) -> None:
         if self.chat.conversation and self.chat.conversation.id == conversation_id:
@@ -437,6 +483,8 @@ class MainWindow(QMainWindow):
                 self.chat.remote = None  # its server was removed: back to the local model
                 self.status_backend.setText("Local")
                 self.model_bar.details.setText(f"{chosen.remote} was removed")
+        if "docs_collections" in keys:
+            self._show_attached()  # a new chat's default
         self.settings_page.show_changed(settings, keys)
         self.library_page.settings_changed(change)
 
@@ -506,5 +554,6 @@ class MainWindow(QMainWindow):
             self._settings_reload.stop()
             self.chat.stop()
             self.server_panel.shutdown()
+            self.documents.shutdown()
             self.save_state()
         super().closeEvent(event)

@@ -152,6 +152,7 @@ class MessageView(QFrame):
     copy_requested = Signal(str)
     edit_requested = Signal(int)
     version_requested = Signal(int, int)  # message id, step (-1 or +1)
+    source_requested = Signal(int, int)  # message id, index in its sources
 
     def __init__(
         self,
@@ -215,6 +216,13 @@ class MessageView(QFrame):
         layout.addWidget(self.body)
         self.code_buttons = QHBoxLayout()
         layout.addLayout(self.code_buttons)
+        self.sources_line = QLabel()  # the reply's sources, each a link to the Sources panel
+        self.sources_line.setObjectName("message-sources")
+        self.sources_line.setWordWrap(True)
+        self.sources_line.linkActivated.connect(
+            lambda link: self.source_requested.emit(self.message_id, int(link.split(":")[1]))
+        )
+        layout.addWidget(self.sources_line)
         self.footer = QLabel()
         self.footer.setObjectName("message-footer")
         self.footer.setWordWrap(True)
@@ -241,6 +249,16 @@ class MessageView(QFrame):
         self._render()
         self._set_title(message)
         self._set_footer(message)
+        self._set_sources(message)
+
+    def _set_sources(self, message: MessageRecord) -> None:
+        links = [
+            f"<a href='source:{index}'>{_escape(source.label())}</a>"
+            for index, source in enumerate(message.sources)
+            if source.used
+        ]
+        self.sources_line.setText("Sources: " + " · ".join(links) if links else "")
+        self.sources_line.setVisible(bool(links))
 
     def _render(self) -> None:
         if self.role == "assistant":

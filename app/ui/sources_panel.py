@@ -1,0 +1,136 @@
+"""The Sources panel: every excerpt retrieved for a reply, and why it was found.
+
+One row per excerpt: its number in the prompt (or "left out" when it did not fit the
+context), the file, where in it, and the keyword (BM25), vector (cosine) and fused
+(reciprocal-rank) scores. Selecting a row shows the excerpt's text; Open file (or a
+double click) opens the file with the system's viewer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTextBrowser,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.chat import Source
+
+COLUMNS = ["#", "File", "Where", "Keyword", "Vector", "Fused"]
+
+
+def open_file(path: str) -> bool:
+    """Open ``path`` with the system's viewer (tests replace this)."""
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+
+def score(value: float | None) -> str:
+    """A score as shown (three significant digits); ``—`` when that search did not find it."""
+    return "—" if value is None else f"{value:.3g}"
+
+
+class SourcesPanel(QWidget):
+    """The sources of one reply (hidden when it has none)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sources-panel")
+        self.sources: tuple[Source, ...] = ()
+        self.message_id: int | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        header = QHBoxLayout()
+        self.title = QLabel("<b>Sources</b>")
+        self.open_button = QPushButton("Open file")
+        self.open_button.clicked.connect(self.open_selected)
+        self.close_button = QPushButton("Hide")
+        self.close_button.clicked.connect(self.hide)
+        header.addWidget(self.title, 1)
+        header.addWidget(self.open_button)
+        header.addWidget(self.close_button)
+        layout.addLayout(header)
+        self.table = QTreeWidget()
+        self.table.setHeaderLabels(COLUMNS)
+        self.table.setRootIsDecorated(False)
+        self.table.setColumnWidth(0, 70)
+        self.table.setColumnWidth(1, 220)
+        self.table.currentItemChanged.connect(lambda *_: self._show_text())
+        self.table.itemDoubleClicked.connect(lambda *_: self.open_selected())
+        self.text = QTextBrowser()
+        self.text.setObjectName("source-text")
+        self.text.setMaximumHeight(110)
+        layout.addWidget(self.table)
+        layout.addWidget(self.text)
+        self.setMaximumHeight(300)
+        self.hide()
+
+    def show_sources(
+        self, message_id: int | None, sources: Sequence[Source], *, select: int = 0
+    ) -> None:
+        """Show a reply's sources and select one (hide the panel when there are none)."""
+        self.message_id = message_id
+        self.sources = tuple(sources)
+        self.table.clear()
+        for source in self.sources:
+            row = QTreeWidgetItem(
+                [
+                    str(source.number) if source.number is not None else "left out",
+                    Path(source.path).name,
+                    source.where,
+                    score(source.keyword_score),
+                    score(source.vector_score),
+                    score(source.fused_score),
+                ]
+            )
+            row.setToolTip(1, source.path)
+            row.setToolTip(
+                5,
+                "Reciprocal-rank fusion of the keyword rank "
+                f"({source.keyword_rank or '—'}) and the vector rank ({source.vector_rank or '—'})",
+            )
+            if not source.used:
+                row.setToolTip(0, "Found, but left out: it did not fit the model's context")
+            self.table.addTopLevelItem(row)
+        used = sum(1 for s in self.sources if s.used)
+        self.title.setText(
+            f"<b>Sources</b> — {used} excerpts given to the model"
+            + (f", {len(self.sources) - used} left out" if len(self.sources) > used else "")
+        )
+        self.setVisible(bool(self.sources))
+        if self.sources:
+            self.table.setCurrentItem(self.table.topLevelItem(min(select, len(self.sources) - 1)))
+
+    def selected(self) -> Source | None:
+        row = self.table.currentItem()
+        if row is None:
+            return None
+        return self.sources[self.table.indexOfTopLevelItem(row)]
+
+    def _show_text(self) -> None:
+        source = self.selected()
+        self.text.setPlainText(
+            f"{source.path}, {source.where}\n\n{source.text}" if source is not None else ""
+        )
+        self.open_button.setEnabled(source is not None and Path(source.path).exists())
+
+    def open_selected(self) -> None:
+        source = self.selected()
+        if source is not None:
+            open_file(source.path)
+
+    def headers(self) -> list[str]:
+        return [self.table.headerItem().text(i) for i in range(self.table.columnCount())]
+
+    def row_texts(self, row: int) -> list[str]:
+        item = self.table.topLevelItem(row)
+        return [item.text(i) for i in range(self.table.columnCount())]
