@@ -162,6 +162,22 @@ def test_index_a_folder_ask_with_it_and_the_sources_stay_with_the_reply(
     assert picker.text() == "Documents: house"
     assert "[1] boiler.md" in window.chat_page.views[reply.id].sources_line.text()
 
+    # Removing the collection asks first; declined, nothing changes.
+    window.show_page("documents")
+    asked: list[str] = []
+    monkeypatch.setattr(Ask, "confirm", lambda _p, title, _t: asked.append(title) or False)
+    page.remove_button.click()
+    assert asked == ["Remove the collection?"] and page.collections.count() == 1
+    monkeypatch.setattr(Ask, "confirm", lambda *_a: True)
+    page.remove_button.click()
+    assert page.collections.count() == 0 and window.documents.collections() == []
+    assert list(picker.actions_by_name()) == []
+    assert (folder / "boiler.md").read_text(encoding="utf-8") == BOILER  # the file stays
+    # The reply keeps its sources; the chat now answers from no documents.
+    window.open_conversation(chat.id)
+    assert window.chat_page.sources.row_texts(0)[1] == "boiler.md"
+    assert picker.text() == "Documents: none"
+
 
 def test_sources_are_there_after_the_app_starts_again(
     qtbot, folder: Path, embedding_model: Path, stories_model: Path
