@@ -512,3 +512,23 @@ def test_a_reply_without_documents_has_no_sources(store: HistoryStore, stories_m
     finally:
         engine.close()
     assert turn.sources == () and store.message(turn.message_id).sources == ()
+
+
+def test_a_reply_s_sources_survive_the_archive_export_and_import(
+    tmp_path: Path, store: HistoryStore
+) -> None:
+    from app.core.chat import export_archive, import_archive
+    from app.core.chat.sources import sources_of
+
+    chat = store.create_conversation(title="boiler")
+    store.add_message(chat.id, role="user", text="When is the boiler serviced?")
+    reply = store.add_message(chat.id, role="assistant", text="In October [1].")
+    hits = [_hit(1, "The boiler is serviced in October.")]
+    store.set_sources(reply.id, sources_of(build_context(hits, budget_chars=2000)))
+    archive = tmp_path / "all.zip"
+    export_archive(store, archive)
+    with HistoryStore.open(tmp_path / "other.sqlite3") as other:
+        (added,) = import_archive(other, archive).added
+        copied = other.active_path(added)[-1]
+        assert copied.sources == store.message(reply.id).sources
+        assert copied.sources[0].label() == "[1] file1.md, lines 1–5"

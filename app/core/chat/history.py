@@ -919,13 +919,14 @@ class HistoryStore:
                     m.status,
                     m.error,
                     m.created,
+                    sources_json(m.sources) if m.sources else None,
                 )
             )
         conn.executemany(
             "INSERT INTO messages (id, conversation_id, parent_id, role, text, model,"
             " quantization, backend, prompt_tokens, completion_tokens, ttft,"
-            " tokens_per_second, stop_reason, status, error, created)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " tokens_per_second, stop_reason, status, error, created, sources)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
         if c.active_leaf is not None and c.active_leaf not in new_ids:

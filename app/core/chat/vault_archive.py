@@ -36,6 +36,7 @@ from app.core.chat.history import (
     HistoryStore,
     MessageRecord,
 )
+from app.core.chat.sources import sources_from_json, sources_json
 from app.core.errors import DamagedFileError, HearthError, storage_error
 
 ARCHIVE_FORMAT: Final = "hearth-archive"
@@ -184,6 +185,7 @@ def _conversation_entry(store: HistoryStore, c: ConversationRecord) -> dict[str,
                 "ttft": m.ttft,
                 "tokens_per_second": m.tokens_per_second,
                 "stop_reason": m.stop_reason,
+                "sources": json.loads(sources_json(m.sources)),
             }
             for m in store.all_messages(c.id)
         ],
@@ -360,6 +362,8 @@ def _message(data: Any, where: str) -> MessageRecord:
         status=status,
         error=_optional(data, "error", str, where),
         created=float(_field(data, "created", (int, float), where)),
+        # A reply's document sources (archives from before them have none).
+        sources=sources_from_json(json.dumps(_optional(data, "sources", list, where))),
     )
 
 
