@@ -24,6 +24,7 @@ class CollectionPicker(QToolButton):
         self.setObjectName("collection-picker")
         self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.setToolTip("Answer from your local documents: choose the collections")
+        self.setAccessibleName("Documents this chat answers from")
         self.setMinimumWidth(60)  # a narrow window cuts its text rather than widening
         self.menu_ = QMenu(self)
         self.setMenu(self.menu_)

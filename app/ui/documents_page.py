@@ -172,6 +172,12 @@ class DocumentsPage(QWidget):
         layout.addLayout(progress_row)
         self._show_running(False)
 
+        for widget, name in (
+            (self.collections, "Collections"),
+            (self.files, "Files of the collection"),
+            (self.progress_bar, "Indexing progress"),
+        ):
+            widget.setAccessibleName(name)
         service.progressed.connect(self._show_progress)
         service.indexed.connect(self._indexed)
         service.failed.connect(self.failed)

@@ -312,18 +312,30 @@ class MainWindow(QMainWindow):
         self._show_attached()
 
     def _show_attached(self) -> None:
-        self.chat_page.collections.set_checked(self.chat.session.attached_collections())
+        attached = self.chat.session.attached_collections()
+        self.chat_page.collections.set_checked(attached)
+        if self.chat_page.collections.checked():
+            self._load_embedder(quiet=True)  # so the first question does not wait for it
+
+    def _load_embedder(self, *, quiet: bool = False) -> None:
+        def failed(error: HearthError) -> None:
+            if quiet:  # said again, with what to do, when a question needs it
+                log.info("The embedding model was not loaded: %s", error)
+            else:
+                self.notify(error)
+
+        run_operation(
+            self.documents.embedder,
+            on_success=lambda _embedder: None,
+            on_failure=failed,
+            doing="loading the embedding model",
+        )
 
     def _attach_collections(self, names: list[str]) -> None:
         """The chat's picker changed: saved with the chat; the embedding model loads now."""
         self.chat.attach_collections(names)
         if names:
-            run_operation(
-                self.documents.embedder,
-                on_success=lambda _embedder: None,
-                on_failure=self.notify,
-                doing="loading the embedding model",
-            )
+            self._load_embedder()
 
     def _conversation_deleted(self, conversation_id: int) -> None:
         if self.chat.conversation and self.chat.conversation.id == conversation_id:

@@ -219,6 +219,7 @@ class MessageView(QFrame):
         self.sources_line = QLabel()  # the reply's sources, each a link to the Sources panel
         self.sources_line.setObjectName("message-sources")
         self.sources_line.setWordWrap(True)
+        self.sources_line.setAccessibleName("Sources of this reply")
         self.sources_line.linkActivated.connect(
             lambda link: self.source_requested.emit(self.message_id, int(link.split(":")[1]))
         )

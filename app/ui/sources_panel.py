@@ -69,6 +69,11 @@ class SourcesPanel(QWidget):
         self.text = QTextBrowser()
         self.text.setObjectName("source-text")
         self.text.setMaximumHeight(110)
+        self.table.setAccessibleName("Sources of the reply")
+        self.table.setAccessibleDescription(
+            "Each excerpt retrieved, with its keyword, vector and fused scores"
+        )
+        self.text.setAccessibleName("Text of the selected source")
         layout.addWidget(self.table)
         layout.addWidget(self.text)
         self.setMaximumHeight(300)
