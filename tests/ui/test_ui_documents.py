@@ -211,3 +211,26 @@ def test_sources_are_there_after_the_app_starts_again(
     finally:
         reopened.close()
         again.close()
+
+
+def test_the_page_downloads_the_embedding_model_as_the_library_does(
+    window: MainWindow, qtbot, embedding_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.hf_server import FakeHub
+
+    f16 = embedding_model.with_name("all-MiniLM-L6-v2-f16.gguf")
+    with FakeHub() as hub:
+        hub.add_repo(
+            "second-state/All-MiniLM-L6-v2-Embedding-GGUF",
+            {"all-MiniLM-L6-v2-ggml-model-f16.gguf": f16.read_bytes()},
+        )
+        monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+        page = window.documents_page
+        window.show_page("documents")
+        qtbot.waitUntil(page.model_banner.isVisible, timeout=10_000)
+        page.download_button.click()
+        qtbot.waitUntil(lambda: not page.model_banner.isVisible(), timeout=120_000)
+        assert hub.served("all-MiniLM-L6-v2-ggml-model-f16.gguf") == f16.stat().st_size
+    installed = window.documents.embedding_model()
+    assert installed.name == "all-MiniLM-L6-v2-ggml-model-f16.gguf"
+    assert window.settings.models_folder() in installed.parents  # where the Library keeps it
