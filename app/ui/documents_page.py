@@ -308,11 +308,7 @@ class DocumentsPage(QWidget):
             "that use it no longer answer from it.",
         ):
             return
-        try:
-            self.service.remove(name)
-        except HearthError as error:
-            self.failed.emit(error)
-        self.refresh()
+        self.service.remove(name)  # the list is shown again once it is gone
 
     # -- indexing ------------------------------------------------------------------------------
 

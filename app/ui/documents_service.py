@@ -29,6 +29,7 @@ from app.core.documents import (
 )
 from app.core.errors import HearthError, unexpected
 from app.core.inference import EngineProcess
+from app.ui.operations import run_operation
 
 log = logging.getLogger(__name__)
 
@@ -100,14 +101,24 @@ class DocumentsService(QObject):
         self.rescan(name)
 
     def remove(self, name: str) -> None:
-        """Delete the collection and its index rows (stopping its indexing first)."""
+        """Delete the collection and its index rows, in the background (its indexing is
+        stopped first; wiping the text from the file takes a while for a large one)."""
         self._queue = [n for n in self._queue if n != name]
-        if self.running == name:
-            self.cancel()
-            if self._thread is not None:
-                self._thread.join(timeout=30)
-        self.index.remove_collection(name)
-        self.changed.emit()
+        running = self._thread if self.running == name else None
+        if running is not None and self._indexer is not None:
+            self._indexer.cancel()
+
+        def work() -> None:
+            if running is not None:
+                running.join(timeout=60)
+            self.index.remove_collection(name)
+
+        run_operation(
+            work,
+            on_success=lambda _none: self.changed.emit(),
+            on_failure=self.failed.emit,
+            doing=f"removing the collection {name}",
+        )
 
     # -- indexing ------------------------------------------------------------------------------
 

@@ -170,7 +170,8 @@ def test_index_a_folder_ask_with_it_and_the_sources_stay_with_the_reply(
     assert asked == ["Remove the collection?"] and page.collections.count() == 1
     monkeypatch.setattr(Ask, "confirm", lambda *_a: True)
     page.remove_button.click()
-    assert page.collections.count() == 0 and window.documents.collections() == []
+    qtbot.waitUntil(lambda: page.collections.count() == 0, timeout=30_000)
+    assert window.documents.collections() == []
     assert list(picker.actions_by_name()) == []
     assert (folder / "boiler.md").read_text(encoding="utf-8") == BOILER  # the file stays
     # The reply keeps its sources; the chat now answers from no documents.
