@@ -96,8 +96,8 @@ class DocumentsPage(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         intro = QLabel(
             "Collections of your own files, indexed on this computer. Attach one to a chat "
-            "(the Documents button above the messages) and replies answer from it, with "
-            "their sources."
+            "(the Documents button under Send) and replies answer from it, with their "
+            "sources."
         )
         intro.setWordWrap(True)
         layout.addWidget(intro)
@@ -148,12 +148,14 @@ class DocumentsPage(QWidget):
         self.files = QTreeWidget()
         self.files.setHeaderLabels(["File", "State", "Chunks", "Reason"])
         self.files.setRootIsDecorated(False)
-        self.files.setColumnWidth(0, 320)
+        self.files.setColumnWidth(0, 150)
+        self.files.setColumnWidth(1, 90)
+        self.files.setColumnWidth(2, 50)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.collections)
         splitter.addWidget(self.files)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([200, 600])
+        splitter.setSizes([140, 660])
         layout.addWidget(splitter, 1)
 
         progress_row = QHBoxLayout()
@@ -195,6 +197,7 @@ class DocumentsPage(QWidget):
         for collection in self.service.collections():
             item = QListWidgetItem(_collection_text(collection))
             item.setData(Qt.ItemDataRole.UserRole, collection.name)
+            item.setToolTip("\n".join([item.text(), *collection.sources]))
             self.collections.addItem(item)
             if collection.name == current:
                 self.collections.setCurrentItem(item)
@@ -215,10 +218,11 @@ class DocumentsPage(QWidget):
             button.setEnabled(name is not None)
         if name is None:
             return
+        sources = [Path(p) for p in self.service.index.collection(name).sources]
         for entry in self.service.files(name):
             row = QTreeWidgetItem(
                 [
-                    entry.path,
+                    _shown_path(Path(entry.path), sources),
                     STATE_WORDS.get(entry.status, entry.status),
                     str(entry.chunks) if entry.status != "skipped" else "",
                     entry.reason,
@@ -394,7 +398,20 @@ class DocumentsPage(QWidget):
 
 
 def _collection_text(collection: Collection) -> str:
-    text = f"{collection.name}  ({collection.files:,} files, {collection.chunks:,} chunks"
+    text = f"{collection.name}  ({_count(collection.files, 'file')}"
+    text += f", {_count(collection.chunks, 'chunk')}"
     if collection.skipped:
         text += f", {collection.skipped:,} skipped"
     return text + ")"
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def _shown_path(path: Path, sources: list[Path]) -> str:
+    """A file as listed: its path inside the folder it was found in (the tooltip has all)."""
+    for source in sources:
+        if path != source and path.is_relative_to(source):
+            return str(path.relative_to(source))
+    return path.name

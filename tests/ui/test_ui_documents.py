@@ -118,7 +118,7 @@ def test_index_a_folder_ask_with_it_and_the_sources_stay_with_the_reply(
     rows = file_rows(window)
     assert rows["boiler.md"][0] == "indexed" and int(rows["boiler.md"][1]) >= 1
     assert rows["photo.txt"] == ["skipped", "", "not text: binary content"]
-    assert "house  (6 files" in page.collections.currentItem().text()
+    assert "house  (6 files, " in page.collections.currentItem().text()
     assert "1 skipped" in page.collections.currentItem().text()
 
     # The chat's picker lists the collection; attaching it is saved with the chat.
