@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSplitter,
     QTextBrowser,
     QTreeWidget,
     QTreeWidgetItem,
@@ -62,21 +63,25 @@ class SourcesPanel(QWidget):
         self.table = QTreeWidget()
         self.table.setHeaderLabels(COLUMNS)
         self.table.setRootIsDecorated(False)
-        self.table.setColumnWidth(0, 70)
-        self.table.setColumnWidth(1, 220)
+        for column, width in enumerate((60, 120, 80, 64, 56, 56)):
+            self.table.setColumnWidth(column, width)
         self.table.currentItemChanged.connect(lambda *_: self._show_text())
         self.table.itemDoubleClicked.connect(lambda *_: self.open_selected())
         self.text = QTextBrowser()
         self.text.setObjectName("source-text")
-        self.text.setMaximumHeight(110)
         self.table.setAccessibleName("Sources of the reply")
         self.table.setAccessibleDescription(
             "Each excerpt retrieved, with its keyword, vector and fused scores"
         )
         self.text.setAccessibleName("Text of the selected source")
-        layout.addWidget(self.table)
-        layout.addWidget(self.text)
-        self.setMaximumHeight(300)
+        # Side by side, so the panel takes a few lines of the chat's height, not half of it.
+        body = QSplitter(Qt.Orientation.Horizontal)
+        body.addWidget(self.table)
+        body.addWidget(self.text)
+        body.setStretchFactor(0, 3)
+        body.setStretchFactor(1, 2)
+        layout.addWidget(body)
+        self.setMaximumHeight(160)
         self.hide()
 
     def show_sources(
@@ -108,7 +113,7 @@ class SourcesPanel(QWidget):
             self.table.addTopLevelItem(row)
         used = sum(1 for s in self.sources if s.used)
         self.title.setText(
-            f"<b>Sources</b> — {used} excerpts given to the model"
+            f"<b>Sources</b> — {used} excerpt{'' if used == 1 else 's'} given to the model"
             + (f", {len(self.sources) - used} left out" if len(self.sources) > used else "")
         )
         self.setVisible(bool(self.sources))
