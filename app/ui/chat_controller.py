@@ -103,6 +103,7 @@ class ChatController(QObject):
         self._key: str | None = None
         self._key_read = False
         self.key_reads_pending = 0  # background reads of the Claude key not back yet
+        self._preparing = False  # a turn being prepared (see _prepare)
         self.session = ChatSession(
             store,
             settings=settings,
@@ -201,12 +202,17 @@ class ChatController(QObject):
 
     @property
     def busy(self) -> bool:
-        return self.session.busy
+        """A reply is coming, or a turn is being prepared (its documents searched while the
+        window goes on working): nothing may switch the chat under it."""
+        return self.session.busy or self._preparing
 
     # -- conversations --------------------------------------------------------------------
 
     def open(self, conversation_id: int | None) -> None:
         """Show a stored conversation (None: a new, empty chat)."""
+        if self._preparing:  # a moment: the turn's documents are being searched
+            self.page.show_notice("Searching your documents for the message you sent…")
+            return
         if self.busy:
             self.stop()
         self.page.show_conversation(self.session.open(conversation_id))
@@ -241,7 +247,7 @@ class ChatController(QObject):
         if self.busy:
             return
         self.set_system_prompt(self.page.system_prompt.text())  # what the user sees is used
-        turn = self._guard(lambda: self.session.send(text, ask_claude=ask_claude))
+        turn = self._prepare(lambda: self.session.send(text, ask_claude=ask_claude))
         if turn is not None:
             self.page.clear_composer()  # stored: a refused or failed send keeps the text
             self._dispatch(turn)
@@ -249,7 +255,7 @@ class ChatController(QObject):
     def regenerate(self) -> None:
         """A new version of the last reply, from the backend that wrote it."""
         if not self.busy and self.conversation is not None:
-            self._dispatch(self._guard(self.session.regenerate))
+            self._dispatch(self._prepare(self.session.regenerate))
 
     def edit(self, message_id: int) -> None:
         if self.busy or self.conversation is None:
@@ -259,7 +265,7 @@ class ChatController(QObject):
             self.page, "Edit message", "Edit and resend (the old version is kept):", old.text
         )
         if text is not None:
-            self._dispatch(self._guard(lambda: self.session.edit(message_id, text)))
+            self._dispatch(self._prepare(lambda: self.session.edit(message_id, text)))
 
     def switch_version(self, message_id: int, step: int) -> None:
         if not self.busy:
@@ -288,6 +294,17 @@ class ChatController(QObject):
         except HearthError as error:
             self.failed.emit(error)
         return None
+
+    def _prepare(self, action: Callable[[], Turn | None]) -> Turn | None:
+        """Start a turn (``action`` may wait for a document search with the window working),
+        counting as busy until it has started or failed."""
+        self._preparing = True
+        self.page.set_busy(True)
+        try:
+            return self._guard(action)
+        finally:
+            self._preparing = False
+            self.page.set_busy(self.session.busy)
 
     def _dispatch(self, turn: Turn | None) -> None:
         if turn is None:

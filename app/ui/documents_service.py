@@ -20,6 +20,7 @@ from app.core.context import AppContext
 from app.core.documents import (
     AttachedRetriever,
     Collection,
+    DocumentContext,
     DocumentIndex,
     EngineEmbedder,
     FileEntry,
@@ -29,9 +30,28 @@ from app.core.documents import (
 )
 from app.core.errors import HearthError, unexpected
 from app.core.inference import EngineProcess
-from app.ui.operations import run_operation
+from app.ui.operations import run_operation, wait_responsive
 
 log = logging.getLogger(__name__)
+
+
+class ResponsiveRetriever:
+    """A chat's document search, run off the GUI thread while the window goes on working.
+
+    The session asks for a turn's excerpts before it stores the turn (and before a
+    preview shows them), so the GUI thread waits for them; embedding the question waits
+    behind an indexing batch in progress, or for the embedding model to load, which can
+    take seconds. The search runs on a thread of its own and the window keeps painting.
+    """
+
+    def __init__(self, inner: AttachedRetriever) -> None:
+        self.inner = inner
+
+    def context_for(self, question: str, *, budget_chars: int) -> DocumentContext:
+        return wait_responsive(
+            lambda: self.inner.context_for(question, budget_chars=budget_chars),
+            doing="searching your documents",
+        )
 
 
 class DocumentsService(QObject):
@@ -72,9 +92,11 @@ class DocumentsService(QObject):
         """The embedding model indexing would use; NoEmbeddingModelError when there is none."""
         return find_embedding_model(self.context.current)
 
-    def retriever(self, collections: Callable[[], Sequence[str]]) -> AttachedRetriever:
+    def retriever(self, collections: Callable[[], Sequence[str]]) -> ResponsiveRetriever:
         """A retriever for a chat; ``collections`` gives the names it has attached."""
-        return AttachedRetriever(self.index, self.embedder, collections=collections)
+        return ResponsiveRetriever(
+            AttachedRetriever(self.index, self.embedder, collections=collections)
+        )
 
     def embedder(self) -> EngineEmbedder:
         """The embedding model, loaded in the documents' engine process on first need.

@@ -15,12 +15,15 @@ object now and then, a segmentation fault.
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QEventLoop, QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
 from app.core.errors import HearthError, unexpected
+
+T = TypeVar("T")
 
 _Callbacks = tuple[Callable[[Any], None], Callable[[HearthError], None]]
 
@@ -94,3 +97,39 @@ def run_operation(
         _dispatcher = _Dispatcher()
     key = _dispatcher.add(on_success, on_failure)
     QThreadPool.globalInstance().start(_Operation(fn, _dispatcher, key, doing))
+
+
+class _Finished(QObject):
+    """Emitted from a worker thread; received on the GUI thread, where it was made."""
+
+    done = Signal()
+
+
+def wait_responsive(fn: Callable[[], T], *, doing: str | None = None) -> T:
+    """Run ``fn`` on a thread of its own and return its result, the window working meanwhile.
+
+    For a call the GUI thread must wait for (a turn's document search, before the turn can be
+    stored and previewed): a local event loop keeps painting and answering input until ``fn``
+    is done. Callers keep their own state from changing under them meanwhile (the chat
+    controller counts as busy). Raises what ``fn`` raised, any non-HearthError as
+    :func:`~app.core.errors.unexpected` makes it.
+    """
+    outcome: dict[str, Any] = {}
+    finished = _Finished()
+    loop = QEventLoop()
+    finished.done.connect(loop.quit, Qt.ConnectionType.QueuedConnection)
+
+    def work() -> None:
+        try:
+            outcome["value"] = fn()
+        except Exception as error:  # reported to the caller, never lost in the thread
+            outcome["error"] = error
+        finally:
+            finished.done.emit()
+
+    threading.Thread(target=work, name="hearth-wait", daemon=True).start()
+    loop.exec()
+    error = outcome.get("error")
+    if error is not None:
+        raise error if isinstance(error, HearthError) else unexpected(error, doing=doing)
+    return outcome["value"]  # type: ignore[no-any-return]

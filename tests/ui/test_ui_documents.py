@@ -6,11 +6,12 @@ the chat model is stories260K. Nothing here opens a network connection.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 
 from app.core.documents import Progress, Report
 from app.ui import documents_page, sources_panel
@@ -235,3 +236,47 @@ def test_the_page_downloads_the_embedding_model_as_the_library_does(
     installed = window.documents.embedding_model()
     assert installed.name == "all-MiniLM-L6-v2-ggml-model-f16.gguf"
     assert window.settings.models_folder() in installed.parents  # where the Library keeps it
+
+
+def test_the_window_goes_on_working_while_a_turn_searches_its_documents(
+    window: MainWindow, qtbot, stories_model: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A search that takes its time (the embedding model loading, an indexing batch ahead
+    of the question) runs off the GUI thread: timers fire and paint goes on, and the chat
+    cannot be switched under the turn being prepared."""
+    from app.core.documents.context import NO_DOCUMENTS
+    from app.ui.documents_service import ResponsiveRetriever
+
+    released = threading.Event()
+    searched_on: list[str] = []
+
+    class SlowSearch:
+        def context_for(self, question: str, *, budget_chars: int):  # type: ignore[no-untyped-def]
+            searched_on.append(threading.current_thread().name)
+            released.wait(30)
+            return NO_DOCUMENTS
+
+    load_chat_model(window, qtbot, stories_model)
+    window.chat.session.retriever = ResponsiveRetriever(SlowSearch())  # type: ignore[arg-type]
+    seen: dict[str, object] = {}
+
+    def meanwhile() -> None:  # runs on the GUI thread while the search waits
+        seen["busy"] = window.chat.busy
+        seen["send_enabled"] = window.chat_page.send_button.isEnabled()
+        before = window.chat.conversation
+        window.chat.open(None)  # the user clicks another chat: refused for now
+        seen["same_chat"] = window.chat.conversation is before
+        seen["notice"] = window.chat_page.notice.text()
+        released.set()
+
+    QTimer.singleShot(200, meanwhile)
+    window.chat_page.composer.setPlainText("When is the boiler serviced?")
+    with qtbot.waitSignal(window.chat.reply_done, timeout=60_000):
+        qtbot.mouseClick(window.chat_page.send_button, Qt.MouseButton.LeftButton)
+    assert searched_on and searched_on[0] != threading.main_thread().name
+    assert seen["busy"] is True and seen["send_enabled"] is False and seen["same_chat"] is True
+    assert "Searching your documents" in str(seen["notice"])
+    messages = window.chat.conversation.messages
+    assert [m.role for m in messages] == ["user", "assistant"]
+    assert messages[0].text == "When is the boiler serviced?"
+    assert not window.chat.busy
