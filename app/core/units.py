@@ -1,4 +1,4 @@
-"""Quantities for people: the one way Hearth writes a number of bytes."""
+"""Quantities for people: the one way Hearth writes a number of bytes or of things."""
 
 from __future__ import annotations
 
@@ -21,4 +21,14 @@ def format_bytes(n_bytes: float) -> str:
     raise AssertionError("unreachable: the last unit always returns")  # pragma: no cover
 
 
-__all__ = ["format_bytes"]
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 chat``, ``2 chats``, ``1,234 messages``: a number and its noun, agreed.
+
+    The plural is ``noun`` plus ``s`` unless ``plural`` says otherwise (``reply`` /
+    ``replies``); a noun of several words (``new chat``) takes it on its last word.
+    """
+    word = noun if n == 1 else (plural if plural is not None else f"{noun}s")
+    return f"{n:,} {word}"
+
+
+__all__ = ["count", "format_bytes"]

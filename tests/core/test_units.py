@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.units import format_bytes
+from app.core.units import count, format_bytes
 
 
 @pytest.mark.parametrize(
@@ -26,3 +26,21 @@ from app.core.units import format_bytes
 )
 def test_sizes_use_decimal_units_and_never_show_a_thousand_of_one(n_bytes: int, shown: str) -> None:
     assert format_bytes(n_bytes) == shown
+
+
+@pytest.mark.parametrize(
+    ("n", "noun", "plural", "shown"),
+    [
+        (0, "chat", None, "0 chats"),
+        (1, "chat", None, "1 chat"),
+        (2, "chat", None, "2 chats"),
+        (1, "message", None, "1 message"),
+        (1234, "message", None, "1,234 messages"),
+        (1, "new chat", None, "1 new chat"),
+        (3, "new chat", None, "3 new chats"),
+        (1, "reply", "replies", "1 reply"),
+        (2, "reply", "replies", "2 replies"),
+    ],
+)
+def test_a_count_agrees_with_its_noun(n: int, noun: str, plural: str | None, shown: str) -> None:
+    assert count(n, noun, plural) == shown
