@@ -30,6 +30,7 @@ from app.core.documents import (
     search,
 )
 from app.core.settings import Settings
+from app.core.units import count
 
 DEFAULT_COLLECTION = "documents"
 
@@ -144,17 +145,17 @@ class _ProgressLine:
 
 def _summary(name: str, report: Report) -> str:
     parts = [f"{report.indexed:,} indexed"]
-    for count, words in (
+    for n, words in (
         (report.unchanged, "unchanged"),
         (report.relinked, "moved or renamed (re-linked)"),
         (report.removed, "gone (removed)"),
         (report.skipped, "skipped"),
     ):
-        if count:
-            parts.append(f"{count:,} {words}")
+        if n:
+            parts.append(f"{n:,} {words}")
     head = "Stopped; run `hearth docs reindex` to go on. " if report.cancelled else ""
     return (
-        f"{head}{name}: {', '.join(parts)}; {report.chunks_embedded:,} chunks embedded, "
+        f"{head}{name}: {', '.join(parts)}; {count(report.chunks_embedded, 'chunk')} embedded, "
         f"{report.chunks_reused:,} reused, in {_duration(report.seconds)}."
     )
 
@@ -188,7 +189,7 @@ def _list(index: DocumentIndex, args: argparse.Namespace) -> int:
             print("No collections yet: `hearth docs add PATH…` makes one.", file=sys.stderr)
         for c in collections:
             skipped = f", {c.skipped:,} skipped" if c.skipped else ""
-            print(f"{c.name}: {c.files:,} files, {c.chunks:,} chunks{skipped}")
+            print(f"{c.name}: {count(c.files, 'file')}, {count(c.chunks, 'chunk')}{skipped}")
             for source in c.sources:
                 print(f"  {source}")
         print(f"Index: {index.path}", file=sys.stderr)

@@ -32,7 +32,7 @@ from app.core.chat import (
     preview_import,
 )
 from app.core.context import AppContext
-from app.core.units import format_bytes
+from app.core.units import count, format_bytes
 
 EXIT_USAGE = 2
 
@@ -236,7 +236,8 @@ def _restore(args: argparse.Namespace) -> int:
         info = find_backup(store.path, args.backup)
         check = check_backup(info.path, newest_schema=store.schema_version)
         print(
-            f"{info.name}: {check.conversations} chats, {check.messages} messages, "
+            f"{info.name}: {count(check.conversations, 'chat')}, "
+            f"{count(check.messages, 'message')}, "
             f"made {_iso(info.created)}."
         )
         if not args.yes:
@@ -256,7 +257,8 @@ def _export_all(args: argparse.Namespace) -> int:
     with HistoryStore.open() as store:
         summary = export_archive(store, args.path)
     print(
-        f"Exported {summary.conversations} chats ({summary.messages} messages) to {summary.path}."
+        f"Exported {count(summary.conversations, 'chat')} "
+        f"({count(summary.messages, 'message')}) to {summary.path}."
     )
     return 0
 
@@ -270,11 +272,11 @@ def _import(store: HistoryStore, args: argparse.Namespace) -> int:
         return 0
     result = import_chats(store, args.path, source=args.source)
     line = (
-        f"Imported {result.conversations} {_chats(result.conversations)} "
-        f"({result.messages} messages) from {result.label}"
+        f"Imported {count(result.conversations, 'chat')} "
+        f"({count(result.messages, 'message')}) from {result.label}"
     )
     if result.already_there:
-        line += f"; {result.already_there} already in the history were left as they were"
+        line += f"; {count(result.already_there, 'chat')} already in the history left unchanged"
     print(line + ".")
     return 0
 
@@ -293,18 +295,13 @@ def _print_preview(preview: ImportPreview) -> None:
     print(f"{preview.label}: {preview.path}")
     if preview.source == HEARTH:  # an archive's own counts; the import skips what is here
         print(
-            f"  {preview.conversations} {_chats(preview.conversations)}, {preview.messages}"
-            " messages (those already in the history are skipped)"
+            f"  {count(preview.conversations, 'chat')}, {count(preview.messages, 'message')}"
+            " (those already in the history are skipped)"
         )
         return
-    print(
-        f"  {preview.conversations} new {_chats(preview.conversations)}, "
-        f"{preview.messages} messages"
-    )
+    print(f"  {count(preview.conversations, 'new chat')}, {count(preview.messages, 'message')}")
     if preview.already_there:
-        print(
-            f"  {preview.already_there} {_chats(preview.already_there)} imported before (skipped)"
-        )
+        print(f"  {count(preview.already_there, 'chat')} imported before (skipped)")
     for title in preview.titles:
         print(f"    {title or '(untitled)'}")
     if preview.conversations > len(preview.titles):
@@ -316,10 +313,6 @@ def _origin(conversation: Any) -> str:
     if not isinstance(marker, dict):
         return ""
     return f"  (imported from {marker.get('app')}: {marker.get('file')})"
-
-
-def _chats(count: int) -> str:
-    return "chat" if count == 1 else "chats"
 
 
 def _iso(timestamp: float) -> str:
