@@ -53,16 +53,21 @@ def _chats(count: int) -> str:
     return "chat" if count == 1 else "chats"
 
 
+def _messages(count: int) -> str:
+    return "message" if count == 1 else "messages"
+
+
 def describe_preview(preview: ImportPreview) -> str:
     """The preview as the dialog shows it."""
     if preview.source == HEARTH:  # an archive's own counts; the import skips what is here
         return (
             f"{preview.label}: {preview.conversations} {_chats(preview.conversations)}, "
-            f"{preview.messages} messages. Those already in the history are skipped."
+            f"{preview.messages} {_messages(preview.messages)}. "
+            "Those already in the history are skipped."
         )
     lines = [
         f"{preview.label}: {preview.conversations} new {_chats(preview.conversations)}, "
-        f"{preview.messages} messages."
+        f"{preview.messages} {_messages(preview.messages)}."
     ]
     if preview.already_there:
         lines.append(
@@ -78,7 +83,7 @@ def describe_preview(preview: ImportPreview) -> str:
 def describe_result(result: ImportResult) -> str:
     """The confirmation the dialog shows when the import is done."""
     chats = f"{result.conversations} {_chats(result.conversations)}"
-    return f"Imported {chats} ({result.messages} messages)."
+    return f"Imported {chats} ({result.messages} {_messages(result.messages)})."
 
 
 class ImportDialog(QDialog):

@@ -103,9 +103,9 @@ def test_the_import_dialog_reads_a_hearth_archive_too(qtbot, tmp_path: Path) -> 
     qtbot.addWidget(dialog)
     dialog.set_path(tmp_path / "all.zip")
     qtbot.waitUntil(dialog.import_button.isEnabled, timeout=30_000)
-    assert dialog.status.text().startswith("Hearth archive: 1 chat, 1 messages.")
+    assert dialog.status.text().startswith("Hearth archive: 1 chat, 1 message.")
     with qtbot.waitSignal(dialog.imported, timeout=30_000):
         dialog.import_button.click()
-    assert dialog.status.text() == "Imported 1 chat (1 messages)."
+    assert dialog.status.text() == "Imported 1 chat (1 message)."
     with HistoryStore.open(history) as store:
         assert [c.title for c in store.list_conversations()] == ["From the archive"]
