@@ -302,7 +302,7 @@ def test_a_turn_with_documents_gives_the_model_the_excerpts_that_fit_and_names_t
         system, user = turn.messages
         assert system.content.startswith("Be brief.\n\n")
         assert "[1] /docs/file1.md, lines 1–5\nThe boiler is serviced in October." in system.content
-        assert "1 more matching excerpts were left out" in system.content
+        assert "1 more matching excerpt was left out" in system.content
         assert "/docs/file2.md, lines 2–6" in system.content and "word word" not in system.content
         assert user == Message("user", "When is the boiler serviced?")
         assert turn.documents.sources() == ["[1] /docs/file1.md, lines 1–5"]

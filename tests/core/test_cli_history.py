@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,22 @@ def test_one_chat_of_one_message_is_counted_in_the_singular(
     assert main(["history", "restore", backup.name, "--yes"]) == 0
     assert f"{backup.name}: 1 chat, 1 message, made " in capsys.readouterr().out
 
+
+def test_a_damaged_history_names_its_backup_of_one_chat_in_the_singular(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with HistoryStore.open() as store:
+        chat = store.create_conversation(title="Only one")
+        store.add_message(chat.id, role="user", text="z" * 40_000)  # pages enough to damage
+        info = store.backup()
+        path = store.path
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    data = bytearray(path.read_bytes())
+    data[2 * 4096 : 4 * 4096] = b"\xa5" * (2 * 4096)
+    path.write_bytes(bytes(data))
+    assert main(["history", "list"]) == 1
+    assert f"(1 chat): restore it with `hearth history restore {info.name}`" in (
+        capsys.readouterr().err
+    )

@@ -63,6 +63,7 @@ from app.core.chat.vault import (
 )
 from app.core.errors import DamagedFileError, HearthError, NotFoundError
 from app.core.paths import app_paths
+from app.core.units import count
 
 log = logging.getLogger(__name__)
 
@@ -1485,7 +1486,8 @@ def _damaged_hint(latest: tuple[BackupInfo, BackupCheck] | None) -> str:
     info, check = latest
     when = datetime.fromtimestamp(info.created).strftime("%Y-%m-%d %H:%M")
     return (
-        f"Your latest good backup is from {when} ({check.conversations} chats): restore it "
+        f"Your latest good backup is from {when} ({count(check.conversations, 'chat')}): "
+        "restore it "
         f"with `hearth history restore {info.name}` or in Settings → Backups."
     )
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from app.core.documents.embedding import Embedder
 from app.core.documents.index import DocumentIndex, Hit
 from app.core.documents.retrieval import search
+from app.core.units import count
 
 INSTRUCTIONS = (
     "Numbered excerpts from the user's own documents follow. Answer from them when they "
@@ -46,9 +47,10 @@ def build_context(hits: Sequence[Hit], *, budget_chars: int) -> DocumentContext:
         return DocumentContext("", (), ())
     if left_out:
         names = "; ".join(f"{hit.path}, {hit.where}" for hit in left_out)
+        verb = "was" if len(left_out) == 1 else "were"
         parts.append(
-            f"({len(left_out)} more matching excerpts were left out because they do not fit "
-            f"the model's context: {names}.)"
+            f"({count(len(left_out), 'more matching excerpt')} {verb} left out because they "
+            f"do not fit the model's context: {names}.)"
         )
     if not used:
         parts = parts[-1:]
