@@ -77,9 +77,7 @@ def register(subparsers: Any) -> None:
 def _settings(args: argparse.Namespace, context: AppContext, model: Path | None = None) -> Settings:
     """The settings now, ``model``'s own over them, and this command's options on top
     (validated alike)."""
-    settings = context.current
-    if model is not None:
-        settings = context.model_settings.get(model).apply(settings)
+    settings = context.settings_for(model)
     origins = ",".join(args.allow_origin) if args.allow_origin else None
     for key, value in (
         ("server_host", args.host),

@@ -112,6 +112,25 @@ class AppContext:
         own = self.model_settings.get(model) if Path(model).is_file() else None
         return LoadOptions.from_settings(self.current, own)
 
+    def settings_for(self, model: str | Path | None) -> Settings:
+        """The settings now with the model file at ``model``'s own over them.
+
+        None, or a path that is no file, has none of its own: the app's settings. Raises
+        :class:`~app.core.library.ModelSettingsError` when the model's cannot be read.
+        """
+        if model is None or not Path(model).is_file():
+            return self.current
+        return self.model_settings.get(model).apply(self.current)
+
+    def loaded_settings(self) -> Settings:
+        """The settings for what the run's one engine has loaded now (:meth:`settings_for`).
+
+        A server asks this at each request, so the model loaded then, and its settings
+        as they are then, decide its sampling.
+        """
+        model = self.engine.model if self.engine is not None else None
+        return self.settings_for(model.path if model is not None else None)
+
     def library(self) -> Library:
         """The installed models in the models folder of the settings now."""
         return Library(models_dir=self.models_folder)

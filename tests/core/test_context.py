@@ -200,3 +200,30 @@ def test_load_options_put_a_model_s_own_settings_over_the_app_s(tmp_path: Path) 
     assert (context.paths.config / "model-settings.json").is_file()  # beside settings.json
     # A path that is no file has none of its own: loading it says what is wrong.
     assert context.load_options(tmp_path / "gone.gguf").chat_template == "auto"
+
+
+def test_a_model_s_settings_are_those_of_the_engine_s_loaded_model_asked_each_time(
+    tmp_path: Path,
+) -> None:
+    from types import SimpleNamespace
+
+    from app.core.library import ModelSettings, ModelSettingsError
+
+    context = AppContext(paths=app_paths(home=tmp_path))
+    context.settings.set("temperature", 0.7)
+    model = write_llama_gguf(tmp_path / "m.gguf")
+    context.model_settings.set(model, ModelSettings(values={"temperature": 0.1}))
+    assert context.settings_for(model).temperature == 0.1
+    assert context.settings_for(None).temperature == 0.7
+    assert context.settings_for(tmp_path / "gone.gguf").temperature == 0.7
+    assert context.loaded_settings().temperature == 0.7  # no engine yet
+    engine = SimpleNamespace(model=None)
+    context.engine = engine  # type: ignore[assignment]
+    assert context.loaded_settings().temperature == 0.7  # nothing loaded
+    engine.model = SimpleNamespace(path=model)
+    assert context.loaded_settings().temperature == 0.1
+    context.model_settings.set(model, ModelSettings(values={"temperature": 0.3}))
+    assert context.loaded_settings().temperature == 0.3  # an edit applies to the next ask
+    (context.paths.config / "model-settings.json").write_text("{", encoding="utf-8")
+    with pytest.raises(ModelSettingsError, match="is damaged"):
+        context.loaded_settings()
