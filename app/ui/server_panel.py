@@ -154,7 +154,7 @@ class ServerPanel(QWidget):
             server = LocalServer(
                 engine,
                 config=ServerConfig.from_settings(settings, token=token),
-                settings=lambda: self.context.current,  # read at each request
+                settings=self.context.loaded_settings,  # the loaded model's, at each request
                 on_activity=bridge.changed.emit,
             )
             server.start()

@@ -82,6 +82,32 @@ def test_the_switch_serves_the_apps_model_and_stops(window: MainWindow, qtbot) -
         client.models.list()
 
 
+def test_the_apps_server_uses_the_loaded_models_own_settings_read_at_each_request(  # type: ignore[no-untyped-def]
+    window: MainWindow, qtbot, stories_model: Path
+) -> None:
+    from app.core.library import ModelSettings
+
+    window.context.model_settings.set(stories_model, ModelSettings(values={"max_tokens": 3}))
+    panel = window.server_panel
+    switch(panel, qtbot, True)
+    client = openai.OpenAI(base_url=panel.base_url, api_key="x", max_retries=0)
+    model = client.models.list().data[0].id
+
+    def completion_tokens() -> int:
+        reply = client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": "Once"}]
+        )
+        assert reply.usage is not None
+        return reply.usage.completion_tokens
+
+    assert completion_tokens() == 3  # the model's 3, not the app's 8
+    window.context.model_settings.set(stories_model, ModelSettings(values={"max_tokens": 5}))
+    assert completion_tokens() == 5  # an edit applies to the next request
+    window.context.model_settings.set(stories_model, ModelSettings())
+    assert completion_tokens() == 8  # back to the app's
+    switch(panel, qtbot, False)
+
+
 def test_the_chat_shows_its_wait_behind_the_servers_requests(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
     panel = window.server_panel
     switch(panel, qtbot, True)
