@@ -7,9 +7,10 @@ so no modal dialog ever blocks a test.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from app.core.chat import Preview
+from app.ui.text_dialogs import TextEditDialog
 
 
 def _html(text: str) -> str:
@@ -35,8 +36,9 @@ class Ask:
     def multiline(
         cls, parent: QWidget | None, title: str, label: str, value: str = ""
     ) -> str | None:
-        text, ok = QInputDialog.getMultiLineText(parent, title, label, value)
-        return text if ok else None
+        """A resizable, word-wrapping editor opened at the size of ``value``."""
+        dialog = TextEditDialog(parent, title, label, value)
+        return dialog.text() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
     @classmethod
     def secret(cls, parent: QWidget | None, title: str, label: str) -> str | None:
