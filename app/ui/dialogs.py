@@ -6,17 +6,10 @@ so no modal dialog ever blocks a test.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from app.core.chat import Preview
-from app.ui.text_dialogs import TextEditDialog
-
-
-def _html(text: str) -> str:
-    return (
-        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br>")
-    )
+from app.ui.text_dialogs import ExactTextsDialog, TextEditDialog
 
 
 class Ask:
@@ -61,22 +54,19 @@ class Ask:
 
     @classmethod
     def preview(cls, parent: QWidget | None, preview: Preview) -> bool:
-        """Show exactly what will leave the machine; True to send it."""
-        lines = [f"<p><b>About to send {_html(preview.summary())}.</b></p>"]
-        if preview.system:
-            lines.append(f"<p><b>System prompt</b><br>{_html(preview.system)}</p>")
-        for message in preview.messages:
-            lines.append(f"<p><b>{message.role}</b><br>{_html(message.content)}</p>")
-        lines.append(f"<p>Token count estimated on this computer. Host: {preview.host}.</p>")
-        box = QMessageBox(parent)
+        """Show exactly what will leave the machine (every space and tab); True to send it."""
+        sections = [("System prompt", preview.system)] if preview.system else []
+        sections += [(message.role, message.content) for message in preview.messages]
         name = "Claude" if preview.destination.kind == "claude" else preview.destination.name
-        box.setWindowTitle(f"Send to {name}?")
-        box.setTextFormat(Qt.TextFormat.RichText)
-        box.setText("".join(lines))
-        send = box.addButton(f"Send to {name}", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        return box.clickedButton() is send
+        dialog = ExactTextsDialog(
+            parent,
+            title=f"Send to {name}?",
+            header=f"About to send {preview.summary()}.",
+            sections=sections,
+            footer=f"Token count estimated on this computer. Host: {preview.host}.",
+            accept_label=f"Send to {name}",
+        )
+        return dialog.exec() == QDialog.DialogCode.Accepted
 
     @classmethod
     def open_model_file(cls, parent: QWidget | None) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from PySide6.QtWidgets import QDialog, QPlainTextEdit, QPushButton, QWidget
 
 from app.core.chat.routing import Preview
 from app.core.settings import load_settings
@@ -17,6 +18,7 @@ from app.ui.dialogs import Ask
 from app.ui.main_window import MainWindow
 from tests.support.claude_server import TEST_KEY, ClaudeServer, claude_server
 from tests.support.keychain import Keychain, keychain
+from tests.support.modal import answer_modal
 
 __all__ = ["claude_server", "keychain"]
 
@@ -111,6 +113,37 @@ def test_ask_claude_previews_exactly_what_is_sent_then_streams_the_reply(
     assert sent.body["messages"] == [{"role": "user", "content": "What is GGUF?"}]
     assert sent.body["model"] == preview.model
     assert "Claude" in window.status_backend.text()
+
+
+def test_the_preview_shows_each_text_exactly_as_it_is_sent_indentation_and_all(
+    window: MainWindow, monkeypatch: pytest.MonkeyPatch, claude_server: ClaudeServer, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    turn_claude_on(window, monkeypatch)
+    set_key(window, monkeypatch, qtbot)
+    question = (
+        "Why does this fail?\n\n```python\ndef f(x):\n    if x:\n\treturn  x * 2   \n"
+        "        # deeper\n```\n<b>not bold</b> &amp;"
+    )
+    shown: list[str] = []
+
+    def send(modal: QWidget) -> None:
+        shown.extend(view.toPlainText() for view in modal.findChildren(QPlainTextEdit))
+        for button in modal.findChildren(QPushButton):
+            if button.text() == "Send to Claude":
+                button.click()
+                return
+        assert isinstance(modal, QDialog)
+        modal.reject()
+
+    answer_modal(send)
+    window.chat_page.system_prompt.setText("  Be brief,\tplease.")
+    window.chat_page.composer.setPlainText(question)
+    window.chat_page.ask_claude_button.click()
+    qtbot.waitUntil(lambda: not window.chat.busy, timeout=30_000)
+    (sent,) = claude_server.requests
+    assert shown == [sent.body["system"], *(m["content"] for m in sent.body["messages"])]
+    assert "    if x:\n\treturn  x * 2   \n        # deeper" in shown[-1]
+    assert shown[-1].endswith("<b>not bold</b> &amp;")
 
 
 def test_a_declined_preview_sends_nothing_and_keeps_the_text(
