@@ -25,6 +25,7 @@ from app.core.chat import (
     Route,
     Turn,
 )
+from app.core.cloud import RemoteTokenRefusedError
 from app.core.errors import HearthError, NoModelLoadedError
 from app.core.generation import ReplyStats
 from app.core.inference import LoadedModel
@@ -35,6 +36,7 @@ from app.ui.chat_page import ChatPage
 from app.ui.cloud_worker import CloudWorker
 from app.ui.dialogs import Ask
 from app.ui.operations import run_operation
+from app.ui.remote_tokens import RemoteTokens
 from app.ui.worker import InferenceWorker
 
 T = TypeVar("T")
@@ -104,13 +106,16 @@ class ChatController(QObject):
         self._key_read = False
         self.key_reads_pending = 0  # background reads of the Claude key not back yet
         self._preparing = False  # a turn being prepared (see _prepare)
+        self.remote_tokens = (
+            RemoteTokens(keys, lambda: [r.name for r in settings().remotes]) if keys else None
+        )
         self.session = ChatSession(
             store,
             settings=settings,
             prompts=DialogPrompts(page),
             claude_key=self._claude_key if keys is not None and cloud is not None else None,
             on_created=self._created,
-            remote_token=self._remote_token if keys is not None else None,
+            remote_token=self.remote_tokens.get if self.remote_tokens is not None else None,
             model_settings=model_settings,
         )
 
@@ -161,9 +166,11 @@ class ChatController(QObject):
             self._key, self._key_read = self.keys.claude.load(), True
         return self._key
 
-    def _remote_token(self, name: str) -> str | None:
-        assert self.keys is not None
-        return self.keys.remote_token(name).load()
+    def refresh_remote_tokens(self) -> None:
+        """Read the remote servers' tokens in the background (at the start, and after the
+        servers or a token changed), so a send never waits on the keychain in a slot."""
+        if self.remote_tokens is not None:
+            self.remote_tokens.refresh()
 
     @property
     def remote(self) -> RemoteModel | None:
@@ -368,6 +375,8 @@ class ChatController(QObject):
         if current is None:
             return
         current.fail(error, dict(fields))  # what arrived is kept, marked, with why
+        if isinstance(error, RemoteTokenRefusedError):
+            self.refresh_remote_tokens()  # changed elsewhere (`hearth remote add`)?
         self._done()
         self.failed.emit(error)
 

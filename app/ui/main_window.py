@@ -238,6 +238,7 @@ class MainWindow(QMainWindow):
         self.server_panel.failed.connect(self.notify)
         self.remotes_panel.failed.connect(self.notify)
         self.remotes_panel.models_listed.connect(self.model_bar.set_remote_models)
+        self.remotes_panel.changed.connect(self.chat.refresh_remote_tokens)  # after a token
         self.model_bar.remote_requested.connect(self.use_remote)
         self.worker.loading.connect(self.model_bar.show_loading)
         self.worker.loaded.connect(self._model_loaded)
@@ -247,6 +248,7 @@ class MainWindow(QMainWindow):
         self._add_shortcuts()
         self.refresh_models()
         self.remotes_panel.list_models()
+        self.chat.refresh_remote_tokens()
         self.show_page("chat")
         self._restore_state()
 
@@ -488,6 +490,7 @@ class MainWindow(QMainWindow):
         if "models_dir" in keys:
             self.refresh_models()
         if "remotes" in keys:
+            self.chat.refresh_remote_tokens()  # a server added or removed elsewhere
             self.remotes_panel.show_remotes()
             self.model_bar.keep_remotes({r.name for r in settings.remotes})
             chosen = self.chat.remote
