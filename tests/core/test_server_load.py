@@ -64,13 +64,22 @@ def test_eight_streaming_clients_at_once_are_served_whole_in_turn(served: Served
     def client(name: str) -> None:
         results[name] = stream_story(served, name, tokens)
 
+    def admitted() -> int:
+        activity = served.server.activity
+        return activity.running + activity.waiting + activity.served
+
     threads = []
+    before = admitted()
     for name in NAMES:  # one after another, so the order they asked in is known
         thread = threading.Thread(target=client, args=(name,))
         started.append(name)
         thread.start()
         threads.append(thread)
-        time.sleep(0.1)
+        # The next asks once the server has this one in its queue (a client thread's
+        # start can take longer than any fixed pause on a busy machine).
+        deadline = time.monotonic() + 30
+        while admitted() - before < len(started) and time.monotonic() < deadline:
+            time.sleep(0.005)
     for thread in threads:
         thread.join(timeout=300)
     assert {name: text for name, (text, _, _) in results.items()} == alone
