@@ -36,8 +36,11 @@ NOT_CODE = -1
 
 
 def is_dark(palette: QPalette) -> bool:
-    """Whether ``palette`` draws text on a dark background."""
-    return palette.color(QPalette.ColorRole.Base).lightness() < 128
+    """Whether ``palette`` draws text on a dark background.
+
+    Read from the text's colour: a style sheet may make the background transparent.
+    """
+    return palette.color(QPalette.ColorRole.Text).lightness() >= 128
 
 
 @cache
