@@ -143,6 +143,7 @@ class LibraryPage(QWidget):
 
         # Catalog -----------------------------------------------------------------
         self.catalog_tree = QTreeWidget()
+        self.catalog_tree.setAccessibleName("Recommended models")
         self.catalog_tree.setHeaderLabels(
             ["Model / file", "Size", "Here", "Speed (rough)", "Quality", ""]
         )
@@ -162,6 +163,7 @@ class LibraryPage(QWidget):
         search_row.addWidget(self.search_button)
         hub_layout.addLayout(search_row)
         self.hub_tree = QTreeWidget()
+        self.hub_tree.setAccessibleName("Hub search results")
         self.hub_tree.setHeaderLabels(["Repository / file", "Size", "Here", ""])
         self.hub_tree.setColumnWidth(0, 420)
         self.hub_tree.itemExpanded.connect(self._list_repo)
@@ -172,6 +174,7 @@ class LibraryPage(QWidget):
         installed_page = QWidget()
         installed_layout = QVBoxLayout(installed_page)
         self.installed = QListWidget()
+        self.installed.setAccessibleName("Installed models")
         self.installed.itemDoubleClicked.connect(lambda _item: self._load())
         installed_layout.addWidget(self.installed, 1)
         buttons = QHBoxLayout()

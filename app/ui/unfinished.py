@@ -52,6 +52,7 @@ class UnfinishedDownloads(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("<b>Unfinished downloads</b> — resume from what is on disk"))
         self.tree = QTreeWidget()
+        self.tree.setAccessibleName("Unfinished downloads")
         self.tree.setHeaderLabels(["Model / file", "On disk", ""])
         self.tree.setColumnWidth(0, 360)
         self.tree.setRootIsDecorated(False)
