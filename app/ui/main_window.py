@@ -15,7 +15,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QFileSystemWatcher, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -36,6 +36,7 @@ from app.core.generation import ReplyStats
 from app.core.inference import LoadedModel
 from app.core.library import InstalledModel, ModelSettings
 from app.core.settings import Settings, SettingsChange, SettingsError
+from app.ui.accessibility import name_controls
 from app.ui.backups import BackupsSection, DailyBackups
 from app.ui.chat_controller import ChatController
 from app.ui.chat_page import ChatPage
@@ -44,6 +45,7 @@ from app.ui.cloud_worker import CloudThread
 from app.ui.dialogs import Ask
 from app.ui.documents_page import DocumentsPage
 from app.ui.documents_service import DocumentsService
+from app.ui.icons import set_icon
 from app.ui.import_dialog import ImportDialog
 from app.ui.library_page import LibraryPage
 from app.ui.model_bar import ModelBar
@@ -54,11 +56,13 @@ from app.ui.server_panel import ServerPanel
 from app.ui.settings_page import LOAD_KEYS, SettingsPage
 from app.ui.sidebar import Sidebar
 from app.ui.state import UiState
-from app.ui.theme import apply_theme
+from app.ui.theme import COMPACT_BELOW, SIDEBAR_DEFAULT, SPACE_M, SPACE_S, apply_theme
 from app.ui.worker import WorkerThread
 
 PAGES = ("chat", "documents", "library", "settings")
 NAV_PAGES = ("chat", "library", "settings")  # Documents opens from the sidebar's button
+NAV_KEYS = {"chat": "Ctrl+1", "library": "Ctrl+L", "settings": "Ctrl+,"}
+PAGE_ICONS = {"chat": "message-square", "library": "library", "settings": "settings"}
 
 CLAUDE_OPT_IN = (
     "With Claude turned on, Hearth can send a conversation to Anthropic's Claude API "
@@ -132,7 +136,13 @@ class MainWindow(QMainWindow):
         self.nav_buttons: dict[str, QToolButton] = {}
         for name in NAV_PAGES:
             button = QToolButton()
+            button.setObjectName("nav")
             button.setText(name.capitalize())
+            set_icon(button, PAGE_ICONS[name])
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            button.setMinimumWidth(36)  # its icon: the window may be narrower than the names
+            button.setToolTip(f"{name.capitalize()} ({NAV_KEYS[name]})")
+            button.setAccessibleDescription(f"Show the {name} page ({NAV_KEYS[name]})")
             button.setCheckable(True)
             button.setAutoExclusive(True)
             button.clicked.connect(lambda _=False, n=name: self.show_page(n))
@@ -144,15 +154,17 @@ class MainWindow(QMainWindow):
 
         right = QWidget()
         column = QVBoxLayout(right)
-        column.setContentsMargins(4, 4, 4, 4)
+        column.setContentsMargins(SPACE_M, SPACE_S, SPACE_M, 0)
         column.addLayout(top)
         column.addWidget(self.notification)
         column.addWidget(self.pages, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 0)  # a wider window widens the chat, not the list
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([240, 760])
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([SIDEBAR_DEFAULT, 1100 - SIDEBAR_DEFAULT])
         self.setCentralWidget(self.splitter)
 
         self.status_backend = QLabel("Local")
@@ -251,6 +263,7 @@ class MainWindow(QMainWindow):
         self.chat.refresh_remote_tokens()
         self.show_page("chat")
         self._restore_state()
+        name_controls(self)
 
     # -- shortcuts ------------------------------------------------------------------------
 
@@ -268,6 +281,16 @@ class MainWindow(QMainWindow):
             action.setShortcut(keys)
             action.triggered.connect(slot)
             self.addAction(action)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # A narrow window keeps the page buttons' icons (their names are the tooltips).
+        style = Qt.ToolButtonStyle
+        compact = self.width() < COMPACT_BELOW
+        for button in self.nav_buttons.values():
+            button.setToolButtonStyle(
+                style.ToolButtonIconOnly if compact else style.ToolButtonTextBesideIcon
+            )
 
     def _focus_search(self) -> None:
         self.sidebar.search.setFocus()

@@ -12,11 +12,12 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QWidget
 
 from app.core.chat import RemoteModel
 from app.core.inference import LoadedModel
 from app.core.units import format_bytes
+from app.ui.widgets import ElidedLabel
 
 OPEN_FILE = "Open a GGUF file…"
 MODEL_SETTINGS = "Settings for this model…"
@@ -36,10 +37,19 @@ class ModelBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(4, 2, 4, 2)
-        layout.addWidget(QLabel("Model:"))
+        layout.setContentsMargins(0, 0, 0, 0)
+        label = QLabel("Model:")
+        layout.addWidget(label)
         self.selector = QComboBox()
-        self.selector.setMinimumWidth(260)
+        label.setBuddy(self.selector)
+        self.selector.setAccessibleDescription("Choose the model that answers on this computer")
+        # As wide as a model's name, down to 12 characters where the window is narrow.
+        self.selector.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.selector.setMinimumContentsLength(12)
+        self.selector.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.selector.setMaximumWidth(340)
         self.selector.activated.connect(self._chosen)
         layout.addWidget(self.selector)
         self.progress = QProgressBar()
@@ -47,7 +57,8 @@ class ModelBar(QWidget):
         self.progress.setMaximumWidth(120)
         self.progress.hide()
         layout.addWidget(self.progress)
-        self.details = QLabel("No model loaded")
+        # A short line; the whole story (memory, layers, notices) is its tooltip.
+        self.details = ElidedLabel("No model loaded")
         self.details.setObjectName("model-details")
         layout.addWidget(self.details, 1)
         self._paths: list[str] = []
@@ -145,11 +156,14 @@ class ModelBar(QWidget):
                 memory += f" and ~{format_bytes(estimate.gpu_bytes)} on the GPU"
         else:
             memory = f"{format_bytes(model.path.stat().st_size)} of weights"
-        self.details.setText(
+        ram = f"~{format_bytes(estimate.ram_bytes)} RAM" if estimate is not None else ""
+        short = "CPU" if where == "CPU" else "GPU"
+        self.details.setText(" · ".join(p for p in (model.header.quantization, short, ram) if p))
+        tip = [
             f"{model.name} · {model.header.quantization} · {where} · {memory} · "
             f"context {model.context_length:,}"
-        )
-        tip = [model.notice] if model.notice else []
+        ]
+        tip += [model.notice] if model.notice else []
         if estimate is not None:
             tip.append(
                 f"Estimated: weights {format_bytes(estimate.weights_bytes)}, context cache "
@@ -163,3 +177,4 @@ class ModelBar(QWidget):
         self.selector.setEnabled(True)
         self.selector.setCurrentIndex(0)
         self.details.setText(f"Not loaded: {message}")
+        self.details.setToolTip(message)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -20,6 +20,9 @@ from PySide6.QtWidgets import (
 from app.core.chat import HistoryStore
 from app.core.errors import storage_error
 from app.ui.dialogs import Ask
+from app.ui.icons import set_icon
+from app.ui.theme import SIDEBAR_MIN
+from app.ui.widgets import ElidedLabel
 
 UNDO_SECONDS = 10
 
@@ -36,10 +39,17 @@ class Sidebar(QWidget):
         super().__init__(parent)
         self.store = store
         self._current: int | None = None
+        self.setObjectName("sidebar")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        # Its own width, whatever the rest of the window holds (a long model name, a
+        # notice): the user sets it with the splitter, titles are cut with "…".
+        self.setMinimumWidth(SIDEBAR_MIN)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setContentsMargins(8, 8, 8, 8)
         self.new_button = QPushButton("New chat")
+        set_icon(self.new_button, "message-square-plus")
         self.new_button.setToolTip("New chat (Ctrl+N)")
+        self.new_button.setAccessibleDescription("Start a new conversation (Ctrl+N)")
         self.new_button.clicked.connect(lambda: self.open_requested.emit(None))
         layout.addWidget(self.new_button)
         self.import_button = QPushButton("Import…")
@@ -51,9 +61,24 @@ class Sidebar(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search chats (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("Search chats")
+        self.search.setAccessibleDescription("Finds chats by title and by what was written")
         self.search.textChanged.connect(self.refresh)
         layout.addWidget(self.search)
         self.list = QListWidget()
+        self.list.setObjectName("chat-list")
+        self.list.setAccessibleName("Chats")
+        self.list.setAccessibleDescription(
+            "Enter opens a chat; F2 renames it, Delete deletes it, the menu key shows more"
+        )
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        for keys, action in (
+            (QKeySequence(Qt.Key.Key_Delete), self.delete),
+            (QKeySequence(Qt.Key.Key_F2), self.rename),
+        ):
+            shortcut = QShortcut(keys, self.list, context=Qt.ShortcutContext.WidgetShortcut)
+            shortcut.activated.connect(lambda act=action: self._on_current(act))
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.itemActivated.connect(self._activated)
@@ -61,10 +86,14 @@ class Sidebar(QWidget):
         layout.addWidget(self.list, 1)
 
         self.undo_bar = QWidget()
+        self.undo_bar.setObjectName("undo-bar")
+        self.undo_bar.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         undo_layout = QHBoxLayout(self.undo_bar)
-        undo_layout.setContentsMargins(0, 0, 0, 0)
-        self.undo_label = QLabel("Chat deleted.")
+        undo_layout.setContentsMargins(8, 4, 4, 4)
+        self.undo_label = ElidedLabel("Chat deleted.")  # a long title is cut, never widens
         self.undo_button = QPushButton("Undo")
+        set_icon(self.undo_button, "undo-2")
+        self.undo_button.setAccessibleDescription("Bring back the chat just deleted")
         self.undo_button.clicked.connect(self.undo_delete)
         undo_layout.addWidget(self.undo_label, 1)
         undo_layout.addWidget(self.undo_button)
@@ -102,17 +131,27 @@ class Sidebar(QWidget):
 
     def _add(self, conversation_id: int, label: str) -> QListWidgetItem:
         item = QListWidgetItem(label)
+        item.setToolTip(label)  # the whole title, where the list cuts it
         item.setData(Qt.ItemDataRole.UserRole, conversation_id)
         self.list.addItem(item)
         if conversation_id == self._current:
             item.setSelected(True)
         return item
 
+    def _on_current(self, action: object) -> None:
+        item = self.list.currentItem()
+        if item is not None:
+            action(item.data(Qt.ItemDataRole.UserRole))  # type: ignore[operator]
+
     def _activated(self, item: QListWidgetItem) -> None:
         self.open_requested.emit(item.data(Qt.ItemDataRole.UserRole))
 
     def _menu(self, position: QPoint) -> None:
         item = self.list.itemAt(position)
+        if item is None and self.list.hasFocus():  # the menu key: the current chat
+            item = self.list.currentItem()
+            if item is not None:
+                position = self.list.visualItemRect(item).center()
         if item is None:
             return
         conversation_id = item.data(Qt.ItemDataRole.UserRole)

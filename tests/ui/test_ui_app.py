@@ -78,7 +78,8 @@ def test_a_message_gets_a_streamed_reply_that_is_saved_with_its_figures(
 ) -> None:
     load(window, qtbot, stories_model)
     details = window.model_bar.details.text()
-    assert "F32" in details and "CPU" in details and "of RAM" in details
+    assert "F32" in details and "CPU" in details and "RAM" in details
+    assert "of RAM" in window.model_bar.details.toolTip()
     assert "context cache" in window.model_bar.details.toolTip()
     assert "no chat template" in window.chat_page.model_note.text()
     set_max_tokens(window, 40)
