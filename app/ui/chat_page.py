@@ -23,9 +23,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.chat import Conversation, ConversationEvent
+from app.ui.accessibility import announce
 from app.ui.collection_picker import CollectionPicker
-from app.ui.message_view import MessageView, copy_to_clipboard
+from app.ui.icons import set_icon
+from app.ui.message_view import MessageView, copy_to_clipboard, reply_announcement
 from app.ui.sources_panel import SourcesPanel
+from app.ui.theme import MESSAGE_COLUMN, SPACE_M
 
 DRAFT_SAVE_MS = 400
 
@@ -56,6 +59,7 @@ class ChatPage(QWidget):
     ask_claude_requested = Signal(str)
     backend_changed = Signal(str)  # "local" or "claude", for this conversation
     preview_changed = Signal(bool)  # show the Claude preview before sending
+    announced = Signal(str)  # what screen readers were told (a reply finished)
     # The conversation's events, from whichever thread changed it (the inference worker
     # saves streamed pieces on its own thread): delivered queued to this page's thread.
     _conversation_event = Signal(object)
@@ -65,6 +69,7 @@ class ChatPage(QWidget):
         self.conversation: Conversation | None = None
         self._unsubscribe = None
         self.views: dict[int, MessageView] = {}
+        self._busy = False
         self._conversation_event.connect(self._on_event)
 
         layout = QVBoxLayout(self)
@@ -110,21 +115,34 @@ class ChatPage(QWidget):
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # The messages: a column of readable width, centred however wide the window is.
         holder = QWidget()
-        self.messages_layout = QVBoxLayout(holder)
+        holder.setObjectName("message-holder")
+        centre = QHBoxLayout(holder)
+        centre.setContentsMargins(SPACE_M, SPACE_M, SPACE_M, SPACE_M)
+        self.message_column = QWidget()
+        self.message_column.setMaximumWidth(MESSAGE_COLUMN)
+        centre.addWidget(self.message_column)
+        self.messages_layout = QVBoxLayout(self.message_column)
+        self.messages_layout.setContentsMargins(0, 0, 0, 0)
+        self.messages_layout.setSpacing(SPACE_M)
         self.messages_layout.addStretch(1)
         self.scroll.setWidget(holder)
         layout.addWidget(self.scroll, 1)
         self.sources = SourcesPanel()  # the last reply's retrieved excerpts and their scores
         layout.addWidget(self.sources)
         self.empty_label = QLabel("Start a conversation: type a message below.")
+        self.empty_label.setObjectName("empty-chat")
+        self.empty_label.setWordWrap(True)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.messages_layout.insertWidget(0, self.empty_label)
 
         composer_row = QHBoxLayout()
         self.composer = Composer()
         self.composer.setPlaceholderText("Message (Enter sends, Shift+Enter for a new line)")
-        self.composer.setMaximumHeight(120)
+        self.composer.setAccessibleName("Message")
+        self.composer.setTabChangesFocus(True)  # Tab reaches Send; Shift+Enter is the new line
+        self.composer.setMaximumHeight(96)
         self.composer.submitted.connect(self._submit)
         self.composer.textChanged.connect(self._draft_changed)
         composer_row.addWidget(self.composer, 1)
@@ -142,14 +160,18 @@ class ChatPage(QWidget):
         )
         self.ask_claude_button.clicked.connect(self._ask_claude)
         self.collections = CollectionPicker()  # local documents this chat answers from
-        for button in (
-            self.send_button,
-            self.stop_button,
-            self.ask_claude_button,
-            self.regenerate_button,
-            self.collections,
+        self.send_button.setObjectName("primary")
+        for button, name in (
+            (self.send_button, "send"),
+            (self.stop_button, "square"),
+            (self.ask_claude_button, "sparkles"),
+            (self.regenerate_button, "refresh-cw"),
         ):
+            set_icon(button, name)
             buttons.addWidget(button)
+        buttons.addWidget(self.collections)
+        self.stop_button.setAccessibleDescription("Stop the reply; what was written is kept (Esc)")
+        self.regenerate_button.setAccessibleDescription("Write the last reply again")
         composer_row.addLayout(buttons)
         layout.addLayout(composer_row)
 
@@ -200,6 +222,7 @@ class ChatPage(QWidget):
         self.empty_label.setVisible(not self.views)
         self.regenerate_button.setEnabled(bool(messages) and messages[-1].role == "assistant")
         self._show_sources(messages[-1].id if messages else None)
+        self._mark_last_reply()
 
     def _add_view(self, message_id: int) -> MessageView:
         assert self.conversation is not None
@@ -209,7 +232,9 @@ class ChatPage(QWidget):
         view.edit_requested.connect(self.edit_requested)
         view.version_requested.connect(self.version_requested)
         view.source_requested.connect(self._show_sources)
-        self.messages_layout.insertWidget(self.messages_layout.count() - 1, view)
+        view.regenerate_requested.connect(self.regenerate_requested)
+        alignment = Qt.AlignmentFlag.AlignRight if record.role == "user" else Qt.AlignmentFlag(0)
+        self.messages_layout.insertWidget(self.messages_layout.count() - 1, view, 0, alignment)
         self.views[message_id] = view
         self.empty_label.hide()
         return view
@@ -226,16 +251,31 @@ class ChatPage(QWidget):
             self._rebuild()
         elif event.kind == "appended" and event.message_id is not None:
             self._add_view(event.message_id)
+            self._mark_last_reply()
         elif event.kind == "streamed" and event.message_id in self.views:
             self.views[event.message_id].append(event.text)
         elif event.kind == "updated" and event.message_id in self.views:
             assert self.conversation is not None
             record = next(m for m in self.conversation.messages if m.id == event.message_id)
             self.views[event.message_id].finish(record)
+            if record.role == "assistant":
+                text = reply_announcement(record)
+                announce(self.views[event.message_id], text)
+                self.announced.emit(text)
             messages = self.conversation.messages
             if record is messages[-1]:
                 self._show_sources(record.id)
             self.regenerate_button.setEnabled(bool(messages) and messages[-1].role == "assistant")
+            self._mark_last_reply()
+
+    def _mark_last_reply(self) -> None:
+        """Only the last reply offers Regenerate among its actions."""
+        messages = self.conversation.messages if self.conversation else []
+        last = messages[-1].id if messages and messages[-1].role == "assistant" else None
+        if self._busy:
+            last = None  # a reply is being written
+        for message_id, view in self.views.items():
+            view.set_can_regenerate(message_id == last)
 
     def _show_sources(self, message_id: int | None, index: int = 0) -> None:
         """The Sources panel for a reply (the last one, or the one whose source was clicked)."""
@@ -289,6 +329,8 @@ class ChatPage(QWidget):
         self.send_button.setEnabled(not busy)
         self.ask_claude_button.setEnabled(not busy)
         self.regenerate_button.setEnabled(not busy and bool(self.views))
+        self._busy = busy
+        self._mark_last_reply()
 
     def show_model_note(self, text: str) -> None:
         self.model_note.setText(text)

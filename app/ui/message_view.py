@@ -8,7 +8,7 @@ rendered once as Markdown.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QGuiApplication,
@@ -18,6 +18,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QFrame,
+    QGraphicsOpacityEffect,
     QHBoxLayout,
     QLabel,
     QSizePolicy,
@@ -27,8 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.chat import MessageRecord, ReasoningSplitter, code_blocks, split_reasoning
+from app.core.chat import MessageRecord, ReasoningSplitter, split_reasoning
+from app.ui.code_header import CodeHeader, CodeHeaders
 from app.ui.highlight import CodeHighlighter, is_dark
+from app.ui.icons import set_icon
+from app.ui.theme import MESSAGE_COLUMN, SPACE_M, SPACE_S
 
 REPAINT_MS = 30
 
@@ -46,6 +50,7 @@ class AutoHeightBrowser(QTextBrowser):
         self.document().setDocumentMargin(2)
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
         self.highlighter = CodeHighlighter(self.document(), dark=is_dark(self.palette()))
+        self.code_headers = CodeHeaders(self)
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
@@ -56,6 +61,7 @@ class AutoHeightBrowser(QTextBrowser):
         height = int(self.document().size().height()) + 6
         if height != self.height():
             self.setFixedHeight(height)
+        self.code_headers.place()
 
     def resizeEvent(self, event: object) -> None:
         super().resizeEvent(event)  # type: ignore[arg-type]
@@ -135,10 +141,12 @@ class StreamingText(QWidget):
         self._reset()
         self.first.setMarkdown(text)
         _shade_code_blocks(self.first.document())
+        self.first.code_headers.rebuild()
 
     def set_plain(self, text: str) -> None:
         self._reset()
         self.first.setPlainText(text)
+        self.first.code_headers.rebuild()
         self._length = len(text)
 
 
@@ -151,6 +159,7 @@ class MessageView(QFrame):
 
     copy_requested = Signal(str)
     edit_requested = Signal(int)
+    regenerate_requested = Signal()
     version_requested = Signal(int, int)  # message id, step (-1 or +1)
     source_requested = Signal(int, int)  # message id, index in its sources
 
@@ -164,8 +173,12 @@ class MessageView(QFrame):
         super().__init__(parent)
         self.message_id = message.id
         self.role = message.role
+        # A user's message is a bubble on the right, a reply plain text on the page
+        # (the style sheet draws both, by these names).
         self.setObjectName(f"message-{message.role}")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        if message.role == "user":
+            self.setMaximumWidth(int(MESSAGE_COLUMN * 0.85))
         self.flush_count = 0  # repaints during streaming (tests and the bench read it)
         self._text = message.text
         self._pending: list[str] = []
@@ -176,32 +189,51 @@ class MessageView(QFrame):
         self._timer.timeout.connect(self.flush)
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 6, 10, 6)
+        if message.role == "user":
+            layout.setContentsMargins(SPACE_M, SPACE_S, SPACE_M, SPACE_S)
+        else:
+            layout.setContentsMargins(0, 0, 0, 0)
         header = QHBoxLayout()
         self.title = QLabel()
         self.title.setObjectName("message-title")
         header.addWidget(self.title)
         header.addStretch(1)
-        self.previous_version = self._tool("‹", "Previous version")
+        self.previous_version = self._tool("chevron-left", "Previous version")
         self.version_label = QLabel()
-        self.next_version = self._tool("›", "Next version")
+        self.next_version = self._tool("chevron-right", "Next version")
         self.previous_version.clicked.connect(
             lambda: self.version_requested.emit(self.message_id, -1)
         )
         self.next_version.clicked.connect(lambda: self.version_requested.emit(self.message_id, 1))
         for widget in (self.previous_version, self.version_label, self.next_version):
             header.addWidget(widget)
-        self.copy_button = self._tool("Copy", "Copy this message")
+        # Hover actions: shown while the pointer is over the message or one of them has
+        # the keyboard focus (Tab reaches them; they are never hidden, only faded out).
+        self.actions = QWidget()
+        actions = QHBoxLayout(self.actions)
+        actions.setContentsMargins(0, 0, 0, 0)
+        actions.setSpacing(0)
+        self.copy_button = self._tool("copy", "Copy this message")
         self.copy_button.clicked.connect(lambda: self.copy_requested.emit(self.answer_text()))
-        header.addWidget(self.copy_button)
+        actions.addWidget(self.copy_button)
         if message.role == "user":
-            self.edit_button = self._tool("Edit", "Edit and resend (the old branch is kept)")
+            self.edit_button = self._tool("pencil", "Edit and resend (the old branch is kept)")
             self.edit_button.clicked.connect(lambda: self.edit_requested.emit(self.message_id))
-            header.addWidget(self.edit_button)
+            actions.addWidget(self.edit_button)
+        self.regenerate_button = self._tool("refresh-cw", "Write this reply again")
+        self.regenerate_button.clicked.connect(self.regenerate_requested)
+        self.regenerate_button.setVisible(False)  # the last reply only: set_can_regenerate
+        actions.addWidget(self.regenerate_button)
+        self._fade = QGraphicsOpacityEffect(self.actions)
+        self.actions.setGraphicsEffect(self._fade)
+        self._show_actions(False)
+        header.addWidget(self.actions)
         layout.addLayout(header)
 
         self.reasoning_toggle = QToolButton()
         self.reasoning_toggle.setText("Reasoning ▸")
+        set_icon(self.reasoning_toggle, "brain")
+        self.reasoning_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.reasoning_toggle.setCheckable(True)
         self.reasoning_toggle.setAutoRaise(True)
         self.reasoning = StreamingText()
@@ -213,9 +245,8 @@ class MessageView(QFrame):
         layout.addWidget(self.reasoning)
 
         self.body = StreamingText()
+        self.body.first.code_headers.copy_requested.connect(self.copy_requested)
         layout.addWidget(self.body)
-        self.code_buttons = QHBoxLayout()
-        layout.addLayout(self.code_buttons)
         self.sources_line = QLabel()  # the reply's sources, each a link to the Sources panel
         self.sources_line.setObjectName("message-sources")
         self.sources_line.setWordWrap(True)
@@ -231,12 +262,55 @@ class MessageView(QFrame):
         self.set_versions(*versions)
         self.update_record(message)
 
-    def _tool(self, text: str, tip: str) -> QToolButton:
+    def _tool(self, icon: str, tip: str) -> QToolButton:
         button = QToolButton()
-        button.setText(text)
+        set_icon(button, icon)
         button.setToolTip(tip)
+        button.setAccessibleName(tip)
         button.setAutoRaise(True)
+        button.installEventFilter(self)
         return button
+
+    # -- hover actions ------------------------------------------------------------------
+
+    def _show_actions(self, shown: bool) -> None:
+        self._fade.setOpacity(1.0 if shown else 0.0)
+
+    def enterEvent(self, event: QEvent) -> None:  # type: ignore[override]
+        super().enterEvent(event)  # type: ignore[arg-type]
+        self._show_actions(True)
+
+    def leaveEvent(self, event: QEvent) -> None:
+        super().leaveEvent(event)
+        self._show_actions(self.actions.isAncestorOf(self.focusWidget() or self))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.FocusIn:
+            self._show_actions(True)
+        elif event.type() == QEvent.Type.FocusOut:
+            self._show_actions(self.underMouse())
+        return super().eventFilter(watched, event)
+
+    def set_can_regenerate(self, can: bool) -> None:
+        """Offer Regenerate among this message's actions (the last reply, when idle)."""
+        self.regenerate_button.setVisible(can and self.role == "assistant")
+
+    def code_headers(self) -> list[CodeHeader]:
+        """The bars on this message's code blocks (language and Copy)."""
+        return self.body.first.code_headers.headers
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        if self.role != "user":
+            return hint
+        # A bubble as wide as its longest line, up to its maximum width.
+        metrics = self.body.first.fontMetrics()
+        lines = self._text.splitlines() or [""]
+        text = max(metrics.horizontalAdvance(line) for line in lines)
+        margins = self.layout().contentsMargins()
+        wanted = text + margins.left() + margins.right() + 24
+        header = self.title.sizeHint().width() + self.actions.sizeHint().width() + 32
+        return QSize(min(max(wanted, header), self.maximumWidth()), hint.height())
 
     # -- content ------------------------------------------------------------------------
 
@@ -272,19 +346,7 @@ class MessageView(QFrame):
             self.body.set_plain(answer)
         else:
             self.body.set_markdown(answer)
-        self._set_code_buttons(answer)
-
-    def _set_code_buttons(self, answer: str) -> None:
-        while self.code_buttons.count():
-            item = self.code_buttons.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
-        for index, block in enumerate(code_blocks(answer), start=1):
-            label = f"Copy code {index}" + (f" ({block.language})" if block.language else "")
-            button = self._tool(label, "Copy this code block")
-            button.clicked.connect(lambda _=False, code=block.code: self.copy_requested.emit(code))
-            self.code_buttons.addWidget(button)
-        self.code_buttons.addStretch(1)
+        self.updateGeometry()  # a bubble fits its text
 
     def _set_title(self, message: MessageRecord) -> None:
         if message.role == "user":
@@ -353,6 +415,18 @@ class MessageView(QFrame):
     def _toggle_reasoning(self, shown: bool) -> None:
         self.reasoning.setVisible(shown)
         self.reasoning_toggle.setText("Reasoning ▾" if shown else "Reasoning ▸")
+
+
+def reply_announcement(message: MessageRecord) -> str:
+    """What a screen reader says when a reply has ended: how it ended, then its start."""
+    answer = split_reasoning(message.text)[1].strip()
+    if message.status == "error":
+        head = "The reply failed"
+    elif message.status == "interrupted":
+        head = "The reply stopped"
+    else:
+        head = "Reply finished"
+    return f"{head}: {answer[:400]}" if answer else f"{head}."
 
 
 def _shade_code_blocks(document: QTextDocument) -> None:

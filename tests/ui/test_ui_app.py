@@ -350,8 +350,7 @@ def test_reasoning_is_collapsed_and_code_can_be_copied(
     assert view.body.document().rootFrame().childFrames()  # the table is a real table
     view.reasoning_toggle.click()
     assert view.reasoning.isVisibleTo(window)
-    copy_code = [view.code_buttons.itemAt(i).widget() for i in range(view.code_buttons.count())]
-    copy_code[0].click()
+    view.code_headers()[0].copy_button.click()
     assert QGuiApplication.clipboard().text() == "print('hi')"
     view.copy_button.click()
     assert "<think>" not in QGuiApplication.clipboard().text()
