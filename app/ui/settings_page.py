@@ -216,6 +216,11 @@ class SettingsPage(QWidget):
         default, meta = field.default, field.metadata
         if meta.get("choices"):
             box = QComboBox()
+            # A long choice is cut, not a reason for the page to scroll sideways.
+            box.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            box.setMinimumContentsLength(12)
             for choice in meta["choices"]:
                 box.addItem(_choice_label(key, choice), choice)
             return box
