@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from app.ui.accessibility import interactive_widgets, unnamed_controls
 from app.ui.application import Session
 from app.ui.main_window import PAGES, MainWindow
-from app.ui.theme import MESSAGE_COLUMN, SIDEBAR_MIN, apply_theme
+from app.ui.theme import DARK, LIGHT, MESSAGE_COLUMN, SIDEBAR_MIN, Colors, apply_theme
 
 pytestmark = pytest.mark.usefixtures("qapp")
 
@@ -305,3 +305,17 @@ def test_an_unchecked_checkbox_stands_out_from_the_page(theme: str, qtbot) -> No
         assert best >= 3.0, f"the check box's edge contrasts only {best:.2f}:1"
     finally:
         apply_theme("light")
+
+
+@pytest.mark.parametrize("colors", [LIGHT, DARK], ids=["light", "dark"])
+def test_each_theme_keeps_its_text_and_controls_readable(colors: Colors) -> None:
+    def ratio(a: str, b: str) -> float:
+        return _contrast(QColor(a), QColor(b))
+
+    for page in (colors.window, colors.surface, colors.sidebar, colors.user_bubble):
+        assert ratio(colors.text, page) >= 7.0  # body text: WCAG AAA
+        assert ratio(colors.muted, page) >= 4.5  # figures and help: AA
+    for page in (colors.window, colors.surface):
+        assert ratio(colors.indicator, page) >= 3.0  # a control's edge
+        assert ratio(colors.accent, page) >= 3.0  # the focus ring
+    assert ratio(colors.on_accent, colors.accent) >= 4.5  # the Send button's label
