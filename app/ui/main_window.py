@@ -19,6 +19,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QLayout,
     QMainWindow,
     QPushButton,
     QSplitter,
@@ -284,9 +285,12 @@ class MainWindow(QMainWindow):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        self._fit_nav(self.width())
+
+    def _fit_nav(self, width: int) -> None:
         # A narrow window keeps the page buttons' icons (their names are the tooltips).
         style = Qt.ToolButtonStyle
-        compact = self.width() < COMPACT_BELOW
+        compact = width < COMPACT_BELOW
         for button in self.nav_buttons.values():
             button.setToolButtonStyle(
                 style.ToolButtonIconOnly if compact else style.ToolButtonTextBesideIcon
@@ -554,6 +558,15 @@ class MainWindow(QMainWindow):
     # -- window state -----------------------------------------------------------------------
 
     def _restore_state(self) -> None:
+        # Measure the window again: it was measured while being built (the splitter
+        # asks), before the Claude controls were hidden, and a layout keeps a widget's
+        # size from then until the widget says it changed; a saved narrow size would
+        # not fit. The page buttons start compact for the same reason.
+        self._fit_nav(0)
+        for layout in self.findChildren(QLayout):
+            layout.invalidate()
+        for widget in self.findChildren(QWidget):
+            widget.updateGeometry()
         if self.state.geometry:
             self.restoreGeometry(QByteArray.fromBase64(self.state.geometry.encode()))
         else:
