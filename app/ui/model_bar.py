@@ -136,6 +136,7 @@ class ModelBar(QWidget):
     def show_loading(self, path: str) -> None:
         self.progress.show()
         self.selector.setEnabled(False)
+        self.details.setToolTip("")  # the previous model's figures no longer apply
         self.details.setText(f"Loading {Path(path).name}…")
 
     def show_loaded(self, model: LoadedModel, *, gpu_offload: bool) -> None:
