@@ -253,9 +253,22 @@ QWidget#undo-bar {{ background: {c.surface}; border: 1px solid {c.border};
 """
 
 
+_chosen = {"theme": "system", "following": False}
+
+
+def _system_scheme_changed(_scheme: Qt.ColorScheme) -> None:
+    if _chosen["theme"] == "system":  # the user switched the system's theme: follow it
+        apply_theme("system")
+
+
 def apply_theme(theme: str) -> None:
     """Switch the whole app to ``theme`` ('system', 'light' or 'dark')."""
-    QGuiApplication.styleHints().setColorScheme(SCHEMES.get(theme, Qt.ColorScheme.Unknown))
+    hints = QGuiApplication.styleHints()
+    _chosen["theme"] = theme
+    if theme == "system" and not _chosen["following"]:
+        hints.colorSchemeChanged.connect(_system_scheme_changed)
+        _chosen["following"] = True
+    hints.setColorScheme(SCHEMES.get(theme, Qt.ColorScheme.Unknown))
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         return
