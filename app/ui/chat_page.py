@@ -28,7 +28,7 @@ from app.ui.collection_picker import CollectionPicker
 from app.ui.icons import set_icon
 from app.ui.message_view import MessageView, copy_to_clipboard, reply_announcement
 from app.ui.sources_panel import SourcesPanel
-from app.ui.theme import MESSAGE_COLUMN, SPACE_M
+from app.ui.theme import MESSAGE_COLUMN, SPACE_M, SPACE_S
 
 DRAFT_SAVE_MS = 400
 
@@ -173,7 +173,14 @@ class ChatPage(QWidget):
         self.stop_button.setAccessibleDescription("Stop the reply; what was written is kept (Esc)")
         self.regenerate_button.setAccessibleDescription("Write the last reply again")
         composer_row.addLayout(buttons)
-        layout.addLayout(composer_row)
+        # The composer lines up with the message column above it.
+        composer_box = QWidget()
+        composer_box.setLayout(composer_row)
+        composer_row.setContentsMargins(SPACE_M, 0, SPACE_M, SPACE_S)
+        composer_box.setMaximumWidth(MESSAGE_COLUMN + 2 * SPACE_M)
+        centred = QHBoxLayout()  # a row of its own: at its maximum width, it is centred
+        centred.addWidget(composer_box)
+        layout.addLayout(centred)
 
         self._draft_timer = QTimer(self)
         self._draft_timer.setSingleShot(True)
