@@ -127,9 +127,6 @@ class MainWindow(QMainWindow):
         self.notification = QLabel()
         self.notification.setObjectName("notification")
         self.notification.setWordWrap(True)
-        self.notification.setStyleSheet(
-            "background: #fdecea; color: #611a15; padding: 6px; border-radius: 4px"
-        )
         self.notification.hide()
         self.notification.mousePressEvent = lambda _e: self.notification.hide()  # type: ignore
 
