@@ -42,7 +42,9 @@ class ModelBar(QWidget):
         layout.addWidget(label)
         self.selector = QComboBox()
         label.setBuddy(self.selector)
-        self.selector.setAccessibleDescription("Choose the model that answers on this computer")
+        self.selector.setAccessibleDescription(
+            "Choose the model that answers: on this computer, or on a server you added"
+        )
         # As wide as a model's name, down to 12 characters where the window is narrow.
         self.selector.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
