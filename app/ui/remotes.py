@@ -70,6 +70,7 @@ class RemotesPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.list = QListWidget()
         self.list.setObjectName("remotes-list")
+        self.list.setAccessibleName("Remote servers")
         self.list.setMaximumHeight(110)
         self.list.currentRowChanged.connect(lambda _row: self._show_selected())
         layout.addWidget(self.list)
