@@ -319,3 +319,28 @@ def test_each_theme_keeps_its_text_and_controls_readable(colors: Colors) -> None
         assert ratio(colors.indicator, page) >= 3.0  # a control's edge
         assert ratio(colors.accent, page) >= 3.0  # the focus ring
     assert ratio(colors.on_accent, colors.accent) >= 4.5  # the Send button's label
+
+
+def test_tab_leaves_the_composer_for_send_and_a_focused_control_shows_a_ring(
+    window: MainWindow, qtbot
+) -> None:  # type: ignore[no-untyped-def]
+    page = window.chat_page
+    window.activateWindow()
+    page.composer.setPlainText("draft")
+    page.composer.setFocus()
+    qtbot.waitUntil(page.composer.hasFocus)
+    qtbot.keyClick(page.composer, Qt.Key.Key_Tab)
+    assert page.composer.toPlainText() == "draft"  # no tab character typed
+    assert not page.composer.hasFocus()
+
+    button = window.sidebar.new_button
+    window.sidebar.search.setFocus()
+    qtbot.waitUntil(window.sidebar.search.hasFocus)
+    plain = button.grab().toImage()
+    button.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(button.hasFocus)
+    ring = button.grab().toImage()
+    accent = QColor(LIGHT.accent)
+    edge = [ring.pixelColor(x, ring.height() // 2) for x in range(3)]
+    assert plain != ring
+    assert any(_contrast(c, accent) < 1.3 for c in edge)  # the ring is the accent colour
