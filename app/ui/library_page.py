@@ -197,8 +197,12 @@ class LibraryPage(QWidget):
         ):
             buttons.addWidget(button)
         buttons.addStretch(1)
-        buttons.addWidget(self.import_button)
         installed_layout.addLayout(buttons)
+        # Import on a line of its own: five buttons in one row do not fit at 800×600.
+        imports = QHBoxLayout()
+        imports.addStretch(1)
+        imports.addWidget(self.import_button)
+        installed_layout.addLayout(imports)
         self.tabs.addTab(installed_page, "Installed")
         self.unfinished.refresh()  # what a previous run left unfinished, offered at once
 
