@@ -82,10 +82,10 @@ class RemotesPanel(QWidget):
         self.remove_button = QPushButton("Remove")
         self.remove_button.clicked.connect(self.remove)
         row.addWidget(self.test_button)
-        row.addWidget(self.allow_box)
         row.addStretch(1)
         row.addWidget(self.remove_button)
         layout.addLayout(row)
+        layout.addWidget(self.allow_box)  # its own line: beside the buttons it passed 800 px
         form = QFormLayout()
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("den")
