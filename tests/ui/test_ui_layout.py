@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QEnterEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
+    QScrollArea,
     QStyle,
     QStyleOptionButton,
     QVBoxLayout,
@@ -344,3 +345,14 @@ def test_tab_leaves_the_composer_for_send_and_a_focused_control_shows_a_ring(
     edge = [ring.pixelColor(x, ring.height() // 2) for x in range(3)]
     assert plain != ring
     assert any(_contrast(c, accent) < 1.3 for c in edge)  # the ring is the accent colour
+
+
+def test_at_800_by_600_no_page_scrolls_sideways(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    resize(window, qtbot, 800, 600)
+    for page in PAGES:
+        window.show_page(page)
+        settle(qtbot)
+        assert window.size() == QSize(800, 600)
+        for area in window.pages.currentWidget().findChildren(QScrollArea):
+            if area.isVisible():
+                assert not area.horizontalScrollBar().isVisible(), f"{page} scrolls sideways"
