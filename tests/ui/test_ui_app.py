@@ -281,7 +281,7 @@ def test_draft_layout_and_last_chat_survive_a_restart(qtbot) -> None:  # type: i
     store.add_message(record.id, role="assistant", text="**Noted.**", model="m", backend="local")
     window.open_conversation(record.id)
     window.chat_page.composer.setPlainText("half a thought")
-    window.resize(720, 520)  # within the offscreen screen's 800 x 600
+    window.resize(790, 560)  # within the offscreen screen's 800 x 600, above the minimum
     window.close()
     session.close()
 
@@ -294,7 +294,7 @@ def test_draft_layout_and_last_chat_survive_a_restart(qtbot) -> None:  # type: i
         assert reopened.chat_page.composer.toPlainText() == "half a thought"
         shown = [v.body.toPlainText() for v in reopened.chat_page.views.values()]
         assert shown == ["Remember me", "Noted."]  # Markdown rendered, not raw
-        assert (reopened.width(), reopened.height()) == (720, 520)
+        assert (reopened.width(), reopened.height()) == (790, 560)
         reopened.close()
     finally:
         again.close()
