@@ -8,9 +8,13 @@ Metal may use 2/3 of RAM up to 36 GB, 3/4 above.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from app.core.advisor.advice import (
+    COMFORTABLE_SPEED,
+    MIN_USABLE_SPEED,
     REFERENCE_MODELS,
     ModelFile,
     Verdict,
@@ -20,6 +24,7 @@ from app.core.advisor.advice import (
     reference_files,
     synthetic_header,
 )
+from app.core.library.catalog import catalog_recommendation, first_model, load_catalog
 from app.core.machine.hardware import GIB, MIB, GPUInfo, HardwareProfile, metal_working_set
 
 F, P, C, N = Verdict.FULL_GPU, Verdict.PARTIAL, Verdict.CPU_ONLY, Verdict.NO_FIT
@@ -217,3 +222,121 @@ def test_the_documents_embedding_model_is_counted_beside_the_chat_model() -> Non
     crowded = advise(files, laptop, context_length=8192, embedding_bytes=3 * GIB)
     q8_crowded = next(a for a in crowded.advice if a.file.quant == "Q8_0")
     assert q8.verdict is C and q8_crowded.verdict is N
+
+
+# -- speed first on the CPU, the 3 tokens/s floor, the trained-context cap ------------
+
+CPU_2_CORES = HardwareProfile(
+    os="test",
+    arch="x86_64",
+    cpu_model="Intel Core i3",
+    physical_cores=2,
+    logical_cores=2,
+    ram_total=8 * GIB,
+    ram_available=8 * GIB,
+    cpu_features=frozenset({"AVX2"}),
+    gpus=(),
+    gpu_offload_supported=False,
+)
+
+# The first-run pick (catalog model, file, where it runs) at the default 4,096 tokens.
+FIRST_PICKS = {
+    "2-core CPU-only 8 GB": ("gemma-2-2b-it", "Q4_K_M", C),
+    "8 GB Intel laptop": ("phi-3.5-mini-instruct", "Q4_K_M", C),
+    "8 GB M1 Air": ("llama-3.1-8b-instruct", "IQ4_XS", F),
+    "16 GB M2": ("phi-3.5-mini-instruct", "Q8_0", F),
+    "36 GB M3 Pro": ("gemma-2-9b-it", "Q8_0", F),
+    "64 GB M2 Max": ("qwen2.5-14b-instruct", "Q8_0", F),
+    "16 GB + RTX 3060 Laptop 6 GB": ("mistral-nemo-instruct-2407", "Q4_K_M", P),
+    "32 GB + RTX 3060 12 GB": ("qwen2.5-14b-instruct", "Q5_K_M", F),
+    "64 GB + RTX 4090 24 GB": ("qwen2.5-32b-instruct", "Q4_K_M", F),
+}
+
+
+@pytest.mark.parametrize("name", list(FIRST_PICKS))
+def test_first_run_pick_for_each_reference_machine_reads_comfortably(name: str) -> None:
+    profile = {**MACHINES, "2-core CPU-only 8 GB": CPU_2_CORES}[name]
+    catalog = load_catalog()
+    recommendations = {m.id: catalog_recommendation(m, profile) for m in catalog}
+    pick = first_model(catalog, recommendations)
+    assert pick is not None
+    got = (pick.model.id, pick.advice.file.quant, pick.advice.verdict)
+    assert got == FIRST_PICKS[name]
+    assert pick.comfortable
+    assert pick.advice.tokens_per_second is not None
+    assert pick.advice.tokens_per_second >= COMFORTABLE_SPEED
+
+
+def test_the_two_core_machine_starts_with_a_small_model() -> None:
+    catalog = load_catalog()
+    recommendations = {m.id: catalog_recommendation(m, CPU_2_CORES) for m in catalog}
+    pick = first_model(catalog, recommendations)
+    assert pick is not None
+    assert pick.model.parameters < 4e9
+    assert pick.advice.file.size_bytes < 2 * 10**9
+
+
+def test_cpu_only_prefers_a_readable_speed_over_the_best_quality() -> None:
+    catalog = load_catalog()
+    for model_id in ("mistral-7b-instruct-v0.3", "llama-3.2-3b-instruct"):
+        result = catalog_recommendation(catalog.get(model_id), CPU_2_CORES)
+        chosen = result.recommended
+        assert chosen is not None
+        # Q8_0 fits, but at a crawl: the fastest file is the one to start with.
+        assert chosen.file.quant == "Q4_K_M"
+        assert chosen.tokens_per_second == max(
+            a.tokens_per_second or 0.0 for a in result.advice if a.verdict is C
+        )
+    # A 1B model reaches reading speed even at Q8_0: quality is affordable there.
+    small = catalog_recommendation(catalog.get("llama-3.2-1b-instruct"), CPU_2_CORES)
+    assert small.recommended is not None and small.recommended.file.quant == "Q8_0"
+    assert (small.recommended.tokens_per_second or 0) >= COMFORTABLE_SPEED
+
+
+def test_a_pick_below_three_tokens_per_second_says_so_on_the_cpu_too() -> None:
+    catalog = load_catalog()
+    sixteen = replace(CPU_2_CORES, ram_total=16 * GIB, ram_available=16 * GIB)
+    result = catalog_recommendation(catalog.get("qwen2.5-14b-instruct"), sixteen)
+    chosen = result.recommended
+    assert chosen is not None and chosen.verdict is C
+    assert (chosen.tokens_per_second or 0) < MIN_USABLE_SPEED
+    assert "Very slow here" in result.note and "below 3 tokens/s" in result.note
+    # A pick that reads comfortably carries no such warning.
+    fine = catalog_recommendation(catalog.get("llama-3.2-1b-instruct"), sixteen)
+    assert "slow" not in fine.note.lower()
+
+
+def test_a_huge_context_setting_is_capped_at_the_trained_length() -> None:
+    catalog = load_catalog()
+    model = catalog.get("llama-3.2-1b-instruct")  # 0.8 GB, trained for 131,072 tokens
+    result = catalog_recommendation(model, MACHINES["16 GB M2"], context_length=999_999)
+    q4 = next(a for a in result.advice if a.file.quant == "Q4_K_M")
+    # 131,072 tokens need ~13 GB of attention buffers here: loading backs off to what
+    # fits, and the advice says that context instead of "does not fit".
+    assert q4.verdict is F
+    assert 32_768 <= q4.context_length < 131_072
+    assert q4.context_length == q4.max_context
+    assert any(
+        f"capped at {q4.context_length:,} tokens (999,999 were asked for)" in note
+        and "trained for 131,072" in note
+        for note in q4.notes
+    )
+    assert result.recommended is not None
+    # A big machine takes the whole trained length.
+    big = catalog_recommendation(model, MACHINES["64 GB M2 Max"], context_length=999_999)
+    assert big.advice[0].context_length == 131_072
+    assert "the length this model was trained for" in big.advice[0].notes[-1]
+    # Within the trained length nothing is capped, and nothing is said.
+    plain = catalog_recommendation(model, MACHINES["16 GB M2"], context_length=8192)
+    assert all(a.context_length == 8192 for a in plain.advice)
+    assert not any("capped" in note for a in plain.advice for note in a.notes)
+
+
+def test_k_quant_mixes_are_estimated_with_their_tensor_type() -> None:
+    # A Q5_K_M file holds Q5_K tensors: it runs between Q4_K_M and Q8_0, not below both.
+    catalog = load_catalog()
+    result = catalog_recommendation(
+        catalog.get("llama-3.2-3b-instruct"), MACHINES["8 GB Intel laptop"]
+    )
+    speed = {a.file.quant: a.tokens_per_second or 0.0 for a in result.advice}
+    assert speed["Q4_K_M"] > speed["Q5_K_M"] > speed["Q8_0"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from app.core.advisor.advice import (
+    COMFORTABLE_SPEED,
+    MIN_USABLE_SPEED,
     Advice,
     ModelFile,
     Recommendation,
@@ -13,6 +15,8 @@ from app.core.advisor.advice import (
 )
 
 __all__ = [
+    "COMFORTABLE_SPEED",
+    "MIN_USABLE_SPEED",
     "Advice",
     "ModelFile",
     "Recommendation",

@@ -10,6 +10,9 @@ system and other apps, and 512 MiB or 8% of a discrete GPU's memory (whichever i
 more) for the desktop and other programs. On Apple Silicon the GPU may use Metal's
 working-set limit, and GPU and RAM use come out of the same memory.
 
+Context: the wanted context is capped at each file's trained length (loading clamps it
+there too), so a huge context setting never makes a small model "not fit".
+
 Speed comes from :mod:`app.core.machine.speed` (a roofline of memory bandwidth and the CPU's
 rate per weight type, plus per-layer and per-token costs), replaced by the speed
 measured here once a file has run and corrected by this machine's learnt ratio.
@@ -46,6 +49,11 @@ GPU_HEADROOM_FRACTION = 0.08
 BANDWIDTH_EFFICIENCY = 0.6
 DEFAULT_CPU_BANDWIDTH = 50e9
 MIN_USABLE_SPEED = 3.0
+"""Below this a reply is painfully slow: never recommended without saying so."""
+COMFORTABLE_SPEED = 8.0
+"""Tokens/s a person reads along with comfortably: about 6 words a second, faster than
+most people read (4-5 words/s), since a token is about three quarters of a word. On a
+machine without a usable GPU the advisor picks the best quality that reaches it."""
 MIN_CONTEXT = 512
 
 # Memory bandwidth (GB/s) of common chips, matched by substring of the name, most
@@ -333,7 +341,7 @@ def advise_file(
     headroom: Headroom | None = None,
     speed: SpeedCalibration | None = None,
 ) -> Advice:
-    """How one file runs here with the wanted context.
+    """How one file runs here with the wanted context (at most its trained length).
 
     ``speed`` (:meth:`app.core.machine.calibration.CalibrationStore.speed_calibration`) puts
     speeds measured on this machine in place of the estimate.
@@ -342,7 +350,30 @@ def advise_file(
     fitter = _Fitter(file, profile, kv_type=kv_type, headroom=headroom)
     figures = fitter.figures
     total = figures.n_layer + 1
-    layers = fitter.best_layers(context_length)
+    trained = _train_context(file)
+    capped: tuple[str, ...] = ()
+    asked = context_length
+    if trained and context_length > trained:
+        # More than the model knows: loading uses its trained length, and backs off to
+        # a smaller context when that does not fit. Advise on what loading will use.
+        context_length = trained
+        layers = fitter.best_layers(trained)
+        if layers is None:
+            room = fitter.best_layers(MIN_CONTEXT)
+            largest = fitter.max_context(room, trained) if room is not None else 0
+            if largest >= MIN_CONTEXT:
+                context_length = largest
+                layers = fitter.best_layers(largest)
+        capped = (
+            f"The context is capped at {context_length:,} tokens ({asked:,} were asked for): "
+            + (
+                "the length this model was trained for."
+                if context_length == trained
+                else f"the most that fits here (the model was trained for {trained:,})."
+            ),
+        )
+    else:
+        layers = fitter.best_layers(context_length)
     gpu = profile.gpu
     if layers is None:
         # Nothing fits at the wanted context: report the largest context at the
@@ -397,7 +428,7 @@ def advise_file(
         tokens_per_second=rate,
         sentence=sentence,
         approximate=estimate.approximate,
-        notes=estimate.notes,
+        notes=estimate.notes + capped,
     )
 
 
@@ -431,10 +462,12 @@ def advise(
     ``embedding_bytes``: RAM the documents' embedding model takes beside the chat model,
     subtracted from what the chat model may use (and named in the headroom).
 
-    ``preference`` is ``auto`` (best quality that fits: the highest file of the Auto
-    ladder that runs fully on the GPU, else the highest that fits and runs at least
-    3 tokens/s and half as fast as the fastest file, else the fastest that fits) or a
-    quantization name from settings.
+    ``preference`` is ``auto`` or a quantization name from settings. Auto with a GPU:
+    the highest file of the Auto ladder that runs fully on the GPU, else the highest that
+    fits and runs at least :data:`MIN_USABLE_SPEED` and half as fast as the fastest file,
+    else the fastest that fits. Auto without a GPU: the highest that reaches
+    :data:`COMFORTABLE_SPEED`, else the fastest that fits. A pick below
+    :data:`MIN_USABLE_SPEED` is always said in the note.
     """
     headroom = headroom_for(profile, embedding_bytes=embedding_bytes)
     results = [
@@ -470,6 +503,8 @@ def advise(
             note = "No file of the Auto ladder fits; this is the best of the others."
     if chosen is None and not note:
         note = "No file of this model fits on this computer, even with a smaller context."
+    if chosen is not None and (slow := _slow_note(chosen)):
+        note = f"{note} {slow}".strip()
     advice = tuple(
         _with_recommended(a) if chosen is not None and a is chosen else a for a in results
     )
@@ -492,11 +527,17 @@ def _auto_choice(
     by_quant: dict[str, Advice], ladder: Sequence[str], profile: HardwareProfile
 ) -> Advice | None:
     candidates = [by_quant[q] for q in ladder if q in by_quant]
-    best_place = Verdict.FULL_GPU if profile.gpu is not None else Verdict.CPU_ONLY
-    for advice in candidates:
-        if advice.verdict is best_place:
-            return advice
     fitting = [a for a in candidates if a.verdict is not Verdict.NO_FIT]
+    if profile.gpu is None:
+        # CPU only: speed first. The best quality a person can read along with, else
+        # the fastest (a smaller file is faster: it is read once per token).
+        for advice in fitting:
+            if advice.tokens_per_second is None or advice.tokens_per_second >= COMFORTABLE_SPEED:
+                return advice
+        return _fastest(fitting)
+    for advice in candidates:
+        if advice.verdict is Verdict.FULL_GPU:
+            return advice
     fastest = max((a.tokens_per_second or 0.0 for a in fitting), default=0.0)
     # Partial offload: a better quantization is worth it only while it keeps at least
     # half the speed of the fastest file and stays usable.
@@ -505,7 +546,23 @@ def _auto_choice(
         speed = advice.tokens_per_second
         if speed is None or speed >= floor:
             return advice
-    return max(fitting, key=lambda a: a.tokens_per_second or 0.0, default=None)
+    return _fastest(fitting)
+
+
+def _fastest(advice: Sequence[Advice]) -> Advice | None:
+    return max(advice, key=lambda a: a.tokens_per_second or 0.0, default=None)
+
+
+def _slow_note(chosen: Advice) -> str:
+    """Said whenever the pick runs below :data:`MIN_USABLE_SPEED`."""
+    speed = chosen.tokens_per_second
+    if speed is None or speed >= MIN_USABLE_SPEED:
+        return ""
+    return (
+        f"Very slow here: even this file runs at about {speed:.1f} tokens/s, below "
+        f"{MIN_USABLE_SPEED:.0f} tokens/s (a short answer takes minutes). A smaller model "
+        "is a better start."
+    )
 
 
 # ------------------------------------------------------------------------------------
@@ -691,7 +748,7 @@ def synthetic_header(model: ReferenceModel, quant: str) -> GGUFHeader:
     elements = [math.prod(shape) for _, shape in shapes]
     file_size = model.file_sizes[quant]
     per_element = file_size / sum(elements)
-    ggml_type = {"Q4_K_M": "Q4_K", "Q8_0": "Q8_0"}.get(quant, quant)
+    ggml_type = _tensor_type(quant)
     tensors = [
         TensorInfo(name, shape, ggml_type if len(shape) > 1 else "F32", 0, int(n * per_element))
         for (name, shape), n in zip(shapes, elements, strict=True)
@@ -716,6 +773,14 @@ def synthetic_header(model: ReferenceModel, quant: str) -> GGUFHeader:
         data_offset=0,
         file_size=file_size,
     )
+
+
+def _tensor_type(quant: str) -> str:
+    """The weight type of a file's matrices: Q5_K_M files hold Q5_K tensors, and so on."""
+    upper = quant.upper()
+    if "_K_" in upper:  # Q3_K_M, Q4_K_S, Q5_K_M...: the suffix is the mix, not a type
+        return upper.rsplit("_", 1)[0]
+    return upper
 
 
 def reference_files() -> list[tuple[str, list[ModelFile]]]:

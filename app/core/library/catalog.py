@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +34,7 @@ from app.core.library.hub import (
 )
 
 if TYPE_CHECKING:  # the advisor is imported only when advice is asked for
-    from app.core.advisor.advice import Recommendation
+    from app.core.advisor.advice import Advice, Recommendation
     from app.core.machine.hardware import HardwareProfile
     from app.core.machine.speed import SpeedCalibration
 
@@ -520,3 +520,48 @@ def catalog_recommendation(
         speed=speed,
         embedding_bytes=embedding_bytes,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class FirstModel:
+    """The catalog model to start with on this computer, and how its file runs here."""
+
+    model: CatalogModel
+    advice: Advice
+    comfortable: bool
+    """True when it answers at least at a comfortable reading speed."""
+
+
+def first_model(
+    catalog: Catalog, recommendations: Mapping[str, Recommendation]
+) -> FirstModel | None:
+    """The model a first run offers: the largest chat model whose recommended file answers
+    at :data:`~app.core.advisor.advice.COMFORTABLE_SPEED` or faster here, else the
+    fastest one that reaches :data:`~app.core.advisor.advice.MIN_USABLE_SPEED`, else None
+    (nothing in the catalog runs usably on this computer).
+
+    ``recommendations``: :func:`catalog_recommendation` for each model, by model id.
+    """
+    from app.core.advisor.advice import COMFORTABLE_SPEED, MIN_USABLE_SPEED, Verdict
+
+    picks: list[tuple[CatalogModel, Advice]] = []
+    for model in catalog:
+        recommendation = recommendations.get(model.id)
+        advice = recommendation.recommended if recommendation is not None else None
+        if model.kind != "chat" or advice is None or advice.verdict is Verdict.NO_FIT:
+            continue
+        picks.append((model, advice))
+
+    def speed(pick: tuple[CatalogModel, Advice]) -> float:
+        rate = pick[1].tokens_per_second
+        return float("inf") if rate is None else rate
+
+    comfortable = [p for p in picks if speed(p) >= COMFORTABLE_SPEED]
+    if comfortable:
+        model, advice = max(comfortable, key=lambda p: p[0].parameters)
+        return FirstModel(model, advice, comfortable=True)
+    usable = [p for p in picks if speed(p) >= MIN_USABLE_SPEED]
+    if usable:
+        model, advice = max(usable, key=speed)
+        return FirstModel(model, advice, comfortable=False)
+    return None
