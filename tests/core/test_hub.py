@@ -143,8 +143,21 @@ def test_server_error_and_unreachable_server_are_clear(fake: FakeHub) -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with pytest.raises(HubUnavailableError, match="Searching Hugging Face failed"):
+    with pytest.raises(HubUnavailableError, match="You're offline: searching Hugging Face failed"):
         Hub(endpoint=f"http://127.0.0.1:{port}").search("x")
+
+
+def test_no_network_is_said_in_plain_words(fake: FakeHub) -> None:
+    # A name that never resolves (RFC 6761), as without a network: no "[Errno -2]".
+    with pytest.raises(HubUnavailableError) as raised:
+        Hub(endpoint="http://hearth-test.invalid").search("llama")
+    message = raised.value.describe()
+    assert message.startswith("You're offline: searching Hugging Face failed")
+    assert "Errno" not in message and "Name or service" not in message
+    fake.faults.listing_status = 502
+    fake.add_repo("o/R-GGUF", {"R-Q4_K_M.gguf": b"r"})
+    with pytest.raises(HubUnavailableError, match="The Hub did not answer properly"):
+        Hub(endpoint=fake.endpoint).list_gguf("o/R-GGUF")
 
 
 def test_gated_error_type_is_distinct() -> None:
@@ -220,7 +233,7 @@ def test_file_reads_tell_not_found_from_refused_from_unreachable(fake: FakeHub) 
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     nobody = Hub(endpoint=f"http://127.0.0.1:{port}")
-    with pytest.raises(HubUnavailableError, match=r"Reading R-Q4_K_M\.gguf failed"):
+    with pytest.raises(HubUnavailableError, match=r"You.re offline: reading R-Q4_K_M\.gguf failed"):
         read("o/R-GGUF", "R-Q4_K_M.gguf", nobody)
 
 

@@ -17,6 +17,7 @@ or the server failing (:class:`HubUnavailableError`).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -27,6 +28,8 @@ from typing import Any
 from urllib.parse import quote
 
 from app.core.errors import AuthError, HearthError, NetworkError, NotFoundError, OfflineModeError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 20.0
 
@@ -503,6 +506,7 @@ def translate_errors(
     from huggingface_hub import errors as hf
 
     what = f"{repo_id}/{filename}" if repo_id and filename else repo_id or "the Hub"
+    doing = action[:1].lower() + action[1:]  # within a sentence
     try:
         yield
     except hf.GatedRepoError:
@@ -535,9 +539,22 @@ def translate_errors(
                 status=status,
             ) from None
         raise HubUnavailableError(
-            f"{action} failed: the server answered {status or '?'} for {what}.", status=status
+            f"The Hub did not answer properly: {doing} failed (the server answered "
+            f"{status or '?'} for {what}).",
+            status=status,
         ) from None
     except httpx2.TimeoutException:
-        raise HubUnavailableError(f"{action} stalled: the server stopped answering.") from None
+        raise HubUnavailableError(
+            f"The Hub did not answer: {doing} stalled (the server stopped answering)."
+        ) from None
+    except httpx2.ConnectError as error:
+        # A name that cannot be looked up, or no route: the network is not there.
+        log.info("%s: cannot connect: %s", action, error)
+        raise HubUnavailableError(
+            f"You're offline: {doing} failed, since this computer cannot reach the Hub."
+        ) from None
     except httpx2.TransportError as error:
-        raise HubUnavailableError(f"{action} failed: {error or type(error).__name__}.") from None
+        log.info("%s: transport error: %s", action, error)
+        raise HubUnavailableError(
+            f"The Hub did not answer: {doing} failed (the connection broke)."
+        ) from None
