@@ -28,6 +28,7 @@ from app.core.inference import detect_machine
 from app.core.library import (
     DownloadProgress,
     DownloadState,
+    HubUnavailableError,
     ImportMode,
     OfflineError,
     check_repo_id,
@@ -157,20 +158,15 @@ def run_models(args: argparse.Namespace, context: AppContext) -> int:
 
 
 def run_search(args: argparse.Namespace, context: AppContext) -> int:
-    text = args.text.lower()
-    curated = [
-        m
-        for m in context.catalog()
-        if text in m.id.lower() or text in m.name.lower() or text in m.repo.lower()
-    ]
+    curated = context.catalog().search(args.text)
     hub = context.hub
-    error: OfflineError | None = None
+    error: OfflineError | HubUnavailableError | None = None
     try:
         found = hub.search(args.text, limit=args.limit)
-    except OfflineError as offline:
-        if not curated:
+    except (OfflineError, HubUnavailableError) as unreachable:
+        if not curated:  # the catalog's hits are shown whatever the network does
             raise
-        found, error = [], offline
+        found, error = [], unreachable
     if args.json:
         print(
             json.dumps(

@@ -139,6 +139,17 @@ def test_search_shows_catalog_and_hub(
     assert code == 0 and "someone/Llama-Fork-GGUF" in out and "In Hearth's catalog" not in out
 
 
+def test_search_without_a_network_still_shows_the_catalog_in_plain_words(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", "http://hearth-test.invalid")  # never resolves
+    code, out, err = run(capsys, "search", "qwen")
+    assert code == 0 and "In Hearth's catalog" in out and "qwen2.5-7b-instruct" in out
+    assert "You're offline" in err and "Errno" not in err
+    code, _, err = run(capsys, "search", "zzz-no-such")
+    assert code == 1 and "You're offline" in err
+
+
 def test_offline_mode_says_what_needs_the_network_and_opens_no_socket(
     home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

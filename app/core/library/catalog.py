@@ -173,6 +173,18 @@ class Catalog:
                 return model
         return None
 
+    def search(self, text: str) -> list[CatalogModel]:
+        """Chat models whose id, name or repository contains ``text`` (any case): what a
+        search finds without the network."""
+        wanted = text.strip().lower()
+        if not wanted:
+            return []
+        return [
+            m
+            for m in self.models
+            if wanted in m.id.lower() or wanted in m.name.lower() or wanted in m.repo.lower()
+        ]
+
     def get(self, key: str) -> CatalogModel:
         """Like :meth:`find`, but :class:`UnknownModelError` when there is none."""
         model = self.find(key)
