@@ -226,6 +226,7 @@ class ChatController(QObject):
         if conversation_id is None:
             self.page.system_prompt.setText(self.session.new_system_prompt)
         self.opened.emit()
+        self.conversation_changed.emit()  # however it was asked for (Ctrl+N, a delete...)
 
     def new_chat(self) -> None:
         self.open(None)

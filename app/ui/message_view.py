@@ -173,6 +173,8 @@ class MessageView(QFrame):
         super().__init__(parent)
         self.message_id = message.id
         self.role = message.role
+        self._record = message
+        self.generating = False
         # A user's message is a bubble on the right, a reply plain text on the page
         # (the style sheet draws both, by these names).
         self.setObjectName(f"message-{message.role}")
@@ -320,6 +322,7 @@ class MessageView(QFrame):
     def update_record(self, message: MessageRecord) -> None:
         """Show a stored message whole (rendered as Markdown)."""
         self._text = message.text
+        self._record = message
         self._pending.clear()
         self._render()
         self._set_title(message)
@@ -359,13 +362,7 @@ class MessageView(QFrame):
         self.title.setText(f"<b>{_escape(source)}</b> <span style='color:gray'>({backend})</span>")
 
     def _set_footer(self, message: MessageRecord) -> None:
-        parts = []
-        if message.status == "interrupted" and message.stop_reason == "crashed":
-            parts.append("⚠ the model stopped unexpectedly — what was written so far is kept")
-        elif message.status == "interrupted":
-            parts.append("⚠ interrupted — what was written so far is kept")
-        if message.status == "error":
-            parts.append(f"⚠ {message.error or 'failed'}")
+        parts = [state] if (state := self._state(message)) else []
         if message.completion_tokens:
             parts.append(f"{message.completion_tokens} tokens")
         if message.tokens_per_second:
@@ -374,6 +371,30 @@ class MessageView(QFrame):
             parts.append(f"first token {message.ttft:.2f} s")
         self.footer.setText(" · ".join(parts))
         self.footer.setVisible(bool(parts))
+
+    def _state(self, message: MessageRecord) -> str:
+        """How the reply ended (or that it is still being written), in words."""
+        if self.generating:
+            return "● generating…"
+        reason = message.stop_reason
+        if message.status == "error":
+            return f"⚠ interrupted by an error — {message.error or 'failed'}"
+        if message.status == "interrupted" and reason == "crashed":
+            return "⚠ the model stopped unexpectedly — what was written so far is kept"
+        if reason == "user":
+            return "■ stopped by you"
+        if message.status == "interrupted":
+            return "⚠ not finished: Hearth closed while this was written — what arrived is kept"
+        if reason == "length":
+            return "✂ cut at the length limit (Max tokens in Settings)"
+        if reason == "context":
+            return "✂ cut: the context window is full"
+        return ""
+
+    def set_generating(self, generating: bool) -> None:
+        """Mark this reply as being written now (until :meth:`finish`)."""
+        self.generating = generating
+        self._set_footer(self._record)
 
     def set_versions(self, position: int, count: int) -> None:
         many = count > 1
@@ -410,6 +431,7 @@ class MessageView(QFrame):
         """The reply ended: render it once, whole, as Markdown."""
         self._timer.stop()
         self.flush()
+        self.generating = False
         self.update_record(message)
 
     def _toggle_reasoning(self, shown: bool) -> None:
