@@ -34,6 +34,7 @@ class Sidebar(QWidget):
     deleted = Signal(int)
     failed = Signal(object)  # HearthError
     import_requested = Signal()
+    confirmed = Signal(str)  # "Exported … to …"
 
     def __init__(self, store: HistoryStore, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -185,6 +186,8 @@ class Sidebar(QWidget):
             Path(path).write_text(text, encoding="utf-8")
         except OSError as error:
             self.failed.emit(storage_error(error, doing=f"save the chat to {path}"))
+            return
+        self.confirmed.emit(f"Exported “{title}” to {path}.")
 
     def delete(self, conversation_id: int) -> None:
         """Move a chat to the bin; Undo brings it back for a few seconds."""
