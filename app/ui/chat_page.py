@@ -70,6 +70,8 @@ class ChatPage(QWidget):
         self._unsubscribe = None
         self.views: dict[int, MessageView] = {}
         self._busy = False
+        self.first_run: QWidget | None = None
+        self._first_run_wanted = False
         self._conversation_event.connect(self._on_event)
 
         layout = QVBoxLayout(self)
@@ -226,7 +228,7 @@ class ChatPage(QWidget):
         messages = self.conversation.messages if self.conversation else []
         for message in messages:
             self._add_view(message.id)
-        self.empty_label.setVisible(not self.views)
+        self._show_empty()
         self.regenerate_button.setEnabled(bool(messages) and messages[-1].role == "assistant")
         self._show_sources(messages[-1].id if messages else None)
         self._mark_last_reply()
@@ -243,8 +245,27 @@ class ChatPage(QWidget):
         alignment = Qt.AlignmentFlag.AlignRight if record.role == "user" else Qt.AlignmentFlag(0)
         self.messages_layout.insertWidget(self.messages_layout.count() - 1, view, 0, alignment)
         self.views[message_id] = view
-        self.empty_label.hide()
+        self._show_empty()
         return view
+
+    # -- the first run: no model yet ----------------------------------------------------
+
+    def set_first_run(self, widget: QWidget) -> None:
+        """The panel an empty chat shows instead of its hint while no model is there."""
+        self.first_run = widget
+        self.messages_layout.insertWidget(0, widget)
+        self._show_empty()
+
+    def show_first_run(self, shown: bool) -> None:
+        self._first_run_wanted = shown
+        self._show_empty()
+
+    def _show_empty(self) -> None:
+        empty = not self.views
+        first_run = self.first_run is not None and self._first_run_wanted and empty
+        if self.first_run is not None:
+            self.first_run.setVisible(first_run)
+        self.empty_label.setVisible(empty and not first_run)
 
     def _on_event(self, event: ConversationEvent) -> None:
         if self.conversation is None:
@@ -335,7 +356,12 @@ class ChatPage(QWidget):
         self.send_button.setVisible(not busy)
         self.send_button.setEnabled(not busy)
         self.ask_claude_button.setEnabled(not busy)
-        self.regenerate_button.setEnabled(not busy and bool(self.views))
+        messages = self.conversation.messages if self.conversation else []
+        self.regenerate_button.setEnabled(
+            not busy and bool(messages) and messages[-1].role == "assistant"
+        )
+        if busy and messages and messages[-1].role == "assistant" and messages[-1].id in self.views:
+            self.views[messages[-1].id].set_generating(True)  # the reply being written
         self._busy = busy
         self._mark_last_reply()
 

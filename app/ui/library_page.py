@@ -34,7 +34,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.advisor import Advice, ModelFile, Recommendation, Verdict, advise
+from app.core.advisor import (
+    MIN_USABLE_SPEED,
+    Advice,
+    ModelFile,
+    Recommendation,
+    Verdict,
+    advise,
+)
 from app.core.chat import suggest_claude
 from app.core.context import AppContext
 from app.core.documents import embedding_memory_in_use
@@ -55,6 +62,7 @@ from app.core.library import (
     RemoteModels,
     RepoListing,
     catalog_recommendation,
+    first_model,
     read_listed_models,
     reveal_command,
 )
@@ -101,6 +109,25 @@ def badge_tooltip(advice: Advice) -> str:
 
 
 HUB_ACTIONS = 3  # the Hub tab's column for the Download button and the progress
+ADVICE_ROLE = Qt.ItemDataRole.UserRole + 1  # a file row's Advice, read before a download
+
+
+def download_warning(advice: Advice) -> str | None:
+    """Why this file is a poor download here, with the numbers; None when it is fine."""
+    size = format_bytes(advice.file.size_bytes)
+    speed = advice.tokens_per_second
+    if advice.verdict is Verdict.NO_FIT:
+        return (
+            f"{advice.file.name} ({size}) does not fit on this computer: {advice.sentence}\n\n"
+            "It will most likely fail to load. Download it anyway?"
+        )
+    if speed is not None and speed < MIN_USABLE_SPEED:
+        return (
+            f"{advice.file.name} ({size}) would be very slow here: about {speed:.1f} tokens/s, "
+            f"below {MIN_USABLE_SPEED:.0f} tokens/s, so a short answer takes minutes.\n\n"
+            f"{advice.sentence}\n\nDownload it anyway?"
+        )
+    return None
 
 
 class _ProgressBridge(QObject):
@@ -114,6 +141,8 @@ class LibraryPage(QWidget):
     model_settings_requested = Signal(str)  # path
     failed = Signal(object)  # HearthError
     models_listed = Signal(object)  # list[InstalledModel], after each scan of the library
+    confirmed = Signal(str)  # something the user asked for was done ("Imported …")
+    hub_answered = Signal()  # a Hub request succeeded: a Hub error shown before is stale
 
     def __init__(self, *, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -176,6 +205,7 @@ class LibraryPage(QWidget):
         self.installed = QListWidget()
         self.installed.setAccessibleName("Installed models")
         self.installed.itemDoubleClicked.connect(lambda _item: self._load())
+        self.installed.itemSelectionChanged.connect(self._installed_selection)
         installed_layout.addWidget(self.installed, 1)
         buttons = QHBoxLayout()
         self.load_button = QPushButton("Load")
@@ -188,7 +218,7 @@ class LibraryPage(QWidget):
         self.model_settings_button.setToolTip("This model's own settings and chat template")
         self.model_settings_button.clicked.connect(self._model_settings)
         self.import_button = QPushButton("Import a .gguf file…")
-        self.import_button.clicked.connect(self._import)
+        self.import_button.clicked.connect(self.import_model)
         for button in (
             self.load_button,
             self.model_settings_button,
@@ -203,6 +233,7 @@ class LibraryPage(QWidget):
         imports.addStretch(1)
         imports.addWidget(self.import_button)
         installed_layout.addLayout(imports)
+        self._installed_selection()
         self.tabs.addTab(installed_page, "Installed")
         self.unfinished.refresh()  # what a previous run left unfinished, offered at once
 
@@ -301,18 +332,10 @@ class LibraryPage(QWidget):
         return text
 
     def _best_overall(self) -> tuple[CatalogModel, Advice] | None:
-        """The largest catalog model whose recommended file runs well here."""
+        """The catalog model to start with here (the same pick as the chat's first run)."""
         assert self.catalog is not None
-        best: tuple[CatalogModel, Advice] | None = None
-        for model in self.catalog:
-            advice = self.advice[model.id].recommended
-            if advice is None or advice.verdict is Verdict.NO_FIT:
-                continue
-            if advice.tokens_per_second is not None and advice.tokens_per_second < 8:
-                continue
-            if best is None or model.parameters > best[0].parameters:
-                best = (model, advice)
-        return best
+        pick = first_model(self.catalog, self.advice)
+        return (pick.model, pick.advice) if pick is not None else None
 
     def _add_catalog_model(self, model: CatalogModel, recommendation: Recommendation) -> None:
         top = QTreeWidgetItem(
@@ -335,6 +358,7 @@ class LibraryPage(QWidget):
             )
             row.setToolTip(2, badge_tooltip(advice))
             row.setToolTip(0, advice.sentence)
+            row.setData(0, ADVICE_ROLE, advice)
             color = BADGES.get(advice.verdict, ("", "#c5221f"))[1]
             row.setForeground(2, Qt.GlobalColor.black)
             row.setData(2, Qt.ItemDataRole.ForegroundRole, _brush(color))
@@ -357,8 +381,16 @@ class LibraryPage(QWidget):
     ) -> None:
         """Check the disk space and start the download, in the background.
 
-        ``refused`` is called (after the reason is shown) when it does not start.
+        A file that does not fit or would be very slow here is downloaded only once the
+        user said yes to the numbers. ``refused`` is called (after the reason is shown)
+        when it does not start.
         """
+        advice = row.data(0, ADVICE_ROLE)
+        warning = download_warning(advice) if isinstance(advice, Advice) else None
+        if warning is not None and not Ask.confirm(self, "Download anyway?", warning):
+            if refused is not None:
+                refused()
+            return
         tree = row.treeWidget()
         fill = self._fills.get(tree, 0)
 
@@ -428,6 +460,7 @@ class LibraryPage(QWidget):
 
         def done(results: Any) -> None:
             self.search_button.setEnabled(True)
+            self.hub_answered.emit()
             self._release_rows(self.hub_tree)  # what is on its way for the old rows is dropped
             self.hub_tree.clear()
             for summary in results:
@@ -441,6 +474,7 @@ class LibraryPage(QWidget):
         def failed(error: HearthError) -> None:
             self.search_button.setEnabled(True)
             self.failed.emit(error)
+            self._show_catalog_hits(text, error)
 
         run_operation(
             lambda: self.hub().search(text),
@@ -449,6 +483,47 @@ class LibraryPage(QWidget):
             doing="searching Hugging Face",
         )
 
+    def _show_catalog_hits(self, text: str, error: HearthError) -> None:
+        """The Hub could not be searched: what Hearth's catalog has for ``text``."""
+        catalog = self.catalog or self.context.catalog()
+        self._release_rows(self.hub_tree)
+        self.hub_tree.clear()
+        hits = catalog.search(text)
+        why = str(error)
+        head = QTreeWidgetItem(
+            [
+                f"{why} From Hearth's catalog:"
+                if hits
+                else f"{why} Nothing in Hearth's catalog matches “{text}”."
+            ]
+        )
+        head.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        self.hub_tree.addTopLevelItem(head)
+        for model in hits:
+            item = QTreeWidgetItem([f"{model.name} ({model.repo})", "", "", ""])
+            item.setToolTip(0, model.description)
+            self.hub_tree.addTopLevelItem(item)
+            advice = self.advice.get(model.id)
+            chosen = advice.recommended if advice is not None else None
+            for quant in model.quants:
+                mark = "  ★ recommended" if chosen and chosen.file.quant == quant else ""
+                row = QTreeWidgetItem(
+                    [f"{model.file(quant).filename}{mark}", format_bytes(model.file(quant).size)]
+                )
+                if advice is not None:
+                    found = next((a for a in advice.advice if a.file.quant == quant), None)
+                    if found is not None:
+                        row.setText(2, badge_text(found))
+                        row.setToolTip(2, badge_tooltip(found))
+                        row.setData(0, ADVICE_ROLE, found)
+                item.addChild(row)
+                button = QPushButton("Download")
+                button.clicked.connect(
+                    lambda _=False, m=model, q=quant, r=row: self.download(m.repo, m.variant(q), r)
+                )
+                self.hub_tree.setItemWidget(row, HUB_ACTIONS, button)
+        self.hub_tree.expandAll()
+
     def _list_repo(self, item: QTreeWidgetItem) -> None:
         repo = item.data(0, Qt.ItemDataRole.UserRole)
         if not repo or item.childCount():
@@ -456,6 +531,7 @@ class LibraryPage(QWidget):
         results = self._hub_results
 
         def done(listing: RepoListing) -> None:
+            self.hub_answered.emit()
             if results != self._hub_results:
                 return  # a newer search replaced the rows
             rows: dict[str, QTreeWidgetItem] = {}
@@ -535,6 +611,7 @@ class LibraryPage(QWidget):
                     row.setText(0, row.text(0) + "  ★ recommended")
                 row.setText(2, badge_text(advice))
                 row.setToolTip(2, badge_tooltip(advice))
+                row.setData(0, ADVICE_ROLE, advice)
                 row.setData(
                     2,
                     Qt.ItemDataRole.ForegroundRole,
@@ -580,15 +657,29 @@ class LibraryPage(QWidget):
                 item.setForeground(Qt.GlobalColor.darkRed)
             self.installed.addItem(item)
         if not models:
-            self.installed.addItem("No models yet: download one, or import a .gguf file.")
+            empty = QListWidgetItem("No models yet: download one, or import a .gguf file.")
+            empty.setFlags(Qt.ItemFlag.NoItemFlags)  # a message, not a model to load
+            self.installed.addItem(empty)
+        self._installed_selection()
         self.installed_count = len(models)
         if self.profile is not None and self.catalog is not None:
             self.machine.setText(self._machine_summary())
         self.models_listed.emit(models)
 
+    def _installed_selection(self) -> None:
+        """Load, Settings, Show on disk and Delete act on a selected model only."""
+        chosen = self._selected() is not None
+        for button in (
+            self.load_button,
+            self.model_settings_button,
+            self.reveal_button,
+            self.delete_button,
+        ):
+            button.setEnabled(chosen)
+
     def _selected(self) -> InstalledModel | None:
         item = self.installed.currentItem()
-        value = item.data(Qt.ItemDataRole.UserRole) if item else None
+        value = item.data(Qt.ItemDataRole.UserRole) if item and item.isSelected() else None
         return value if isinstance(value, InstalledModel) else None
 
     def _load(self) -> None:
@@ -628,7 +719,8 @@ class LibraryPage(QWidget):
             doing=f"deleting {model.name}",
         )
 
-    def _import(self) -> None:
+    def import_model(self) -> None:
+        """Ask for a .gguf file, copy or reference it, and confirm when it is in."""
         path = Ask.open_model_file(self)
         if not path:
             return
@@ -641,9 +733,14 @@ class LibraryPage(QWidget):
         library = self.library()
         mode = ImportMode.COPY if copy else ImportMode.REFERENCE
 
+        def imported(model: InstalledModel) -> None:
+            how = "copied into the models folder" if copy else "used where it is"
+            self.confirmed.emit(f"Imported {model.name} ({how}).")
+            self.refresh_installed()
+
         run_operation(
             lambda: library.import_file(path, mode=mode),
-            on_success=lambda _model: self.refresh_installed(),
+            on_success=imported,
             on_failure=self.failed.emit,
             doing="importing the model",
         )

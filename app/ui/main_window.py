@@ -35,10 +35,11 @@ from app.core.context import AppContext
 from app.core.errors import HearthError
 from app.core.generation import ReplyStats
 from app.core.inference import LoadedModel
-from app.core.library import InstalledModel, ModelSettings
+from app.core.library import HubError, InstalledModel, ModelSettings
 from app.core.settings import Settings, SettingsChange, SettingsError
 from app.ui.accessibility import name_controls
 from app.ui.backups import BackupsSection, DailyBackups
+from app.ui.banner import Banner
 from app.ui.chat_controller import ChatController
 from app.ui.chat_page import ChatPage
 from app.ui.claude_key import ClaudeKeyController
@@ -46,12 +47,15 @@ from app.ui.cloud_worker import CloudThread
 from app.ui.dialogs import Ask
 from app.ui.documents_page import DocumentsPage
 from app.ui.documents_service import DocumentsService
+from app.ui.first_run import FirstRun
 from app.ui.icons import set_icon
 from app.ui.import_dialog import ImportDialog
 from app.ui.library_page import LibraryPage
+from app.ui.menus import MenuBar
 from app.ui.model_bar import ModelBar
 from app.ui.model_settings import ModelSettingsController
 from app.ui.operations import run_operation
+from app.ui.recently_deleted import RecentlyDeleted
 from app.ui.remotes import RemotesPanel
 from app.ui.server_panel import ServerPanel
 from app.ui.settings_page import LOAD_KEYS, SettingsPage
@@ -77,6 +81,7 @@ CLAUDE_OPT_IN = (
 log = logging.getLogger(__name__)
 
 SETTINGS_RELOAD_MS = 150  # a burst of writes to the config folder is read once
+CONFIRMATION_MS = 10_000
 
 
 class SettingsBridge(QObject):
@@ -107,6 +112,7 @@ class MainWindow(QMainWindow):
         self.state = state
         self.loaded: LoadedModel | None = None
         self._closed = False
+        self._first_run_asked = False
 
         # -- views ------------------------------------------------------------------
         self.sidebar = Sidebar(store)
@@ -114,6 +120,8 @@ class MainWindow(QMainWindow):
         self.chat_page = ChatPage()
         self.documents = DocumentsService(context)
         self.documents_page = DocumentsPage(self.documents)
+        self.first_run = FirstRun(context=context)  # shown while no model is there
+        self.chat_page.set_first_run(self.first_run)
         self.library_page = LibraryPage(context=context)
         self.settings_page = SettingsPage(settings)
         self.server_panel = ServerPanel(context)
@@ -124,11 +132,7 @@ class MainWindow(QMainWindow):
         for page in (self.chat_page, self.documents_page, self.library_page, self.settings_page):
             self.pages.addWidget(page)
 
-        self.notification = QLabel()
-        self.notification.setObjectName("notification")
-        self.notification.setWordWrap(True)
-        self.notification.hide()
-        self.notification.mousePressEvent = lambda _e: self.notification.hide()  # type: ignore
+        self.notification = Banner()  # errors: closable, cleared once their cause is gone
 
         nav = QHBoxLayout()
         self.nav_buttons: dict[str, QToolButton] = {}
@@ -227,6 +231,8 @@ class MainWindow(QMainWindow):
         self.sidebar.deleted.connect(self._conversation_deleted)
         self.sidebar.failed.connect(self.notify)
         self.sidebar.import_requested.connect(self.import_chats)
+        self.sidebar.confirmed.connect(self.confirm)
+        self.library_page.confirmed.connect(self.confirm)
         self.model_bar.load_requested.connect(self.load_model)
         self.model_bar.open_file_requested.connect(self._open_model_file)
         self.model_bar.settings_requested.connect(self.model_settings.edit)
@@ -234,8 +240,14 @@ class MainWindow(QMainWindow):
         self.model_settings.failed.connect(self.notify)
         self.model_settings.reload_requested.connect(self.load_model)
         self.model_settings.saved.connect(self._model_settings_saved)
+        self.model_bar.get_model_requested.connect(lambda: self.show_page("library"))
+        self.first_run.model_ready.connect(self.load_model)
+        self.first_run.import_requested.connect(self._open_model_file)
+        self.first_run.library_requested.connect(lambda: self.show_page("library"))
+        self.first_run.failed.connect(self.notify)
         self.library_page.load_requested.connect(self.load_model)
         self.library_page.failed.connect(self.notify)
+        self.library_page.hub_answered.connect(lambda: self.notification.clear("hub"))
         self.library_page.models_listed.connect(self._show_models)
         self.settings_page.applied.connect(self.apply_settings)
         self.backups = BackupsSection(store)
@@ -266,12 +278,17 @@ class MainWindow(QMainWindow):
     # -- shortcuts ------------------------------------------------------------------------
 
     def _add_shortcuts(self) -> None:
+        menus = self.menus = MenuBar(self)  # New chat, the pages, Quit (Ctrl+Q)...
+        menus.new_chat.triggered.connect(self.chat.new_chat)
+        menus.show_chat.triggered.connect(lambda: self.show_page("chat"))
+        menus.show_library.triggered.connect(lambda: self.show_page("library"))
+        menus.show_settings.triggered.connect(lambda: self.show_page("settings"))
+        menus.import_chats.triggered.connect(self.import_chats)
+        menus.import_model.triggered.connect(self.library_page.import_model)
+        menus.export_chat.triggered.connect(self._export_chat)
+        menus.recently_deleted.triggered.connect(self._recently_deleted)
         for keys, slot, name in (
-            (QKeySequence.StandardKey.New, self.chat.new_chat, "New chat"),
             (QKeySequence("Ctrl+F"), self._focus_search, "Search chats"),
-            (QKeySequence("Ctrl+,"), lambda: self.show_page("settings"), "Settings"),
-            (QKeySequence("Ctrl+L"), lambda: self.show_page("library"), "Library"),
-            (QKeySequence("Ctrl+1"), lambda: self.show_page("chat"), "Chat"),
             (QKeySequence("Esc"), self.chat.stop, "Stop the reply"),
             (QKeySequence("Ctrl+Return"), self.chat_page._submit, "Send"),
         ):
@@ -327,6 +344,31 @@ class MainWindow(QMainWindow):
         if current != self.state.conversation:
             self.state.conversation = current
             self._save_state_quietly()  # kept at once: the app may not get to close cleanly
+            # Another chat: the last reply's figures were the other chat's.
+            self.status_speed.setText("")
+            self.status_context.setText(
+                f"context {self.loaded.context_length:,}" if self.loaded else ""
+            )
+
+    def _export_chat(self) -> None:
+        if self.chat.conversation is None:
+            self.confirm("Nothing to export yet: this chat has no messages.")
+            return
+        kind = Ask.choose(self, "Export this chat", "Export as:", ["Markdown", "JSON"])
+        if kind is not None:
+            self.sidebar.export(self.chat.conversation.id, "md" if kind == "Markdown" else "json")
+
+    def _recently_deleted(self) -> None:
+        dialog = RecentlyDeleted(self.store, parent=self)
+        dialog.failed.connect(self.notify)
+
+        def restored(conversation_id: int, title: str) -> None:
+            self.sidebar.refresh()
+            self.confirm(f"Restored “{title}”.")
+
+        dialog.restored.connect(restored)
+        dialog.show()
+        self.recently_deleted_dialog = dialog  # tests reach it; one at a time is enough
 
     def _history_restored(self, _result: object) -> None:
         self.sidebar.refresh()
@@ -384,6 +426,13 @@ class MainWindow(QMainWindow):
         paths = [m.path for m in models if m.problem is None]
         current = str(self.loaded.path) if self.loaded else None
         self.model_bar.set_models(paths, current=current)
+        self._show_first_run(not paths and self.loaded is None and self.chat.remote is None)
+
+    def _show_first_run(self, shown: bool) -> None:
+        if shown and self.first_run.pick is None and not self._first_run_asked:
+            self._first_run_asked = True
+            self.first_run.refresh()
+        self.chat_page.show_first_run(shown)
 
     def _open_model_file(self) -> None:
         path = Ask.open_model_file(self)
@@ -416,6 +465,7 @@ class MainWindow(QMainWindow):
         if remote is None:
             return
         self.chat.remote = choice
+        self._show_first_run(False)  # a model is there, on a server
         away = leaves_machine(remote.url)
         where = "another computer: a preview before each message" if away else "this computer"
         self.model_bar.show_remote(choice, where)
@@ -425,6 +475,7 @@ class MainWindow(QMainWindow):
         self.loaded = model
         self.chat.model = model
         self.chat.remote = None  # a local model was chosen
+        self._show_first_run(False)
         self.model_bar.show_loaded(model, gpu_offload=model.gpu_offload)
         if self.state.last_model != str(model.path):
             self.state.last_model = str(model.path)
@@ -546,11 +597,14 @@ class MainWindow(QMainWindow):
             f"{fields.get('completion_tokens') or 0:,} received"
         )
 
+    def confirm(self, text: str) -> None:
+        """Say that something the user asked for was done (in the status line, for a while)."""
+        self.statusBar().showMessage(text, CONFIRMATION_MS)
+
     def notify(self, error: HearthError) -> None:
-        """The one place an error becomes a visible message (click to dismiss)."""
+        """The one place an error becomes a visible message (closable)."""
         text = error.describe() if isinstance(error, HearthError) else str(error)
-        self.notification.setText(text)
-        self.notification.show()
+        self.notification.show_message(text, cause="hub" if isinstance(error, HubError) else None)
 
     # -- window state -----------------------------------------------------------------------
 

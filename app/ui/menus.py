@@ -38,7 +38,8 @@ class MenuBar:
         file = bar.addMenu("&File")
         self.new_chat = self._add(file, "&New chat", QKeySequence.StandardKey.New)
         file.addSeparator()
-        self.import_model = self._add(file, "&Import a model (.gguf)…")
+        self.import_chats = self._add(file, "&Import…")  # chats from other apps, archives
+        self.import_model = self._add(file, "Import a &model (.gguf)…")
         self.export_chat = self._add(file, "&Export this chat…")
         file.addSeparator()
         self.quit = self._add(file, "&Quit", QKeySequence.StandardKey.Quit)

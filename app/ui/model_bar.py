@@ -24,6 +24,7 @@ MODEL_SETTINGS = "Settings for this model…"
 MODEL_SETTINGS_TIP = (
     "The loaded model's own context, GPU layers, sampling, system prompt and chat template"
 )
+GET_MODEL = "Get a model…"
 
 
 class ModelBar(QWidget):
@@ -33,6 +34,7 @@ class ModelBar(QWidget):
     open_file_requested = Signal()
     remote_requested = Signal(object)  # RemoteModel
     settings_requested = Signal(str)  # the loaded model's path
+    get_model_requested = Signal()  # to the library, where models are downloaded
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -66,6 +68,7 @@ class ModelBar(QWidget):
         self._paths: list[str] = []
         self._current: str | RemoteModel | None = None
         self._remotes: dict[str, list[str]] = {}
+        self._fill()  # "Get a model…" is there from the start
 
     def set_models(self, paths: list[Path], *, current: str | None = None) -> None:
         self._paths = [str(p) for p in paths]
@@ -101,6 +104,7 @@ class ModelBar(QWidget):
                 items.item(self.selector.count() - 1).setEnabled(False)
             for model in models:
                 self.selector.addItem(f"    {model}", RemoteModel(remote, model))
+        self.selector.addItem(GET_MODEL)
         self.selector.addItem(OPEN_FILE)
         if isinstance(self._current, str):
             # In the list, so the bar needs no more width for it.
@@ -123,6 +127,9 @@ class ModelBar(QWidget):
             self.settings_requested.emit(self._current)
         elif text == OPEN_FILE:
             self.open_file_requested.emit()
+        elif text == GET_MODEL:
+            self._fill()  # the list shows what is in use, not the action
+            self.get_model_requested.emit()
         elif isinstance(data, RemoteModel):
             self.remote_requested.emit(data)
         elif isinstance(data, str):
