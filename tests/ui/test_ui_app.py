@@ -149,7 +149,7 @@ def test_stop_keeps_what_was_written_marked_as_interrupted(
     assert done.args[0].stop_reason == "user"
     reply = conversation.messages[-1]
     assert reply.status == "interrupted" and reply.text
-    assert "interrupted" in window.chat_page.views[reply.id].footer.text()
+    assert "stopped by you" in window.chat_page.views[reply.id].footer.text()
     assert window.chat_page.send_button.isVisible()
 
 
