@@ -15,6 +15,7 @@ object now and then, a segmentation fault.
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -24,6 +25,8 @@ from PySide6.QtCore import QEventLoop, QObject, QRunnable, Qt, QThreadPool, Sign
 from app.core.errors import HearthError, unexpected
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 _Callbacks = tuple[Callable[[Any], None], Callable[[HearthError], None]]
 
@@ -76,9 +79,17 @@ class _Operation(QRunnable):
         try:
             result = self.fn()
         except Exception as error:  # a worker must never die silently
-            self.dispatcher.failed.emit(self.key, unexpected(error, doing=self.doing))
+            self._report(self.dispatcher.failed, unexpected(error, doing=self.doing))
         else:
-            self.dispatcher.succeeded.emit(self.key, result)
+            self._report(self.dispatcher.succeeded, result)
+
+    def _report(self, signal: Any, value: Any) -> None:
+        try:
+            signal.emit(self.key, value)
+        except RuntimeError:
+            # The app quit while this ran (the dispatcher went with the QApplication):
+            # there is no window left to tell.
+            log.debug("A background operation ended after the app quit.")
 
 
 def run_operation(
