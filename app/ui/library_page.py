@@ -342,10 +342,15 @@ class LibraryPage(QWidget):
             [f"{model.name} — {model.parameters / 1e9:.1f}B, {model.license}", "", "", "", "", ""]
         )
         top.setToolTip(0, f"{model.description}\n{model.repo}")
+        if recommendation.note:  # "Very slow here…", "No file of this model fits…"
+            top.setText(4, recommendation.note)
+            top.setToolTip(4, recommendation.note)
         self.catalog_tree.addTopLevelItem(top)
         for advice in recommendation.advice:
             quant = advice.file.quant
-            name = quant + ("  ★ recommended" if advice.recommended else "")
+            star = "  ★ recommended" if advice.recommended else ""
+            slow = download_warning(advice) is not None
+            name = quant + star + (" (very slow here)" if star and slow else "")
             row = QTreeWidgetItem(
                 [
                     name,

@@ -421,3 +421,31 @@ def test_import_and_export_are_confirmed(
     qtbot.waitUntil(lambda: "Imported" in window.statusBar().currentMessage(), timeout=30_000)
     assert "used where it is" in window.statusBar().currentMessage()
     assert QApplication.instance() is not None
+
+
+def test_a_very_slow_file_asks_first_too_with_its_speed() -> None:
+    from app.core.library import catalog_recommendation, load_catalog
+    from app.core.machine.hardware import GIB, HardwareProfile
+    from app.ui.library_page import download_warning
+
+    two_cores = HardwareProfile(
+        os="test",
+        arch="x86_64",
+        cpu_model="Intel Core i3",
+        physical_cores=2,
+        logical_cores=2,
+        ram_total=16 * GIB,
+        ram_available=16 * GIB,
+        cpu_features=frozenset({"AVX2"}),
+        gpus=(),
+        gpu_offload_supported=False,
+    )
+    catalog = load_catalog()
+    result = catalog_recommendation(catalog.get("qwen2.5-14b-instruct"), two_cores)
+    q4 = next(a for a in result.advice if a.file.quant == "Q4_K_M")  # ~1.7 tokens/s
+    warning = download_warning(q4)
+    assert warning is not None
+    assert "would be very slow here: about" in warning and "below 3 tokens/s" in warning
+    assert "GB)" in warning and warning.endswith("Download it anyway?")
+    fast = catalog_recommendation(catalog.get("llama-3.2-1b-instruct"), two_cores)
+    assert download_warning(fast.advice[0]) is None
