@@ -42,6 +42,8 @@ def add(window: MainWindow, qtbot, name: str, url: str, token: str = "") -> None
     panel.token_edit.setText(token)
     panel.add_button.click()
     qtbot.waitUntil(lambda: window.settings.remote(name) is not None, timeout=10_000)
+    # The settings change on the worker; the panel shows it when the result is back.
+    qtbot.waitUntil(lambda: panel.name_edit.text() == "", timeout=10_000)
 
 
 def pick(window: MainWindow, qtbot, choice: RemoteModel) -> None:  # type: ignore[no-untyped-def]
