@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -84,6 +84,10 @@ class FirstRun(QFrame):
         self.task: DownloadTask | None = None
         self._bridge = _ProgressBridge()
         self._bridge.progressed.connect(self._show_progress)
+        # The hardware probe and a dozen models' advice take seconds: on a pool of their
+        # own, so the window's quick background work (a library scan) never waits on them.
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 24, 24, 24)
@@ -159,7 +163,13 @@ class FirstRun(QFrame):
             }
             return profile, first_model(catalog, advice)
 
-        run_operation(work, on_success=self._show_pick, on_failure=self.failed.emit)
+        run_operation(
+            work,
+            on_success=self._show_pick,
+            on_failure=self.failed.emit,
+            doing="choosing the model to start with",
+            pool=self._pool,
+        )
 
     def _show_pick(self, result: tuple[HardwareProfile, FirstModel | None]) -> None:
         profile, self.pick = result

@@ -98,16 +98,19 @@ def run_operation(
     on_success: Callable[[Any], None],
     on_failure: Callable[[HearthError], None],
     doing: str | None = None,
+    pool: QThreadPool | None = None,
 ) -> None:
     """Run ``fn`` in the background; report back on the calling (GUI) thread.
 
     ``doing`` names the work for an unexpected error's message (``"reading the library"``).
+    ``pool``: a pool of its own for long work that must not hold up the short operations
+    of the shared one (it has as many threads as the machine has cores: two, often).
     """
     global _dispatcher
     if _dispatcher is None:
         _dispatcher = _Dispatcher()
     key = _dispatcher.add(on_success, on_failure)
-    QThreadPool.globalInstance().start(_Operation(fn, _dispatcher, key, doing))
+    (pool or QThreadPool.globalInstance()).start(_Operation(fn, _dispatcher, key, doing))
 
 
 class _Finished(QObject):
