@@ -408,6 +408,8 @@ class MessageView(QFrame):
 
     def append(self, piece: str) -> None:
         """Queue a streamed piece; it is painted within REPAINT_MS."""
+        if not self.generating:  # pieces arrive only while the reply is written
+            self.set_generating(True)
         self._pending.append(piece)
         if not self._timer.isActive():
             self._timer.start()

@@ -167,6 +167,10 @@ def test_a_streaming_reply_is_shown_as_generating_then_as_stopped_by_you(
 
     qtbot.waitUntil(lambda: "generating" in reply_footer(), timeout=60_000)
     assert "interrupted" not in reply_footer()
+    streamed: list[str] = []
+    window.worker.piece.connect(lambda _turn, text: streamed.append(text))
+    qtbot.waitUntil(lambda: len(streamed) >= 5, timeout=60_000)  # written, not yet done
+    assert "generating" in reply_footer()
     with qtbot.waitSignal(window.chat.reply_done, timeout=60_000):
         qtbot.mouseClick(page.stop_button, Qt.MouseButton.LeftButton)
     assert "stopped by you" in reply_footer()
