@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QTextEdit,
+    QToolButton,
     QWidget,
 )
 
@@ -73,6 +74,9 @@ class MenuBar:
         help_menu = bar.addMenu("&Help")
         self.about = self._add(help_menu, "&About Hearth")
         self.about.triggered.connect(self.show_about)
+        # The »» button Qt shows when the menus do not fit the width: named for screen readers.
+        for button in bar.findChildren(QToolButton, "qt_menubar_ext_button"):
+            button.setAccessibleName("More menus")
 
     def _add(
         self,
