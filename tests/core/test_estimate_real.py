@@ -22,7 +22,7 @@ from app.core.gguf.header import read_header
 from app.core.inference.engine import Engine, LoadOptions, SamplingOptions
 from app.core.machine.calibration import CalibrationStore, calibration_key, parse_llama_log
 from app.core.machine.memory import MIB, extra_buffers_for
-from app.core.machine.speed import PROBED_EFFICIENCY, model_id
+from app.core.machine.speed import MIN_CALIBRATING_BYTES, PROBED_EFFICIENCY, model_id
 from tests.support.gguf_factory import quantize, write_gemma3_gguf
 
 TOLERANCE = 0.10
@@ -131,7 +131,13 @@ def _best_decode_speed(engine: Engine, runs: int) -> list[float]:
 # alone must be within RAW_TOLERANCE; once one other model has replied on this machine
 # (in the same minutes), the corrected estimate must be within SPEED_TOLERANCE.
 RAW_TOLERANCE = 0.50
-REFERENCE = {"stories260K": "gemma3-Q4_K_M"}  # the other model that ran first
+# The other model that ran first: one large enough to teach the correction (see
+# MIN_CALIBRATING_BYTES; stories260K, 1 MB, teaches it nothing).
+REFERENCE = {
+    "stories260K": "gemma3-Q4_K_M",
+    "realistic-Q4_K_M": "gemma3-Q4_K_M",
+    "gemma3-Q4_K_M": "realistic-Q4_K_M",
+}
 
 
 @pytest.mark.slow
@@ -160,7 +166,7 @@ def test_speed_before_download_is_within_30_percent_of_the_engine(
     shown = advise_file(file, profile, context_length=512, speed=before).tokens_per_second
     assert shown is not None
     # Another model replies here first, as any model a user loaded before would.
-    engine.load(paths[REFERENCE.get(which, "stories260K")], LoadOptions(context_length=512))
+    engine.load(paths[REFERENCE[which]], LoadOptions(context_length=512))
     _best_decode_speed(engine, 3)
     engine.close()
     learnt_elsewhere = store.speed_calibration(key)
@@ -218,6 +224,32 @@ def test_speed_records_replace_and_correct_the_estimate(tmp_path: Path) -> None:
     assert learnt.bandwidth is None
     assert store.speed_calibration("other machine", probe=False).factor == 1.0
     assert store.factors("m") == (1.0, 1.0)  # memory factors untouched
+
+
+def test_a_tiny_model_keeps_its_own_speed_but_corrects_no_other(
+    tmp_path: Path, stories_model: Path, quantized_models: dict[str, Path]
+) -> None:
+    """stories260K's tokens cost fixed per-token work, which a busy machine slows tenfold;
+    its measured speed stays its own, and the estimate of a real model is not scaled by it.
+    A file large enough to be read from memory at every token does move the correction."""
+    store = CalibrationStore(tmp_path / "calibration.json")
+    engine = Engine(calibration=store)
+    key = calibration_key(engine.hardware())
+    try:
+        engine.load(stories_model, LoadOptions(context_length=512))
+        _best_decode_speed(engine, 1)
+        tiny = store.speed_calibration(key)
+        assert model_id(stories_model.name, stories_model.stat().st_size) in tiny.measured
+        assert tiny.factor == 1.0
+        large = quantized_models["Q4_K_M"]
+        assert large.stat().st_size >= MIN_CALIBRATING_BYTES
+        engine.load(large, LoadOptions(context_length=512))
+        _best_decode_speed(engine, 1)
+    finally:
+        engine.close()
+    learnt = store.speed_calibration(key)
+    assert learnt.factor != 1.0
+    assert model_id(large.name, large.stat().st_size) in learnt.measured
 
 
 def test_after_a_real_reply_recommend_shows_the_measured_speed(

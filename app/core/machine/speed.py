@@ -69,6 +69,13 @@ VECTOR_SCALE = {"AVX512": 1.0, "AVX2": 0.6, "NEON": 0.6}
 SCALAR_SCALE = 0.1
 # Replies shorter than this say more about noise than about speed.
 MIN_MEASURED_TOKENS = 16
+# A file smaller than this teaches the machine's speed correction nothing: its tokens
+# cost fixed per-token work (thread hand-offs, sampling) rather than reading weights, and
+# that work swings tenfold on a busy machine (stories260K, 1 MB, measured 77 tok/s
+# against 3,000 while other work ran), which would make every real model look
+# unusable. Its own measured speed is still kept, for itself. The test models (tens of
+# MB) already spend most of a token reading weights.
+MIN_CALIBRATING_BYTES = 8 * 1024**2
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,13 +190,17 @@ def record_reply_speed(
     if model is None or not rate or stats.completion_tokens < MIN_MEASURED_TOKENS:
         return
     try:
-        estimated = estimate_speed(
-            profile,
-            ModelFigures.from_header(model.header),
-            model.estimate,
-            probed_bandwidth=store.memory_bandwidth(calibration_key(profile)),
-        )
         path = Path(model.path)
+        estimated = (
+            estimate_speed(
+                profile,
+                ModelFigures.from_header(model.header),
+                model.estimate,
+                probed_bandwidth=store.memory_bandwidth(calibration_key(profile)),
+            )
+            if path.stat().st_size >= MIN_CALIBRATING_BYTES
+            else None  # kept for this file only: see MIN_CALIBRATING_BYTES
+        )
         store.record_speed(
             key=calibration_key(profile),
             model_id=model_id(path.name, path.stat().st_size),
