@@ -38,6 +38,7 @@ SETTINGS_VERSION = 1
 QUANT_CHOICES = ("auto", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ4_XS", "Q3_K_M", "Q2_K")
 KV_CACHE_CHOICES = ("f16", "q8_0", "q4_0")
 THEME_CHOICES = ("system", "light", "dark")
+LANGUAGE_CHOICES = ("system", "en", "vi")
 ROUTING_CHOICES = ("local", "ask")
 
 
@@ -244,6 +245,12 @@ class Settings:
         "You are a helpful assistant.", "The instruction every new conversation starts with."
     )
     theme: str = _setting("system", "Light, dark, or follow the system.", choices=THEME_CHOICES)
+    language: str = _setting(
+        "system",
+        "The window's language: English (en), Vietnamese (vi), or the system's "
+        "(English when Hearth has no translation for it). Applies at the next start.",
+        choices=LANGUAGE_CHOICES,
+    )
     models_dir: str = _setting("", "Folder for downloaded models (empty: Hearth's data folder).")
     offline: bool = _setting(
         False, "Make no network call at all; downloads and Claude are then unavailable."

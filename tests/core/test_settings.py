@@ -43,6 +43,7 @@ def test_defaults_are_sensible() -> None:
     assert settings.gpu_layers == -1
     assert settings.context_length == 4096
     assert settings.theme == "system"
+    assert settings.language == "system"
     assert settings.offline is False
     assert settings.version == SETTINGS_VERSION
 
@@ -63,6 +64,7 @@ def test_choices_are_listed_for_settings_that_have_them() -> None:
     assert Settings.choices("quantization") == QUANT_CHOICES
     assert Settings.choices("kv_cache_type") == KV_CACHE_CHOICES
     assert Settings.choices("theme") == THEME_CHOICES
+    assert Settings.choices("language") == ("system", "en", "vi")
     assert Settings.choices("temperature") == ()
 
 
@@ -112,6 +114,7 @@ def test_with_value_returns_a_copy_and_leaves_the_original() -> None:
     ("key", "value", "message"),
     [
         ("theme", "blue", "theme must be one of system, light, dark; 'blue' is not."),
+        ("language", "fr", "language must be one of system, en, vi; 'fr' is not."),
         ("quantization", "q4_k_m", "must be one of auto, Q8_0,"),
         ("temperature", "9", "temperature must be at most 5.0; 9.0 is too large."),
         ("context_length", "16", "context_length must be at least 256; 16 is too small."),
