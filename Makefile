@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest bench clean i18n lupdate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,23 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy app/core
 
+# Translations: resources/i18n/hearth_<code>.ts are the sources (committed); the .qm files
+# Qt reads are built from them (not committed). `make lupdate` adds the text newly wrapped
+# in tr() to every .ts, as unfinished entries to translate (README: Languages).
+I18N_TS := $(wildcard resources/i18n/*.ts)
+I18N_QM := $(I18N_TS:.ts=.qm)
+
+i18n: $(I18N_QM)
+
+resources/i18n/%.qm: resources/i18n/%.ts | $(STAMP)
+	$(BIN)/pyside6-lrelease -silent $< -qm $@
+
+lupdate: $(STAMP)
+	$(BIN)/pyside6-lupdate -locations none -no-obsolete -extensions py app/ui -ts $(I18N_TS)
+
 # The core and CLI tests run once with PySide6 hidden (tests/support/without_qt.py), as on
 # a machine without Qt; then the window's tests.
-pytest: $(STAMP)
+pytest: $(STAMP) i18n
 	$(BIN)/python -m pytest -q -p tests.support.without_qt -p no:pytest-qt tests/core $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -q tests/ui $(PYTEST_ARGS)
 
@@ -43,5 +57,5 @@ clean:
 
 # The Linux one-folder bundle in dist/Hearth, proved by its own self-test (packaging/README.md).
 .PHONY: bundle
-bundle: $(STAMP)
+bundle: $(STAMP) i18n
 	PYTHON=$(BIN)/python packaging/linux/build.sh

@@ -19,6 +19,7 @@ from app.core.settings import Settings, SettingsError, SettingsStore
 from app.ui.cloud_worker import CloudThread
 from app.ui.dialogs import Ask
 from app.ui.exception_hook import ExceptionHook
+from app.ui.i18n import install_translation
 from app.ui.main_window import MainWindow
 from app.ui.state import UiState
 from app.ui.theme import apply_theme
@@ -47,6 +48,10 @@ class Session:
             # The damaged file stays as it is until the user applies settings.
             settings = SettingsStore(self.paths.settings_file)
             self.notices.append(f"{error.describe()}\nHearth is using its defaults for now.")
+        # Before any window or question: every widget takes its text when it is made.
+        self.translation = install_translation(settings.current.language, cache=self.paths.cache)
+        if self.translation.notice:
+            self.notices.append(self.translation.notice)
         self.context = AppContext(paths=self.paths, settings=settings, keys=keys)
         try:
             self.store = HistoryStore.open()
@@ -119,6 +124,7 @@ class Session:
         self.store.close()
         self.state.running = False
         self._save_state()
+        self.translation.remove()
 
 
 def run(argv: list[str] | None = None) -> int:
