@@ -248,7 +248,7 @@ class Settings:
     language: str = _setting(
         "system",
         "The window's language: English (en), Vietnamese (vi), or the system's "
-        "(English when Hearth has no translation for it). Applies at the next start.",
+        "(English when Hearth has no translation for it); read when Hearth starts.",
         choices=LANGUAGE_CHOICES,
     )
     models_dir: str = _setting("", "Folder for downloaded models (empty: Hearth's data folder).")

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import fields
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -39,8 +39,8 @@ from app.core.errors import HearthError
 from app.core.settings import FOLDER_KEYS, Settings, check_writable_folder
 
 SECTIONS = {
-    "Models": ("quantization", "models_dir", "offline"),
-    "Loading": (
+    QT_TRANSLATE_NOOP("SettingsPage", "Models"): ("quantization", "models_dir", "offline"),
+    QT_TRANSLATE_NOOP("SettingsPage", "Loading"): (
         "gpu_layers",
         "context_length",
         "threads",
@@ -48,7 +48,7 @@ SECTIONS = {
         "flash_attention",
         "kv_cache_type",
     ),
-    "Replies": (
+    QT_TRANSLATE_NOOP("SettingsPage", "Replies"): (
         "temperature",
         "top_p",
         "top_k",
@@ -58,25 +58,60 @@ SECTIONS = {
         "seed",
         "system_prompt",
     ),
-    "Claude": ("claude_enabled", "claude_model", "routing"),
-    "Appearance": ("theme",),
+    QT_TRANSLATE_NOOP("SettingsPage", "Claude"): ("claude_enabled", "claude_model", "routing"),
+    QT_TRANSLATE_NOOP("SettingsPage", "Appearance"): ("theme", "language"),
 }
+"""Sections by title (English here, translated when shown) and their settings."""
 LOAD_KEYS = frozenset(SECTIONS["Loading"])
 OWN_EDITORS = frozenset({"remotes"})  # edited in their own section (app/ui/remotes.py)
 ADVANCED = ("threads", "batch_size", "flash_attention", "kv_cache_type", "min_p", "seed")
 """Shown under "Advanced" (closed at first), with every setting no section lists."""
 LABELS = {
-    "gpu_layers": "GPU layers",
-    "kv_cache_type": "KV-cache type",
-    "models_dir": "Models folder",
-    "offline": "Offline mode",
-    "top_p": "Top-p",
-    "top_k": "Top-k",
-    "min_p": "Min-p",
-    "max_tokens": "Max tokens",
-    "claude_enabled": "Use Claude",
-    "claude_model": "Claude model",
+    "quantization": QT_TRANSLATE_NOOP("SettingsPage", "Quantization"),
+    "gpu_layers": QT_TRANSLATE_NOOP("SettingsPage", "GPU layers"),
+    "context_length": QT_TRANSLATE_NOOP("SettingsPage", "Context length"),
+    "threads": QT_TRANSLATE_NOOP("SettingsPage", "Threads"),
+    "batch_size": QT_TRANSLATE_NOOP("SettingsPage", "Batch size"),
+    "flash_attention": QT_TRANSLATE_NOOP("SettingsPage", "Flash attention"),
+    "kv_cache_type": QT_TRANSLATE_NOOP("SettingsPage", "KV-cache type"),
+    "temperature": QT_TRANSLATE_NOOP("SettingsPage", "Temperature"),
+    "top_p": QT_TRANSLATE_NOOP("SettingsPage", "Top-p"),
+    "top_k": QT_TRANSLATE_NOOP("SettingsPage", "Top-k"),
+    "min_p": QT_TRANSLATE_NOOP("SettingsPage", "Min-p"),
+    "repeat_penalty": QT_TRANSLATE_NOOP("SettingsPage", "Repeat penalty"),
+    "max_tokens": QT_TRANSLATE_NOOP("SettingsPage", "Max tokens"),
+    "seed": QT_TRANSLATE_NOOP("SettingsPage", "Seed"),
+    "system_prompt": QT_TRANSLATE_NOOP("SettingsPage", "System prompt"),
+    "theme": QT_TRANSLATE_NOOP("SettingsPage", "Theme"),
+    "language": QT_TRANSLATE_NOOP("SettingsPage", "Language"),
+    "models_dir": QT_TRANSLATE_NOOP("SettingsPage", "Models folder"),
+    "offline": QT_TRANSLATE_NOOP("SettingsPage", "Offline mode"),
+    "claude_enabled": QT_TRANSLATE_NOOP("SettingsPage", "Use Claude"),
+    "claude_model": QT_TRANSLATE_NOOP("SettingsPage", "Claude model"),
+    "routing": QT_TRANSLATE_NOOP("SettingsPage", "Routing"),
+    "docs_chunk_tokens": QT_TRANSLATE_NOOP("SettingsPage", "Document chunk size"),
+    "docs_chunk_overlap": QT_TRANSLATE_NOOP("SettingsPage", "Document chunk overlap"),
+    "docs_embedding_model": QT_TRANSLATE_NOOP("SettingsPage", "Embedding model"),
+    "docs_max_file_mb": QT_TRANSLATE_NOOP("SettingsPage", "Largest document (MB)"),
+    "docs_max_text_chars": QT_TRANSLATE_NOOP("SettingsPage", "Most text per document"),
+    "server_host": QT_TRANSLATE_NOOP("SettingsPage", "Server address"),
+    "server_port": QT_TRANSLATE_NOOP("SettingsPage", "Server port"),
+    "server_allowed_origins": QT_TRANSLATE_NOOP("SettingsPage", "Allowed web pages"),
+    "server_log_bodies": QT_TRANSLATE_NOOP("SettingsPage", "Log prompts and replies"),
+    "server_queue": QT_TRANSLATE_NOOP("SettingsPage", "Server queue"),
+    "server_max_tokens": QT_TRANSLATE_NOOP("SettingsPage", "Server's longest reply"),
 }
+CHOICE_LABELS = {
+    ("theme", "system"): QT_TRANSLATE_NOOP("SettingsPage", "Follow the system"),
+    ("theme", "light"): QT_TRANSLATE_NOOP("SettingsPage", "Light"),
+    ("theme", "dark"): QT_TRANSLATE_NOOP("SettingsPage", "Dark"),
+    ("language", "system"): QT_TRANSLATE_NOOP("SettingsPage", "Follow the system"),
+    ("routing", "local"): QT_TRANSLATE_NOOP("SettingsPage", "Local model only"),
+    ("routing", "ask"): QT_TRANSLATE_NOOP("SettingsPage", "Ask each time (local or Claude)"),
+    ("quantization", "auto"): QT_TRANSLATE_NOOP("SettingsPage", "Automatic"),
+}
+LANGUAGE_NAMES = {"en": "English", "vi": "Tiếng Việt"}
+"""Each language by its own name, as a person looking for theirs reads it."""
 
 
 class SettingsPage(QWidget):
@@ -102,7 +137,7 @@ class SettingsPage(QWidget):
         shown: set[str] = set()
         for section, keys in SECTIONS.items():
             keys = tuple(k for k in keys if k in known and k not in ADVANCED)
-            column.addWidget(QLabel(f"<h3>{section}</h3>"))
+            column.addWidget(QLabel(f"<h3>{self.tr(section)}</h3>"))
             form = QFormLayout()
             for key in keys:
                 self._add_row(form, key)
@@ -123,9 +158,9 @@ class SettingsPage(QWidget):
         outer.addWidget(self.error)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
-        self.revert_button = QPushButton("Revert")
+        self.revert_button = QPushButton(self.tr("Revert"))
         self.revert_button.clicked.connect(lambda: self.show_settings(self.settings))
-        self.apply_button = QPushButton("Apply")
+        self.apply_button = QPushButton(self.tr("Apply"))
         self.apply_button.clicked.connect(self.apply)
         buttons.addWidget(self.revert_button)
         buttons.addWidget(self.apply_button)
@@ -146,12 +181,12 @@ class SettingsPage(QWidget):
         box.setContentsMargins(0, 8, 0, 0)
         self.advanced_toggle = QToolButton()
         self.advanced_toggle.setObjectName("settings-advanced")
-        self.advanced_toggle.setText("Advanced")
+        self.advanced_toggle.setText(self.tr("Advanced"))
         self.advanced_toggle.setCheckable(True)
         self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
         self.advanced_toggle.setAccessibleDescription(
-            "Show the options most people never need to change."
+            self.tr("Show the options most people never need to change.")
         )
         self.advanced = QWidget()
         form = QFormLayout(self.advanced)
@@ -177,9 +212,9 @@ class SettingsPage(QWidget):
         box.addWidget(self.key_status)
         row = QHBoxLayout()
         for text, signal in (
-            ("Set API key…", self.set_key_requested),
-            ("Test key", self.test_key_requested),
-            ("Forget key", self.clear_key_requested),
+            (self.tr("Set API key…"), self.set_key_requested),
+            (self.tr("Test key"), self.test_key_requested),
+            (self.tr("Forget key"), self.clear_key_requested),
         ):
             button = QPushButton(text)
             button.clicked.connect(signal)
@@ -208,10 +243,15 @@ class SettingsPage(QWidget):
         layout.addWidget(editor)
         layout.addWidget(error)
         layout.addWidget(help_label)
-        form.addRow(LABELS.get(key, key.replace("_", " ").capitalize()), holder)
+        if key == "language":
+            note = QLabel(self.tr("A new language shows the next time Hearth starts."))
+            note.setObjectName("setting-language-note")
+            note.setWordWrap(True)
+            layout.addWidget(note)
+        label = self.tr(LABELS[key]) if key in LABELS else key.replace("_", " ").capitalize()
+        form.addRow(label, holder)
 
-    @staticmethod
-    def _editor(key: str) -> QWidget:
+    def _editor(self, key: str) -> QWidget:
         field = next(f for f in fields(Settings) if f.name == key)
         default, meta = field.default, field.metadata
         if meta.get("choices"):
@@ -222,7 +262,7 @@ class SettingsPage(QWidget):
             )
             box.setMinimumContentsLength(12)
             for choice in meta["choices"]:
-                box.addItem(_choice_label(key, choice), choice)
+                box.addItem(self._choice_label(key, choice), choice)
             return box
         if isinstance(default, bool):
             return QCheckBox()
@@ -304,14 +344,20 @@ class SettingsPage(QWidget):
             self.applied.emit(updated, changed)
         return True
 
+    def _choice_label(self, key: str, choice: Any) -> str:
+        """What a menu shows for a choice: a Claude model's name and price, a language's
+        own name, a translated word for a few, else the value."""
+        listed = find_claude_model(choice) if key == "claude_model" else None
+        if listed:
+            return listed.describe()
+        if key == "language" and choice in LANGUAGE_NAMES:
+            return LANGUAGE_NAMES[choice]
+        if (key, choice) in CHOICE_LABELS:
+            return self.tr(CHOICE_LABELS[key, choice])
+        return str(choice)
+
     def _clear_errors(self) -> None:
         self.error.clear()
         for label in self.field_errors.values():
             label.clear()
             label.hide()
-
-
-def _choice_label(key: str, choice: Any) -> str:
-    """What a menu shows for a choice: a Claude model's name and price, else the value."""
-    listed = find_claude_model(choice) if key == "claude_model" else None
-    return listed.describe() if listed else str(choice)
