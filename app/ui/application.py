@@ -6,6 +6,7 @@ import logging
 import sys
 from datetime import datetime
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import __version__
@@ -48,6 +49,7 @@ class Session:
             # The damaged file stays as it is until the user applies settings.
             settings = SettingsStore(self.paths.settings_file)
             self.notices.append(f"{error.describe()}\nHearth is using its defaults for now.")
+            # (in English: the language is a setting, and the settings could not be read)
         # Before any window or question: every widget takes its text when it is made.
         self.translation = install_translation(settings.current.language, cache=self.paths.cache)
         if self.translation.notice:
@@ -70,25 +72,38 @@ class Session:
 
     def _recover(self, error: HistoryCorruptError) -> str:
         """Offer the latest good backup of a damaged history; returns what to tell the user."""
-        found = f"{error} The damaged file is kept for recovery."
+        found = QCoreApplication.translate(
+            "Session", "{error} The damaged file is kept for recovery."
+        ).format(error=error)
         if error.latest_backup is None:
-            return f"{found} There is no backup, so Hearth started a new, empty history."
+            return QCoreApplication.translate(
+                "Session", "{found} There is no backup, so Hearth started a new, empty history."
+            ).format(found=found)
         info, check = error.latest_backup
         when = datetime.fromtimestamp(info.created).strftime("%Y-%m-%d %H:%M")
-        question = (
-            f"{found}\n\nRestore the latest good backup, from {when} "
-            f"({check.conversations} chats)? Chats written after it stay only in the damaged file."
-        )
-        if not Ask.confirm(None, "Hearth's history is damaged", question):
-            return (
-                f"{found} Hearth started a new, empty history; the backup from {when} can be "
-                "restored in Settings → Backups."
-            )
+        chats = check.conversations
+        question = QCoreApplication.translate(
+            "Session",
+            "{found}\n\nRestore the latest good backup, from {when} ({chats} chats)? "
+            "Chats written after it stay only in the damaged file.",
+        ).format(found=found, when=when, chats=chats)
+        if not Ask.confirm(
+            None, QCoreApplication.translate("Session", "Hearth's history is damaged"), question
+        ):
+            return QCoreApplication.translate(
+                "Session",
+                "{found} Hearth started a new, empty history; the backup from {when} can be "
+                "restored in Settings → Backups.",
+            ).format(found=found, when=when)
         try:
             self.store.restore_backup(info.path)
         except HearthError as failure:
-            return f"{found} Restoring the backup from {when} failed: {failure.describe()}"
-        return f"{found} Hearth restored the backup from {when} ({check.conversations} chats)."
+            return QCoreApplication.translate(
+                "Session", "{found} Restoring the backup from {when} failed: {reason}"
+            ).format(found=found, when=when, reason=failure.describe())
+        return QCoreApplication.translate(
+            "Session", "{found} Hearth restored the backup from {when} ({chats} chats)."
+        ).format(found=found, when=when, chats=chats)
 
     @property
     def settings(self) -> Settings:
@@ -99,7 +114,11 @@ class Session:
         try:
             self.state.save()
         except OSError as error:
-            self.notices.append(f"Hearth cannot save the window's state ({error}).")
+            self.notices.append(
+                QCoreApplication.translate(
+                    "Session", "Hearth cannot save the window's state ({error})."
+                ).format(error=error)
+            )
 
     def build_window(self) -> MainWindow:
         window = MainWindow(
@@ -113,8 +132,11 @@ class Session:
             window.notify(HearthError(notice))
         if self.closed_unexpectedly:
             window.chat_page.show_notice(
-                "Hearth closed unexpectedly last time. Your last chat and model are back; "
-                "everything you wrote and every reply streamed so far was saved."
+                QCoreApplication.translate(
+                    "Session",
+                    "Hearth closed unexpectedly last time. Your last chat and model are back; "
+                    "everything you wrote and every reply streamed so far was saved.",
+                )
             )
         return window
 

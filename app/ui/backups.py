@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -30,7 +30,11 @@ from app.ui.dialogs import Ask
 from app.ui.operations import run_operation
 
 DAILY_CHECK_MS = 3600 * 1000
-KIND_LABELS = {"daily": "daily", "manual": "made by you", "pre-migration": "before an upgrade"}
+KIND_LABELS = {
+    "daily": QT_TRANSLATE_NOOP("BackupsSection", "daily"),
+    "manual": QT_TRANSLATE_NOOP("BackupsSection", "made by you"),
+    "pre-migration": QT_TRANSLATE_NOOP("BackupsSection", "before an upgrade"),
+}
 
 
 class BackupsSection(QWidget):
@@ -45,23 +49,30 @@ class BackupsSection(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         about = QLabel(
-            f"Hearth backs up your chats by itself once a day and before each upgrade, in "
-            f"{store.path.parent / 'backups'}. It keeps {KEEP['daily']} daily backups, "
-            f"{KEEP['manual']} made with Back up now and {KEEP['pre-migration']} from before "
-            "upgrades. Restoring keeps your current history aside; nothing is deleted."
+            self.tr(
+                "Hearth backs up your chats by itself once a day and before each upgrade, in "
+                "{folder}. It keeps {daily} daily backups, {manual} made with Back up now and "
+                "{upgrade} from before upgrades. Restoring keeps your current history aside; "
+                "nothing is deleted."
+            ).format(
+                folder=store.path.parent / "backups",
+                daily=KEEP["daily"],
+                manual=KEEP["manual"],
+                upgrade=KEEP["pre-migration"],
+            )
         )
         about.setWordWrap(True)
         about.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(about)
         self.list = QListWidget()
         self.list.setObjectName("backups-list")
-        self.list.setAccessibleName("Backups")
+        self.list.setAccessibleName(self.tr("Backups"))
         self.list.setMinimumHeight(120)
         layout.addWidget(self.list)
         buttons = QHBoxLayout()
-        self.backup_button = QPushButton("Back up now")
+        self.backup_button = QPushButton(self.tr("Back up now"))
         self.backup_button.clicked.connect(self.back_up_now)
-        self.restore_button = QPushButton("Restore…")
+        self.restore_button = QPushButton(self.tr("Restore…"))
         self.restore_button.clicked.connect(self.restore_selected)
         buttons.addWidget(self.backup_button)
         buttons.addWidget(self.restore_button)
@@ -87,7 +98,7 @@ class BackupsSection(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, info)
             self.list.addItem(item)
         if not backups:
-            self.list.addItem(QListWidgetItem("No backups yet."))
+            self.list.addItem(QListWidgetItem(self.tr("No backups yet.")))
         self._enable()
 
     def selected(self) -> BackupInfo | None:
@@ -96,7 +107,7 @@ class BackupsSection(QWidget):
         return info if isinstance(info, BackupInfo) else None
 
     def back_up_now(self) -> None:
-        self._busy("Backing up…")
+        self._busy(self.tr("Backing up…"))
         run_operation(
             lambda: self.store.backup(kind="manual"),
             on_success=self._backed_up,
@@ -107,16 +118,16 @@ class BackupsSection(QWidget):
     def restore_selected(self) -> None:
         info = self.selected()
         if info is None:
-            self.status.setText("Pick a backup in the list first.")
+            self.status.setText(self.tr("Pick a backup in the list first."))
             return
-        question = (
-            f"Replace your chats with the backup from {_when(info.created)}?\n\n"
+        question = self.tr(
+            "Replace your chats with the backup from {when}?\n\n"
             "Hearth checks the backup first. Your current history is kept as a file next to "
             "it, so you can go back."
-        )
-        if not Ask.confirm(self, "Restore a backup", question):
+        ).format(when=_when(info.created))
+        if not Ask.confirm(self, self.tr("Restore a backup"), question):
             return
-        self._busy("Checking and restoring the backup…")
+        self._busy(self.tr("Checking and restoring the backup…"))
         run_operation(
             lambda: self.store.restore_backup(info.path),
             on_success=self._restored,
@@ -129,14 +140,24 @@ class BackupsSection(QWidget):
     def _backed_up(self, info: BackupInfo) -> None:
         self.refresh()
         self.status.setStyleSheet("")
-        self.status.setText(f"Backed up: {info.name} ({format_bytes(info.size)}).")
+        self.status.setText(
+            self.tr("Backed up: {name} ({size}).").format(
+                name=info.name, size=format_bytes(info.size)
+            )
+        )
 
     def _restored(self, result: RestoreResult) -> None:
         self.refresh()
         self.status.setStyleSheet("")
         self.status.setText(
-            f"Restored {result.check.conversations} chats ({result.check.messages} messages). "
-            f"Your history from before is kept at {result.kept_at}."
+            self.tr(
+                "Restored {chats} chats ({messages} messages). "
+                "Your history from before is kept at {kept}."
+            ).format(
+                chats=result.check.conversations,
+                messages=result.check.messages,
+                kept=result.kept_at,
+            )
         )
         self.restored.emit(result)
 
@@ -201,7 +222,8 @@ class DailyBackups(QObject):
 
 
 def _label(info: BackupInfo) -> str:
-    return f"{_when(info.created)}  ·  {KIND_LABELS[info.kind]}  ·  {format_bytes(info.size)}"
+    kind = QCoreApplication.translate("BackupsSection", KIND_LABELS[info.kind])
+    return f"{_when(info.created)}  ·  {kind}  ·  {format_bytes(info.size)}"
 
 
 def _when(timestamp: float) -> str:

@@ -46,10 +46,14 @@ class ClaudeKeyController(QObject):
         status = self.keys.status
         location = self.keys.claude.location()
         if location is not None and str(location) != "none":
-            return f"A key is stored ({location})."
+            return self.tr("A key is stored ({location}).").format(location=location)
         if status.available:
-            return f"No key yet. It will be kept in {status.backend}."
-        return f"No keychain: {status.reason}. A key can be kept for this session only."
+            return self.tr("No key yet. It will be kept in {keychain}.").format(
+                keychain=status.backend
+            )
+        return self.tr("No keychain: {reason}. A key can be kept for this session only.").format(
+            reason=status.reason
+        )
 
     def _show(self, text: str) -> None:
         self.page.key_status.setText(text)
@@ -79,10 +83,12 @@ class ClaudeKeyController(QObject):
         )
 
     def _show_key_status(self) -> None:
-        self._run(lambda: None, doing="reading the keychain", busy="Looking for the key…")
+        self._run(lambda: None, doing="reading the keychain", busy=self.tr("Looking for the key…"))
 
     def set_claude_key(self) -> None:
-        key = Ask.secret(self.page, "Claude API key", "Paste your Anthropic API key:")
+        key = Ask.secret(
+            self.page, self.tr("Claude API key"), self.tr("Paste your Anthropic API key:")
+        )
         if not key:
             return
 
@@ -92,14 +98,16 @@ class ClaudeKeyController(QObject):
                 self.failed.emit(error)
             elif Ask.confirm(
                 self.page,
-                "No keychain",
-                f"{error.describe()}\n\nKeep the key in "
-                "memory for this session only (it is never written to a file)?",
+                self.tr("No keychain"),
+                self.tr(
+                    "{reason}\n\nKeep the key in memory for this session only "
+                    "(it is never written to a file)?"
+                ).format(reason=error.describe()),
             ):
                 self._run(
                     lambda: self.keys.claude.save(key, session_only=True),
                     doing="keeping the key for this session",
-                    busy="Keeping the key for this session…",
+                    busy=self.tr("Keeping the key for this session…"),
                 )
             else:
                 self._show_key_status()
@@ -107,31 +115,35 @@ class ClaudeKeyController(QObject):
         self._run(
             lambda: self.keys.claude.save(key),
             doing="storing the key",
-            busy="Storing the key in the keychain…",
+            busy=self.tr("Storing the key in the keychain…"),
             on_failure=no_keychain,
         )
 
     def clear_claude_key(self) -> None:
-        self._run(self.keys.claude.clear, doing="forgetting the key", busy="Forgetting the key…")
+        self._run(
+            self.keys.claude.clear, doing="forgetting the key", busy=self.tr("Forgetting the key…")
+        )
 
     def test_claude_key(self) -> None:
         settings = self._settings()
         keys = self.keys
 
+        no_key = self.tr("There is no key to test."), self.tr("Set one first.")
+
         def work() -> object:
             key = keys.claude.load()
             if not key:
-                raise HearthError("There is no key to test.", hint="Set one first.")
+                raise HearthError(no_key[0], hint=no_key[1])
             ensure_claude_allowed(settings)
             with ClaudeClient.from_settings(settings, api_key=key, max_retries=0) as client:
                 return client.test_key()
 
         def done(check: object) -> None:
-            self._show(f"The key works ({check.model}).")  # type: ignore[attr-defined]
+            self._show(self.tr("The key works ({model}).").format(model=check.model))  # type: ignore[attr-defined]
 
         def failed(error: HearthError) -> None:
             self._show_key_status()
             self.failed.emit(error)
 
-        self.page.key_status.setText("Testing the key with one minimal request…")
+        self.page.key_status.setText(self.tr("Testing the key with one minimal request…"))
         run_operation(work, on_success=done, on_failure=failed, doing="testing the key")

@@ -6,6 +6,7 @@ so no modal dialog ever blocks a test.
 
 from __future__ import annotations
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from app.core.chat import Preview
@@ -55,23 +56,34 @@ class Ask:
     @classmethod
     def preview(cls, parent: QWidget | None, preview: Preview) -> bool:
         """Show exactly what will leave the machine (every space and tab); True to send it."""
-        sections = [("System prompt", preview.system)] if preview.system else []
+        sections = (
+            [(QCoreApplication.translate("Ask", "System prompt"), preview.system)]
+            if preview.system
+            else []
+        )
         sections += [(message.role, message.content) for message in preview.messages]
         name = "Claude" if preview.destination.kind == "claude" else preview.destination.name
         dialog = ExactTextsDialog(
             parent,
-            title=f"Send to {name}?",
-            header=f"About to send {preview.summary()}.",
+            title=QCoreApplication.translate("Ask", "Send to {name}?").format(name=name),
+            header=QCoreApplication.translate("Ask", "About to send {summary}.").format(
+                summary=preview.summary()
+            ),
             sections=sections,
-            footer=f"Token count estimated on this computer. Host: {preview.host}.",
-            accept_label=f"Send to {name}",
+            footer=QCoreApplication.translate(
+                "Ask", "Token count estimated on this computer. Host: {host}."
+            ).format(host=preview.host),
+            accept_label=QCoreApplication.translate("Ask", "Send to {name}").format(name=name),
         )
         return dialog.exec() == QDialog.DialogCode.Accepted
 
     @classmethod
     def open_model_file(cls, parent: QWidget | None) -> str | None:
         path, _ = QFileDialog.getOpenFileName(
-            parent, "Open a GGUF model", "", "GGUF models (*.gguf);;All files (*)"
+            parent,
+            QCoreApplication.translate("Ask", "Open a GGUF model"),
+            "",
+            QCoreApplication.translate("Ask", "GGUF models (*.gguf);;All files (*)"),
         )
         return path or None
 

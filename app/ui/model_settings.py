@@ -15,7 +15,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -46,21 +46,29 @@ from app.core.settings import Settings
 from app.ui.dialogs import Ask
 
 LABELS = {
-    "context_length": "Context length",
-    "gpu_layers": "GPU layers",
-    "temperature": "Temperature",
-    "top_p": "Top-p",
-    "top_k": "Top-k",
-    "min_p": "Min-p",
-    "repeat_penalty": "Repeat penalty",
-    "max_tokens": "Max tokens",
-    "system_prompt": "System prompt",
+    "context_length": QT_TRANSLATE_NOOP("ModelSettingsDialog", "Context length"),
+    "gpu_layers": QT_TRANSLATE_NOOP("ModelSettingsDialog", "GPU layers"),
+    "temperature": QT_TRANSLATE_NOOP("ModelSettingsDialog", "Temperature"),
+    "top_p": QT_TRANSLATE_NOOP("ModelSettingsDialog", "Top-p"),
+    "top_k": QT_TRANSLATE_NOOP("ModelSettingsDialog", "Top-k"),
+    "min_p": QT_TRANSLATE_NOOP("ModelSettingsDialog", "Min-p"),
+    "repeat_penalty": QT_TRANSLATE_NOOP("ModelSettingsDialog", "Repeat penalty"),
+    "max_tokens": QT_TRANSLATE_NOOP("ModelSettingsDialog", "Max tokens"),
+    "system_prompt": QT_TRANSLATE_NOOP("ModelSettingsDialog", "System prompt"),
 }
-TEMPLATE_LABELS = {
-    TEMPLATE_AUTO: "Automatic: the file's own, else chosen from its architecture",
-    **{key: f"{t.label} (in place of the file's own)" for key, t in CHAT_TEMPLATES.items()},
-    TEMPLATE_PLAIN: "Hearth's plain User:/Assistant: format",
-}
+"""Each row's label (English here, translated when shown)."""
+
+
+def _template_labels() -> dict[str, str]:
+    translate = QCoreApplication.translate
+    own = translate("ModelSettingsDialog", "{template} (in place of the file's own)")
+    return {
+        TEMPLATE_AUTO: translate(
+            "ModelSettingsDialog", "Automatic: the file's own, else chosen from its architecture"
+        ),
+        **{key: own.format(template=t.label) for key, t in CHAT_TEMPLATES.items()},
+        TEMPLATE_PLAIN: translate("ModelSettingsDialog", "Hearth's plain User:/Assistant: format"),
+    }
 
 
 def _editor(key: str) -> QWidget:
@@ -107,28 +115,32 @@ class ModelSettingsDialog(QDialog):
         template_note: str = "",
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"Settings for {name}")
+        self.setWindowTitle(self.tr("Settings for {name}").format(name=name))
         self.setObjectName("model-settings-dialog")
         self.app = app
         self.own_boxes: dict[str, QCheckBox] = {}
         self.editors: dict[str, QWidget] = {}
         column = QVBoxLayout(self)
         intro = QLabel(
-            f"What {name} uses instead of the app's settings. Untick a row to follow the "
-            "app's value."
+            self.tr(
+                "What {name} uses instead of the app's settings. Untick a row to follow the "
+                "app's value."
+            ).format(name=name)
         )
         intro.setWordWrap(True)
         column.addWidget(intro)
         grid = QGridLayout()
         for row, key in enumerate(MODEL_SETTING_KEYS):
-            label = QLabel(LABELS[key])
+            label = QLabel(self.tr(LABELS[key]))
             editor = _editor(key)
             editor.setObjectName(f"model-setting-{key}")
             editor.setToolTip(Settings.describe(key))
             label.setBuddy(editor)
-            own_box = QCheckBox("Own value")
+            own_box = QCheckBox(self.tr("Own value"))
             own_box.setObjectName(f"model-setting-{key}-own")
-            own_box.setAccessibleName(f"Own {LABELS[key].lower()} for this model")
+            own_box.setAccessibleName(
+                self.tr("Own {setting} for this model").format(setting=label.text().lower())
+            )
             own_box.toggled.connect(lambda on, k=key: self._set_own(k, on))
             self.own_boxes[key], self.editors[key] = own_box, editor
             grid.addWidget(label, row, 0)
@@ -137,9 +149,10 @@ class ModelSettingsDialog(QDialog):
         row = len(MODEL_SETTING_KEYS)
         self.template = QComboBox()
         self.template.setObjectName("model-setting-chat_template")
+        template_labels = _template_labels()
         for choice in CHAT_TEMPLATE_CHOICES:
-            self.template.addItem(TEMPLATE_LABELS[choice], choice)
-        template_label = QLabel("Chat template")
+            self.template.addItem(template_labels[choice], choice)
+        template_label = QLabel(self.tr("Chat template"))
         template_label.setBuddy(self.template)
         grid.addWidget(template_label, row, 0)
         grid.addWidget(self.template, row, 1, 1, 2)
@@ -161,7 +174,7 @@ class ModelSettingsDialog(QDialog):
             | QDialogButtonBox.StandardButton.RestoreDefaults
         )
         restore = buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults)
-        restore.setText("Follow the app's settings")
+        restore.setText(self.tr("Follow the app's settings"))
         restore.clicked.connect(lambda: self.show_settings(ModelSettings()))
         buttons.accepted.connect(self._save)
         buttons.rejected.connect(self.reject)
@@ -259,9 +272,11 @@ class ModelSettingsController(QObject):
             and _load_keys_changed(before, after)
             and Ask.confirm(
                 self._parent,
-                "Reload the model?",
-                "The context, GPU layers and chat template take effect when the model is "
-                "loaded again. Reload it now?",
+                self.tr("Reload the model?"),
+                self.tr(
+                    "The context, GPU layers and chat template take effect when the model is "
+                    "loaded again. Reload it now?"
+                ),
             )
         ):
             self.reload_requested.emit(path)
@@ -269,9 +284,29 @@ class ModelSettingsController(QObject):
 
 def _template_note(model: LoadedModel) -> str:
     """What the loaded model's file has, and what is used now."""
-    has = "has its own chat template" if model.header.chat_template else "has no chat template"
-    used = "its template" if model.prompt_format == PromptFormat.TEMPLATE else "the plain format"
-    return f"This file {has}; the model is using {used} now."
+    template = model.prompt_format == PromptFormat.TEMPLATE
+    if model.header.chat_template:
+        if template:
+            text = QT_TRANSLATE_NOOP(
+                "ModelSettingsDialog",
+                "This file has its own chat template; the model is using its template now.",
+            )
+        else:
+            text = QT_TRANSLATE_NOOP(
+                "ModelSettingsDialog",
+                "This file has its own chat template; the model is using the plain format now.",
+            )
+    elif template:
+        text = QT_TRANSLATE_NOOP(
+            "ModelSettingsDialog",
+            "This file has no chat template; the model is using its template now.",
+        )
+    else:
+        text = QT_TRANSLATE_NOOP(
+            "ModelSettingsDialog",
+            "This file has no chat template; the model is using the plain format now.",
+        )
+    return QCoreApplication.translate("ModelSettingsDialog", text)
 
 
 def _load_keys_changed(before: ModelSettings, after: ModelSettings) -> bool:

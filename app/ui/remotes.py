@@ -11,7 +11,7 @@ failures go to ``failed``, the window's one place for errors.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -38,21 +38,24 @@ from app.core.settings import RemoteServer
 from app.ui.dialogs import Ask
 from app.ui.operations import run_operation
 
-ALLOW_TEXT = (
+ALLOW_TEXT = QT_TRANSLATE_NOOP(
+    "RemotesPanel",
     "{name} is on another computer ({url}). When you pick one of its models, each "
     "message and your conversation's earlier messages and system prompt are sent there, "
-    "after a preview. Allow that?"
+    "after a preview. Allow that?",
 )
 
 
 def describe(remote: RemoteServer) -> str:
     """One line of the list: name, URL, and where it is."""
     if not leaves_machine(remote.url):
-        where = "this computer: nothing leaves it"
+        where = QCoreApplication.translate("RemotesPanel", "this computer: nothing leaves it")
     elif remote.allowed:
-        where = "another computer: allowed, with a preview"
+        where = QCoreApplication.translate(
+            "RemotesPanel", "another computer: allowed, with a preview"
+        )
     else:
-        where = "another computer: not allowed yet"
+        where = QCoreApplication.translate("RemotesPanel", "another computer: not allowed yet")
     return f"{remote.name} · {remote.url} · {where}"
 
 
@@ -75,11 +78,11 @@ class RemotesPanel(QWidget):
         self.list.currentRowChanged.connect(lambda _row: self._show_selected())
         layout.addWidget(self.list)
         row = QHBoxLayout()
-        self.test_button = QPushButton("Test connection")
+        self.test_button = QPushButton(self.tr("Test connection"))
         self.test_button.clicked.connect(lambda: self.test(self.selected()))
-        self.allow_box = QCheckBox("Allow sending conversations there")
+        self.allow_box = QCheckBox(self.tr("Allow sending conversations there"))
         self.allow_box.clicked.connect(self._allow_clicked)
-        self.remove_button = QPushButton("Remove")
+        self.remove_button = QPushButton(self.tr("Remove"))
         self.remove_button.clicked.connect(self.remove)
         row.addWidget(self.test_button)
         row.addStretch(1)
@@ -93,20 +96,24 @@ class RemotesPanel(QWidget):
         self.url_edit.setPlaceholderText("http://192.168.1.20:8080/v1")
         self.token_edit = QLineEdit()
         self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.token_edit.setPlaceholderText("if the server needs one (kept in the keychain)")
-        form.addRow("Name", self.name_edit)
+        self.token_edit.setPlaceholderText(
+            self.tr("if the server needs one (kept in the keychain)")
+        )
+        form.addRow(self.tr("Name"), self.name_edit)
         form.addRow("URL", self.url_edit)
-        form.addRow("Token", self.token_edit)
+        form.addRow(self.tr("Token"), self.token_edit)
         layout.addLayout(form)
         add_row = QHBoxLayout()
         add_row.addStretch(1)
-        self.add_button = QPushButton("Add server")
+        self.add_button = QPushButton(self.tr("Add server"))
         self.add_button.clicked.connect(self.add)
         add_row.addWidget(self.add_button)
         layout.addLayout(add_row)
         self.status = QLabel(
-            "A server on 127.0.0.1 or localhost is this computer; any other address is "
-            "another computer, and offline mode blocks it."
+            self.tr(
+                "A server on 127.0.0.1 or localhost is this computer; any other address is "
+                "another computer, and offline mode blocks it."
+            )
         )
         self.status.setObjectName("remotes-status")
         self.status.setWordWrap(True)
@@ -155,7 +162,9 @@ class RemotesPanel(QWidget):
         allowed = False
         if url and leaves_machine(url):
             allowed = Ask.confirm(
-                self, "Allow this server?", ALLOW_TEXT.format(name=name or "It", url=url)
+                self,
+                self.tr("Allow this server?"),
+                self.tr(ALLOW_TEXT).format(name=name or self.tr("It"), url=url),
             )
         context = self.context
 
@@ -169,7 +178,7 @@ class RemotesPanel(QWidget):
             self.name_edit.clear()
             self.url_edit.clear()
             self.token_edit.clear()  # kept in the keychain now, not in this field
-            self.status.setText(f"Added {describe(result)}.")
+            self.status.setText(self.tr("Added {server}.").format(server=describe(result)))
             self.show_remotes()
             self.changed.emit()
             self.test(result)
@@ -191,7 +200,7 @@ class RemotesPanel(QWidget):
         if remote is None:
             return
         settings, keys = self.context.current, self.context.keys
-        self.status.setText(f"Asking {remote.name} for its models…")
+        self.status.setText(self.tr("Asking {name} for its models…").format(name=remote.name))
 
         def ask() -> list[str]:
             token = keys.remote_token(remote.name).load()
@@ -201,10 +210,14 @@ class RemotesPanel(QWidget):
         def listed(models: object) -> None:
             assert isinstance(models, list)
             names = ", ".join(models[:5]) + ("…" if len(models) > 5 else "")
-            self.status.setText(
-                f"{remote.name} answered: {len(models)} model{'s' if len(models) != 1 else ''}"
-                + (f" ({names})." if models else ".")
-            )
+            count = len(models)
+            if count == 1:
+                answer = self.tr("{name} answered: %n model ({names}).", "", count)
+            elif count:
+                answer = self.tr("{name} answered: %n models ({names}).", "", count)
+            else:
+                answer = self.tr("{name} answered: no models.")
+            self.status.setText(answer.format(name=remote.name, names=names))
             self.models_listed.emit(remote.name, models)
 
         def failed(error: HearthError) -> None:
@@ -220,7 +233,9 @@ class RemotesPanel(QWidget):
         if remote is None:
             return
         if allowed and not Ask.confirm(
-            self, "Allow this server?", ALLOW_TEXT.format(name=remote.name, url=remote.url)
+            self,
+            self.tr("Allow this server?"),
+            self.tr(ALLOW_TEXT).format(name=remote.name, url=remote.url),
         ):
             self.allow_box.setChecked(False)
             return
@@ -242,7 +257,7 @@ class RemotesPanel(QWidget):
             return remove_remote(context.settings, context.keys, remote.name)
 
         def removed(_result: object) -> None:
-            self.status.setText(f"Removed {remote.name} and its token.")
+            self.status.setText(self.tr("Removed {name} and its token.").format(name=remote.name))
             self.show_remotes()
             self.changed.emit()
 

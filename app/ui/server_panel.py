@@ -11,7 +11,7 @@ off the GUI thread; a failure (a port in use, no keychain for a token) goes to
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -36,12 +36,18 @@ class _ActivityBridge(QObject):
 
 def activity_text(activity: Activity) -> str:
     """The live line: what the server is doing now, and what it served."""
-    busy = activity.running + activity.waiting
-    served = f"{activity.served} served so far"
+    translate = QCoreApplication.translate
+    busy, waits, done = activity.running + activity.waiting, activity.waiting, activity.served
+    served = translate("ServerPanel", "%n served so far", "", done)
     if not busy:
-        return f"Idle · {served}"
-    waiting = f", {activity.waiting} waiting" if activity.waiting else ""
-    return f"Serving {busy} request{'s' if busy != 1 else ''}{waiting} · {served}"
+        return translate("ServerPanel", "Idle · {served}").format(served=served)
+    waiting = translate("ServerPanel", ", %n waiting", "", waits)
+    if busy == 1:
+        serving = translate("ServerPanel", "Serving %n request", "", busy)
+    else:
+        serving = translate("ServerPanel", "Serving %n requests", "", busy)
+    waiting = waiting if waits else ""
+    return f"{serving}{waiting} · {served}"
 
 
 class ServerPanel(QWidget):
@@ -58,15 +64,17 @@ class ServerPanel(QWidget):
         self._bridge.changed.connect(self._show_activity)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.switch = QCheckBox("Serve the loaded model to other programs")
+        self.switch = QCheckBox(self.tr("Serve the loaded model to other programs"))
         self.switch.setObjectName("server-switch")
         self.switch.setToolTip(
-            "OpenAI- and Anthropic-compatible API, as `hearth serve`; the app's chats and "
-            "the server's requests take turns on the one model."
+            self.tr(
+                "OpenAI- and Anthropic-compatible API, as `hearth serve`; the app's chats and "
+                "the server's requests take turns on the one model."
+            )
         )
         self.switch.toggled.connect(self._toggled)
         layout.addWidget(self.switch)
-        self.address = QLabel("Off")
+        self.address = QLabel(self.tr("Off"))
         self.address.setObjectName("server-address")
         self.address.setWordWrap(True)
         layout.addWidget(self.address)
@@ -74,12 +82,12 @@ class ServerPanel(QWidget):
         self.activity.setObjectName("server-activity")
         layout.addWidget(self.activity)
         row = QHBoxLayout()
-        self.copy_url_button = QPushButton("Copy base URL")
+        self.copy_url_button = QPushButton(self.tr("Copy base URL"))
         self.copy_url_button.clicked.connect(self.copy_url)
-        self.show_token_button = QPushButton("Show token")
+        self.show_token_button = QPushButton(self.tr("Show token"))
         self.show_token_button.setCheckable(True)
         self.show_token_button.toggled.connect(self._show_token)
-        self.copy_token_button = QPushButton("Copy token")
+        self.copy_token_button = QPushButton(self.tr("Copy token"))
         self.copy_token_button.clicked.connect(self.copy_token)
         for button in (self.copy_url_button, self.show_token_button, self.copy_token_button):
             row.addWidget(button)
@@ -111,16 +119,18 @@ class ServerPanel(QWidget):
         self.switch.setChecked(self.serving)
         self.switch.blockSignals(False)
         if self.server is None:
-            self.address.setText("Off: no other program can reach the model.")
+            self.address.setText(self.tr("Off: no other program can reach the model."))
             self.activity.clear()
             return
         where = (
-            "only programs on this computer can reach it"
+            self.tr("only programs on this computer can reach it")
             if self.server.config.loopback
-            else "other computers can reach it; every request needs the token"
+            else self.tr("other computers can reach it; every request needs the token")
         )
         self.address.setText(
-            f"Serving at {self.base_url} (OpenAI) and {self.server.urls[0]} (Anthropic): {where}."
+            self.tr("Serving at {openai} (OpenAI) and {anthropic} (Anthropic): {where}.").format(
+                openai=self.base_url, anthropic=self.server.urls[0], where=where
+            )
         )
         self._show_activity(self.server.activity)
 
@@ -143,7 +153,7 @@ class ServerPanel(QWidget):
             return
         engine = self.context.engine
         if engine is None:
-            self._failed(ServerSetupError("There is no engine to serve yet."))
+            self._failed(ServerSetupError(self.tr("There is no engine to serve yet.")))
             return
         settings = self.context.current
         keys = self.context.keys
@@ -215,7 +225,7 @@ class ServerPanel(QWidget):
         token = self._token() if shown else None
         self.token.setText(token or "")
         self.token.setVisible(bool(token))
-        self.show_token_button.setText("Hide token" if token else "Show token")
+        self.show_token_button.setText(self.tr("Hide token") if token else self.tr("Show token"))
 
     def copy_token(self) -> None:
         token = self._token()

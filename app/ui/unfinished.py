@@ -50,10 +50,12 @@ class UnfinishedDownloads(QWidget):
         self._failed = failed
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("<b>Unfinished downloads</b> — resume from what is on disk"))
+        layout.addWidget(
+            QLabel(self.tr("<b>Unfinished downloads</b> — resume from what is on disk"))
+        )
         self.tree = QTreeWidget()
-        self.tree.setAccessibleName("Unfinished downloads")
-        self.tree.setHeaderLabels(["Model / file", "On disk", ""])
+        self.tree.setAccessibleName(self.tr("Unfinished downloads"))
+        self.tree.setHeaderLabels([self.tr("Model / file"), self.tr("On disk"), ""])
         self.tree.setColumnWidth(0, 360)
         self.tree.setRootIsDecorated(False)
         self.tree.setMaximumHeight(140)
@@ -89,20 +91,22 @@ class UnfinishedDownloads(QWidget):
         if item.repo_id:
             name += f" — {item.repo_id}"
         size = item.size
-        have = format_bytes(item.have_bytes) + (f" of {format_bytes(size)}" if size else "")
+        have = format_bytes(item.have_bytes)
+        if size:
+            have = self.tr("{have} of {size}").format(have=have, size=format_bytes(size))
         row = QTreeWidgetItem([name, have, ""])
         row.setData(0, FIRST_FILE, str(item.parts[0].path))
         self.tree.addTopLevelItem(row)
         buttons = QWidget()
         layout = QHBoxLayout(buttons)
         layout.setContentsMargins(0, 0, 0, 0)
-        resume = QPushButton("Resume")
+        resume = QPushButton(self.tr("Resume"))
         resume.setEnabled(item.resumable)
         if not item.resumable:
-            resume.setToolTip("Hearth no longer knows where this file came from.")
-            row.setToolTip(0, "Its download record is missing: it can only be discarded.")
+            resume.setToolTip(self.tr("Hearth no longer knows where this file came from."))
+            row.setToolTip(0, self.tr("Its download record is missing: it can only be discarded."))
         resume.clicked.connect(lambda _=False: self._resume(item, row))
-        discard = QPushButton("Discard…")
+        discard = QPushButton(self.tr("Discard…"))
         discard.clicked.connect(lambda _=False: self._discard(item))
         layout.addWidget(resume)
         layout.addWidget(discard)
@@ -130,7 +134,11 @@ class UnfinishedDownloads(QWidget):
     def _discard(self, item: UnfinishedDownload) -> None:
         kept = format_bytes(item.have_bytes)
         if not Ask.confirm(
-            self, "Discard download?", f"Delete the {kept} of {item.name} downloaded so far?"
+            self,
+            self.tr("Discard download?"),
+            self.tr("Delete the {size} of {name} downloaded so far?").format(
+                size=kept, name=item.name
+            ),
         ):
             return
         run_operation(

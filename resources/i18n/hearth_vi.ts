@@ -2,6 +2,615 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="vi_VN">
 <context>
+    <name>Ask</name>
+    <message>
+        <source>&lt;p&gt;&lt;b&gt;About to send {what}.&lt;/b&gt;&lt;/p&gt;</source>
+        <translation>&lt;p&gt;&lt;b&gt;Sắp gửi {what}.&lt;/b&gt;&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>&lt;p&gt;&lt;b&gt;System prompt&lt;/b&gt;&lt;br&gt;{text}&lt;/p&gt;</source>
+        <translation>&lt;p&gt;&lt;b&gt;Lời nhắc hệ thống&lt;/b&gt;&lt;br&gt;{text}&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>&lt;p&gt;Token count estimated on this computer. Host: {host}.&lt;/p&gt;</source>
+        <translation>&lt;p&gt;Số token được ước tính trên máy này. Máy chủ nhận: {host}.&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>Send to {name}?</source>
+        <translation>Gửi đến {name}?</translation>
+    </message>
+    <message>
+        <source>Send to {name}</source>
+        <translation>Gửi đến {name}</translation>
+    </message>
+    <message>
+        <source>Open a GGUF model</source>
+        <translation>Mở một mô hình GGUF</translation>
+    </message>
+    <message>
+        <source>GGUF models (*.gguf);;All files (*)</source>
+        <translation>Mô hình GGUF (*.gguf);;Mọi tệp (*)</translation>
+    </message>
+</context>
+<context>
+    <name>BackupsSection</name>
+    <message>
+        <source>daily</source>
+        <translation>hằng ngày</translation>
+    </message>
+    <message>
+        <source>made by you</source>
+        <translation>do bạn tạo</translation>
+    </message>
+    <message>
+        <source>before an upgrade</source>
+        <translation>trước khi nâng cấp</translation>
+    </message>
+    <message>
+        <source>Hearth backs up your chats by itself once a day and before each upgrade, in {folder}. It keeps {daily} daily backups, {manual} made with Back up now and {upgrade} from before upgrades. Restoring keeps your current history aside; nothing is deleted.</source>
+        <translation>Hearth tự sao lưu các cuộc trò chuyện của bạn mỗi ngày một lần và trước mỗi lần nâng cấp, vào {folder}. Hearth giữ {daily} bản sao lưu hằng ngày, {manual} bản tạo bằng Sao lưu ngay và {upgrade} bản từ trước các lần nâng cấp. Khi khôi phục, lịch sử hiện tại được cất riêng; không có gì bị xóa.</translation>
+    </message>
+    <message>
+        <source>Backups</source>
+        <translation>Sao lưu</translation>
+    </message>
+    <message>
+        <source>Back up now</source>
+        <translation>Sao lưu ngay</translation>
+    </message>
+    <message>
+        <source>Restore…</source>
+        <translation>Khôi phục…</translation>
+    </message>
+    <message>
+        <source>No backups yet.</source>
+        <translation>Chưa có bản sao lưu nào.</translation>
+    </message>
+    <message>
+        <source>Backing up…</source>
+        <translation>Đang sao lưu…</translation>
+    </message>
+    <message>
+        <source>Pick a backup in the list first.</source>
+        <translation>Hãy chọn một bản sao lưu trong danh sách trước.</translation>
+    </message>
+    <message>
+        <source>Replace your chats with the backup from {when}?
+
+Hearth checks the backup first. Your current history is kept as a file next to it, so you can go back.</source>
+        <translation>Thay các cuộc trò chuyện của bạn bằng bản sao lưu lúc {when}?
+
+Hearth kiểm tra bản sao lưu trước. Lịch sử hiện tại được giữ thành một tệp bên cạnh, nên bạn có thể quay lại.</translation>
+    </message>
+    <message>
+        <source>Restore a backup</source>
+        <translation>Khôi phục bản sao lưu</translation>
+    </message>
+    <message>
+        <source>Checking and restoring the backup…</source>
+        <translation>Đang kiểm tra và khôi phục bản sao lưu…</translation>
+    </message>
+    <message>
+        <source>Backed up: {name} ({size}).</source>
+        <translation>Đã sao lưu: {name} ({size}).</translation>
+    </message>
+    <message>
+        <source>Restored {chats} chats ({messages} messages). Your history from before is kept at {kept}.</source>
+        <translation>Đã khôi phục {chats} cuộc trò chuyện ({messages} tin nhắn). Lịch sử trước đó được giữ tại {kept}.</translation>
+    </message>
+</context>
+<context>
+    <name>ClaudeKeyController</name>
+    <message>
+        <source>A key is stored ({location}).</source>
+        <translation>Đã lưu một khóa ({location}).</translation>
+    </message>
+    <message>
+        <source>No key yet. It will be kept in {keychain}.</source>
+        <translation>Chưa có khóa. Khóa sẽ được giữ trong {keychain}.</translation>
+    </message>
+    <message>
+        <source>No keychain: {reason}. A key can be kept for this session only.</source>
+        <translation>Không có kho khóa: {reason}. Khóa chỉ có thể được giữ trong phiên này.</translation>
+    </message>
+    <message>
+        <source>Looking for the key…</source>
+        <translation>Đang tìm khóa…</translation>
+    </message>
+    <message>
+        <source>Claude API key</source>
+        <translation>Khóa API Claude</translation>
+    </message>
+    <message>
+        <source>Paste your Anthropic API key:</source>
+        <translation>Dán khóa API Anthropic của bạn:</translation>
+    </message>
+    <message>
+        <source>No keychain</source>
+        <translation>Không có kho khóa</translation>
+    </message>
+    <message>
+        <source>{reason}
+
+Keep the key in memory for this session only (it is never written to a file)?</source>
+        <translation>{reason}
+
+Giữ khóa trong bộ nhớ chỉ cho phiên này (khóa không bao giờ được ghi ra tệp)?</translation>
+    </message>
+    <message>
+        <source>Keeping the key for this session…</source>
+        <translation>Đang giữ khóa cho phiên này…</translation>
+    </message>
+    <message>
+        <source>Storing the key in the keychain…</source>
+        <translation>Đang lưu khóa vào kho khóa…</translation>
+    </message>
+    <message>
+        <source>Forgetting the key…</source>
+        <translation>Đang quên khóa…</translation>
+    </message>
+    <message>
+        <source>There is no key to test.</source>
+        <translation>Không có khóa nào để kiểm tra.</translation>
+    </message>
+    <message>
+        <source>Set one first.</source>
+        <translation>Hãy đặt khóa trước.</translation>
+    </message>
+    <message>
+        <source>The key works ({model}).</source>
+        <translation>Khóa hoạt động ({model}).</translation>
+    </message>
+    <message>
+        <source>Testing the key with one minimal request…</source>
+        <translation>Đang kiểm tra khóa bằng một yêu cầu tối thiểu…</translation>
+    </message>
+</context>
+<context>
+    <name>ModelSettingsController</name>
+    <message>
+        <source>Reload the model?</source>
+        <translation>Nạp lại mô hình?</translation>
+    </message>
+    <message>
+        <source>The context, GPU layers and chat template take effect when the model is loaded again. Reload it now?</source>
+        <translation>Ngữ cảnh, số lớp GPU và mẫu trò chuyện có hiệu lực khi mô hình được nạp lại. Nạp lại ngay bây giờ?</translation>
+    </message>
+</context>
+<context>
+    <name>ModelSettingsDialog</name>
+    <message>
+        <source>Context length</source>
+        <translation>Độ dài ngữ cảnh</translation>
+    </message>
+    <message>
+        <source>GPU layers</source>
+        <translation>Số lớp trên GPU</translation>
+    </message>
+    <message>
+        <source>Temperature</source>
+        <translation>Nhiệt độ</translation>
+    </message>
+    <message>
+        <source>Top-p</source>
+        <translation>Top-p</translation>
+    </message>
+    <message>
+        <source>Top-k</source>
+        <translation>Top-k</translation>
+    </message>
+    <message>
+        <source>Min-p</source>
+        <translation>Min-p</translation>
+    </message>
+    <message>
+        <source>Repeat penalty</source>
+        <translation>Phạt lặp từ</translation>
+    </message>
+    <message>
+        <source>Max tokens</source>
+        <translation>Số token tối đa</translation>
+    </message>
+    <message>
+        <source>System prompt</source>
+        <translation>Lời nhắc hệ thống</translation>
+    </message>
+    <message>
+        <source>{template} (in place of the file&apos;s own)</source>
+        <translation>{template} (thay cho mẫu của tệp)</translation>
+    </message>
+    <message>
+        <source>Automatic: the file&apos;s own, else chosen from its architecture</source>
+        <translation>Tự động: mẫu của tệp, nếu không có thì chọn theo kiến trúc</translation>
+    </message>
+    <message>
+        <source>Hearth&apos;s plain User:/Assistant: format</source>
+        <translation>Định dạng đơn giản User:/Assistant: của Hearth</translation>
+    </message>
+    <message>
+        <source>Settings for {name}</source>
+        <translation>Cài đặt cho {name}</translation>
+    </message>
+    <message>
+        <source>What {name} uses instead of the app&apos;s settings. Untick a row to follow the app&apos;s value.</source>
+        <translation>Những gì {name} dùng thay cho cài đặt của ứng dụng. Bỏ chọn một dòng để theo giá trị của ứng dụng.</translation>
+    </message>
+    <message>
+        <source>Own value</source>
+        <translation>Giá trị riêng</translation>
+    </message>
+    <message>
+        <source>Own {setting} for this model</source>
+        <translation>{setting} riêng cho mô hình này</translation>
+    </message>
+    <message>
+        <source>Chat template</source>
+        <translation>Mẫu trò chuyện</translation>
+    </message>
+    <message>
+        <source>Follow the app&apos;s settings</source>
+        <translation>Theo cài đặt của ứng dụng</translation>
+    </message>
+    <message>
+        <source>This file has its own chat template; the model is using its template now.</source>
+        <translation>Tệp này có mẫu trò chuyện riêng; mô hình đang dùng mẫu đó.</translation>
+    </message>
+    <message>
+        <source>This file has its own chat template; the model is using the plain format now.</source>
+        <translation>Tệp này có mẫu trò chuyện riêng; mô hình đang dùng định dạng đơn giản.</translation>
+    </message>
+    <message>
+        <source>This file has no chat template; the model is using its template now.</source>
+        <translation>Tệp này không có mẫu trò chuyện; mô hình đang dùng mẫu đã chọn.</translation>
+    </message>
+    <message>
+        <source>This file has no chat template; the model is using the plain format now.</source>
+        <translation>Tệp này không có mẫu trò chuyện; mô hình đang dùng định dạng đơn giản.</translation>
+    </message>
+</context>
+<context>
+    <name>QLineEdit</name>
+    <message>
+        <source>&amp;Undo</source>
+        <translation>&amp;Hoàn tác</translation>
+    </message>
+    <message>
+        <source>&amp;Redo</source>
+        <translation>&amp;Làm lại</translation>
+    </message>
+    <message>
+        <source>Cu&amp;t</source>
+        <translation>&amp;Cắt</translation>
+    </message>
+    <message>
+        <source>&amp;Copy</source>
+        <translation>&amp;Sao chép</translation>
+    </message>
+    <message>
+        <source>&amp;Paste</source>
+        <translation>&amp;Dán</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>Xóa</translation>
+    </message>
+    <message>
+        <source>Select All</source>
+        <translation>Chọn tất cả</translation>
+    </message>
+</context>
+<context>
+    <name>QPlatformTheme</name>
+    <message>
+        <source>OK</source>
+        <translation>OK</translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation>Lưu</translation>
+    </message>
+    <message>
+        <source>Save All</source>
+        <translation>Lưu tất cả</translation>
+    </message>
+    <message>
+        <source>Open</source>
+        <translation>Mở</translation>
+    </message>
+    <message>
+        <source>&amp;Yes</source>
+        <translation>&amp;Có</translation>
+    </message>
+    <message>
+        <source>Yes to &amp;All</source>
+        <translation>Có cho &amp;tất cả</translation>
+    </message>
+    <message>
+        <source>&amp;No</source>
+        <translation>&amp;Không</translation>
+    </message>
+    <message>
+        <source>N&amp;o to All</source>
+        <translation>K&amp;hông cho tất cả</translation>
+    </message>
+    <message>
+        <source>Abort</source>
+        <translation>Hủy bỏ</translation>
+    </message>
+    <message>
+        <source>Retry</source>
+        <translation>Thử lại</translation>
+    </message>
+    <message>
+        <source>Ignore</source>
+        <translation>Bỏ qua</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Đóng</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Hủy</translation>
+    </message>
+    <message>
+        <source>Discard</source>
+        <translation>Bỏ đi</translation>
+    </message>
+    <message>
+        <source>Help</source>
+        <translation>Trợ giúp</translation>
+    </message>
+    <message>
+        <source>Apply</source>
+        <translation>Áp dụng</translation>
+    </message>
+    <message>
+        <source>Reset</source>
+        <translation>Đặt lại</translation>
+    </message>
+    <message>
+        <source>Restore Defaults</source>
+        <translation>Khôi phục mặc định</translation>
+    </message>
+</context>
+<context>
+    <name>QWidgetTextControl</name>
+    <message>
+        <source>&amp;Undo</source>
+        <translation>&amp;Hoàn tác</translation>
+    </message>
+    <message>
+        <source>&amp;Redo</source>
+        <translation>&amp;Làm lại</translation>
+    </message>
+    <message>
+        <source>Cu&amp;t</source>
+        <translation>&amp;Cắt</translation>
+    </message>
+    <message>
+        <source>&amp;Copy</source>
+        <translation>&amp;Sao chép</translation>
+    </message>
+    <message>
+        <source>Copy &amp;Link Location</source>
+        <translation>Sao chép địa chỉ &amp;liên kết</translation>
+    </message>
+    <message>
+        <source>&amp;Paste</source>
+        <translation>&amp;Dán</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>Xóa</translation>
+    </message>
+    <message>
+        <source>Select All</source>
+        <translation>Chọn tất cả</translation>
+    </message>
+</context>
+<context>
+    <name>RemotesPanel</name>
+    <message>
+        <source>{name} is on another computer ({url}). When you pick one of its models, each message and your conversation&apos;s earlier messages and system prompt are sent there, after a preview. Allow that?</source>
+        <translation>{name} ở trên một máy tính khác ({url}). Khi bạn chọn một mô hình của nó, mỗi tin nhắn cùng các tin nhắn trước đó và lời nhắc hệ thống của cuộc trò chuyện sẽ được gửi đến đó, sau khi xem trước. Cho phép không?</translation>
+    </message>
+    <message>
+        <source>this computer: nothing leaves it</source>
+        <translation>máy tính này: không có gì rời khỏi máy</translation>
+    </message>
+    <message>
+        <source>another computer: allowed, with a preview</source>
+        <translation>máy tính khác: được phép, có xem trước</translation>
+    </message>
+    <message>
+        <source>another computer: not allowed yet</source>
+        <translation>máy tính khác: chưa được phép</translation>
+    </message>
+    <message>
+        <source>Test connection</source>
+        <translation>Kiểm tra kết nối</translation>
+    </message>
+    <message>
+        <source>Allow sending conversations there</source>
+        <translation>Cho phép gửi cuộc trò chuyện đến đó</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>Gỡ bỏ</translation>
+    </message>
+    <message>
+        <source>if the server needs one (kept in the keychain)</source>
+        <translation>nếu máy chủ cần (được giữ trong kho khóa)</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Tên</translation>
+    </message>
+    <message>
+        <source>Token</source>
+        <translation>Token</translation>
+    </message>
+    <message>
+        <source>Add server</source>
+        <translation>Thêm máy chủ</translation>
+    </message>
+    <message>
+        <source>A server on 127.0.0.1 or localhost is this computer; any other address is another computer, and offline mode blocks it.</source>
+        <translation>Máy chủ ở 127.0.0.1 hoặc localhost là máy tính này; mọi địa chỉ khác là một máy tính khác, và chế độ ngoại tuyến sẽ chặn nó.</translation>
+    </message>
+    <message>
+        <source>Allow this server?</source>
+        <translation>Cho phép máy chủ này?</translation>
+    </message>
+    <message>
+        <source>It</source>
+        <translation>Máy chủ này</translation>
+    </message>
+    <message>
+        <source>Added {server}.</source>
+        <translation>Đã thêm {server}.</translation>
+    </message>
+    <message>
+        <source>Asking {name} for its models…</source>
+        <translation>Đang hỏi {name} danh sách mô hình…</translation>
+    </message>
+    <message numerus="yes">
+        <source>{name} answered: %n model ({names}).</source>
+        <translation>
+            <numerusform>{name} đã trả lời: %n mô hình ({names}).</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>{name} answered: %n models ({names}).</source>
+        <translation>
+            <numerusform>{name} đã trả lời: %n mô hình ({names}).</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>{name} answered: no models.</source>
+        <translation>{name} đã trả lời: không có mô hình nào.</translation>
+    </message>
+    <message>
+        <source>Removed {name} and its token.</source>
+        <translation>Đã gỡ {name} và token của nó.</translation>
+    </message>
+</context>
+<context>
+    <name>ServerPanel</name>
+    <message>
+        <source>%n served so far</source>
+        <translation>đã phục vụ %n</translation>
+    </message>
+    <message>
+        <source>Idle · {served}</source>
+        <translation>Đang rảnh · {served}</translation>
+    </message>
+    <message>
+        <source>, %n waiting</source>
+        <translation>, %n đang chờ</translation>
+    </message>
+    <message>
+        <source>Serving %n request</source>
+        <translation>Đang phục vụ %n yêu cầu</translation>
+    </message>
+    <message>
+        <source>Serving %n requests</source>
+        <translation>Đang phục vụ %n yêu cầu</translation>
+    </message>
+    <message>
+        <source>Serve the loaded model to other programs</source>
+        <translation>Cung cấp mô hình đã nạp cho các chương trình khác</translation>
+    </message>
+    <message>
+        <source>OpenAI- and Anthropic-compatible API, as `hearth serve`; the app&apos;s chats and the server&apos;s requests take turns on the one model.</source>
+        <translation>API tương thích OpenAI và Anthropic, như `hearth serve`; các cuộc trò chuyện của ứng dụng và các yêu cầu tới máy chủ lần lượt dùng chung một mô hình.</translation>
+    </message>
+    <message>
+        <source>Off</source>
+        <translation>Tắt</translation>
+    </message>
+    <message>
+        <source>Copy base URL</source>
+        <translation>Sao chép URL gốc</translation>
+    </message>
+    <message>
+        <source>Show token</source>
+        <translation>Hiện token</translation>
+    </message>
+    <message>
+        <source>Copy token</source>
+        <translation>Sao chép token</translation>
+    </message>
+    <message>
+        <source>Off: no other program can reach the model.</source>
+        <translation>Tắt: không chương trình nào khác truy cập được mô hình.</translation>
+    </message>
+    <message>
+        <source>only programs on this computer can reach it</source>
+        <translation>chỉ các chương trình trên máy tính này truy cập được</translation>
+    </message>
+    <message>
+        <source>other computers can reach it; every request needs the token</source>
+        <translation>các máy tính khác truy cập được; mọi yêu cầu đều cần token</translation>
+    </message>
+    <message>
+        <source>Serving at {openai} (OpenAI) and {anthropic} (Anthropic): {where}.</source>
+        <translation>Đang phục vụ tại {openai} (OpenAI) và {anthropic} (Anthropic): {where}.</translation>
+    </message>
+    <message>
+        <source>There is no engine to serve yet.</source>
+        <translation>Chưa có bộ máy suy luận nào để phục vụ.</translation>
+    </message>
+    <message>
+        <source>Hide token</source>
+        <translation>Ẩn token</translation>
+    </message>
+</context>
+<context>
+    <name>Session</name>
+    <message>
+        <source>{error} The damaged file is kept for recovery.</source>
+        <translation>{error} Tệp bị hỏng được giữ lại để khôi phục.</translation>
+    </message>
+    <message>
+        <source>{found} There is no backup, so Hearth started a new, empty history.</source>
+        <translation>{found} Không có bản sao lưu nào, nên Hearth đã bắt đầu một lịch sử mới, trống.</translation>
+    </message>
+    <message>
+        <source>{found}
+
+Restore the latest good backup, from {when} ({chats} chats)? Chats written after it stay only in the damaged file.</source>
+        <translation>{found}
+
+Khôi phục bản sao lưu tốt gần nhất, lúc {when} ({chats} cuộc trò chuyện)? Những cuộc trò chuyện viết sau thời điểm đó chỉ còn trong tệp bị hỏng.</translation>
+    </message>
+    <message>
+        <source>Hearth&apos;s history is damaged</source>
+        <translation>Lịch sử của Hearth bị hỏng</translation>
+    </message>
+    <message>
+        <source>{found} Hearth started a new, empty history; the backup from {when} can be restored in Settings → Backups.</source>
+        <translation>{found} Hearth đã bắt đầu một lịch sử mới, trống; bản sao lưu lúc {when} có thể được khôi phục trong Cài đặt → Sao lưu.</translation>
+    </message>
+    <message>
+        <source>{found} Restoring the backup from {when} failed: {reason}</source>
+        <translation>{found} Khôi phục bản sao lưu lúc {when} không thành công: {reason}</translation>
+    </message>
+    <message>
+        <source>{found} Hearth restored the backup from {when} ({chats} chats).</source>
+        <translation>{found} Hearth đã khôi phục bản sao lưu lúc {when} ({chats} cuộc trò chuyện).</translation>
+    </message>
+    <message>
+        <source>Hearth cannot save the window&apos;s state ({error}).</source>
+        <translation>Hearth không lưu được trạng thái cửa sổ ({error}).</translation>
+    </message>
+    <message>
+        <source>Hearth closed unexpectedly last time. Your last chat and model are back; everything you wrote and every reply streamed so far was saved.</source>
+        <translation>Lần trước Hearth đã đóng bất ngờ. Cuộc trò chuyện và mô hình gần nhất của bạn đã được mở lại; mọi thứ bạn viết và mọi câu trả lời đã hiện ra đều được lưu.</translation>
+    </message>
+</context>
+<context>
     <name>SettingsPage</name>
     <message>
         <source>Models</source>
@@ -210,6 +819,49 @@
     <message>
         <source>A new language shows the next time Hearth starts.</source>
         <translation>Ngôn ngữ mới sẽ hiển thị từ lần khởi động Hearth tiếp theo.</translation>
+    </message>
+</context>
+<context>
+    <name>UnfinishedDownloads</name>
+    <message>
+        <source>&lt;b&gt;Unfinished downloads&lt;/b&gt; — resume from what is on disk</source>
+        <translation>&lt;b&gt;Tải xuống chưa xong&lt;/b&gt; — tiếp tục từ phần đã có trên đĩa</translation>
+    </message>
+    <message>
+        <source>Model / file</source>
+        <translation>Mô hình / tệp</translation>
+    </message>
+    <message>
+        <source>On disk</source>
+        <translation>Trên đĩa</translation>
+    </message>
+    <message>
+        <source>{have} of {size}</source>
+        <translation>{have} trên {size}</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>Tiếp tục</translation>
+    </message>
+    <message>
+        <source>Hearth no longer knows where this file came from.</source>
+        <translation>Hearth không còn biết tệp này đến từ đâu.</translation>
+    </message>
+    <message>
+        <source>Its download record is missing: it can only be discarded.</source>
+        <translation>Bản ghi tải xuống của tệp đã mất: chỉ có thể bỏ đi.</translation>
+    </message>
+    <message>
+        <source>Discard…</source>
+        <translation>Bỏ đi…</translation>
+    </message>
+    <message>
+        <source>Discard download?</source>
+        <translation>Bỏ tải xuống?</translation>
+    </message>
+    <message>
+        <source>Delete the {size} of {name} downloaded so far?</source>
+        <translation>Xóa {size} của {name} đã tải về đến giờ?</translation>
     </message>
 </context>
 </TS>

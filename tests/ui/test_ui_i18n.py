@@ -174,7 +174,8 @@ def test_every_wrapped_text_has_a_vietnamese_translation(tmp_path: Path) -> None
             count += 1
             translation = message.find("translation")
             assert translation is not None
-            words = translation.text or "".join(form.text or "" for form in translation)
+            forms = [form.text or "" for form in translation]  # a plural has its forms
+            words = "".join(forms) if forms else translation.text or ""
             if (
                 translation.get("type") in ("unfinished", "vanished", "obsolete")
                 or not words.strip()
