@@ -23,8 +23,8 @@ class CollectionPicker(QToolButton):
         super().__init__(parent)
         self.setObjectName("collection-picker")
         self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.setToolTip("Answer from your local documents: choose the collections")
-        self.setAccessibleName("Documents this chat answers from")
+        self.setToolTip(self.tr("Answer from your local documents: choose the collections"))
+        self.setAccessibleName(self.tr("Documents this chat answers from"))
         self.setMinimumWidth(60)  # a narrow window cuts its text rather than widening
         self.menu_ = QMenu(self)
         self.setMenu(self.menu_)
@@ -56,15 +56,25 @@ class CollectionPicker(QToolButton):
             action.setChecked(name in self._checked)
             action.toggled.connect(lambda on, n=name: self._toggle(n, on))
         if not self._names:
-            empty = self.menu_.addAction("No collections yet: add some on the Documents page")
+            empty = self.menu_.addAction(
+                self.tr("No collections yet: add some on the Documents page")
+            )
             empty.setEnabled(False)
         chosen = self.checked()
-        self.setText(f"Documents: {', '.join(chosen)}" if chosen else "Documents: none")
+        self.setText(
+            self.tr("Documents: {chosen}").format(chosen=", ".join(chosen))
+            if chosen
+            else self.tr("Documents: none")
+        )
 
     def _toggle(self, name: str, on: bool) -> None:
         checked = [
             n for n in self._names if (n in self._checked and n != name) or (n == name and on)
         ]
         self._checked = checked
-        self.setText(f"Documents: {', '.join(checked)}" if checked else "Documents: none")
+        self.setText(
+            self.tr("Documents: {checked}").format(checked=", ".join(checked))
+            if checked
+            else self.tr("Documents: none")
+        )
         self.changed.emit(checked)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -37,7 +37,11 @@ from app.ui.operations import run_operation
 
 DEFAULT_EMBEDDING_MODEL = "all-minilm-l6-v2"
 DEFAULT_COLLECTION = "Documents"
-STATE_WORDS = {"indexed": "indexed", "limited": "indexed in part", "skipped": "skipped"}
+STATE_WORDS = {
+    "indexed": QT_TRANSLATE_NOOP("DocumentsPage", "indexed"),
+    "limited": QT_TRANSLATE_NOOP("DocumentsPage", "indexed in part"),
+    "skipped": QT_TRANSLATE_NOOP("DocumentsPage", "skipped"),
+}
 
 
 class DocumentDialogs:
@@ -45,18 +49,25 @@ class DocumentDialogs:
 
     @classmethod
     def files(cls, parent: QWidget | None) -> list[str]:
-        paths, _ = QFileDialog.getOpenFileNames(parent, "Add files to the collection")
+        paths, _ = QFileDialog.getOpenFileNames(
+            parent, QCoreApplication.translate("DocumentDialogs", "Add files to the collection")
+        )
         return list(paths)
 
     @classmethod
     def folder(cls, parent: QWidget | None) -> str | None:
-        path = QFileDialog.getExistingDirectory(parent, "Add a folder to the collection")
+        path = QFileDialog.getExistingDirectory(
+            parent, QCoreApplication.translate("DocumentDialogs", "Add a folder to the collection")
+        )
         return path or None
 
     @classmethod
     def embedding_model(cls, parent: QWidget | None) -> str | None:
         path, _ = QFileDialog.getOpenFileName(
-            parent, "Use a GGUF embedding model", "", "GGUF models (*.gguf);;All files (*)"
+            parent,
+            QCoreApplication.translate("DocumentDialogs", "Use a GGUF embedding model"),
+            "",
+            QCoreApplication.translate("DocumentDialogs", "GGUF models (*.gguf);;All files (*)"),
         )
         return path or None
 
@@ -64,12 +75,20 @@ class DocumentDialogs:
 def describe_progress(progress: Progress) -> str:
     """``12 of 40 files · 310 chunks · about 2 min left`` (or paused)."""
     parts = [f"{progress.files_done:,} of {progress.files_total:,} files"]
-    parts.append(f"{progress.chunks_done:,} chunks")
+    parts.append(
+        QCoreApplication.translate("DocumentsPage", "{chunks_done:,} chunks").format(
+            chunks_done=progress.chunks_done
+        )
+    )
     left = progress.seconds_left
     if progress.paused:
         parts.append("paused")
     elif left is not None:
-        parts.append(f"about {_duration(left)} left")
+        parts.append(
+            QCoreApplication.translate("DocumentsPage", "about {left} left").format(
+                left=_duration(left)
+            )
+        )
     return " · ".join(parts)
 
 
@@ -95,9 +114,11 @@ class DocumentsPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         intro = QLabel(
-            "Collections of your own files, indexed on this computer. Attach one to a chat "
-            "(the Documents button under Send) and replies answer from it, with their "
-            "sources."
+            self.tr(
+                "Collections of your own files, indexed on this computer. Attach one to a chat "
+                "(the Documents button under Send) and replies answer from it, with their "
+                "sources."
+            )
         )
         intro.setWordWrap(True)
         layout.addWidget(intro)
@@ -108,10 +129,12 @@ class DocumentsPage(QWidget):
         self.model_label = QLabel()
         self.model_label.setObjectName("documents-model")
         self.model_label.setWordWrap(True)
-        self.download_button = QPushButton("Download all-MiniLM-L6-v2")
-        self.download_button.setToolTip("A small embedding model from the catalog (about 46 MB)")
+        self.download_button = QPushButton(self.tr("Download all-MiniLM-L6-v2"))
+        self.download_button.setToolTip(
+            self.tr("A small embedding model from the catalog (about 46 MB)")
+        )
         self.download_button.clicked.connect(self.download_model)
-        self.open_model_button = QPushButton("Use a GGUF file…")
+        self.open_model_button = QPushButton(self.tr("Use a GGUF file…"))
         self.open_model_button.clicked.connect(self.choose_model)
         banner.addWidget(self.model_label, 1)
         banner.addWidget(self.download_button)
@@ -120,13 +143,17 @@ class DocumentsPage(QWidget):
         layout.addWidget(self.model_banner)
 
         buttons = QHBoxLayout()
-        self.new_button = QPushButton("New collection…")
-        self.add_files_button = QPushButton("Add files…")
-        self.add_folder_button = QPushButton("Add folder…")
-        self.rescan_button = QPushButton("Rescan")
-        self.rescan_button.setToolTip("Read new and changed files again (only what changed)")
-        self.remove_button = QPushButton("Remove…")
-        self.remove_button.setToolTip("Delete the collection and its index (your files stay)")
+        self.new_button = QPushButton(self.tr("New collection…"))
+        self.add_files_button = QPushButton(self.tr("Add files…"))
+        self.add_folder_button = QPushButton(self.tr("Add folder…"))
+        self.rescan_button = QPushButton(self.tr("Rescan"))
+        self.rescan_button.setToolTip(
+            self.tr("Read new and changed files again (only what changed)")
+        )
+        self.remove_button = QPushButton(self.tr("Remove…"))
+        self.remove_button.setToolTip(
+            self.tr("Delete the collection and its index (your files stay)")
+        )
         self.new_button.clicked.connect(self.new_collection)
         self.add_files_button.clicked.connect(self.add_files)
         self.add_folder_button.clicked.connect(self.add_folder)
@@ -146,7 +173,9 @@ class DocumentsPage(QWidget):
         self.collections = QListWidget()
         self.collections.currentItemChanged.connect(lambda *_: self._show_files())
         self.files = QTreeWidget()
-        self.files.setHeaderLabels(["File", "State", "Chunks", "Reason"])
+        self.files.setHeaderLabels(
+            [self.tr("File"), self.tr("State"), self.tr("Chunks"), self.tr("Reason")]
+        )
         self.files.setRootIsDecorated(False)
         self.files.setColumnWidth(0, 150)
         self.files.setColumnWidth(1, 90)
@@ -162,10 +191,12 @@ class DocumentsPage(QWidget):
         self.progress_bar = QProgressBar()
         self.progress_label = QLabel()
         self.progress_label.setObjectName("documents-progress")
-        self.pause_button = QPushButton("Pause")
+        self.pause_button = QPushButton(self.tr("Pause"))
         self.pause_button.clicked.connect(self.toggle_pause)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop indexing; what is done is kept, a rescan goes on")
+        self.stop_button = QPushButton(self.tr("Stop"))
+        self.stop_button.setToolTip(
+            self.tr("Stop indexing; what is done is kept, a rescan goes on")
+        )
         self.stop_button.clicked.connect(service.cancel)
         progress_row.addWidget(self.progress_bar, 1)
         progress_row.addWidget(self.progress_label, 1)
@@ -175,9 +206,9 @@ class DocumentsPage(QWidget):
         self._show_running(False)
 
         for widget, name in (
-            (self.collections, "Collections"),
-            (self.files, "Files of the collection"),
-            (self.progress_bar, "Indexing progress"),
+            (self.collections, self.tr("Collections")),
+            (self.files, self.tr("Files of the collection")),
+            (self.progress_bar, self.tr("Indexing progress")),
         ):
             widget.setAccessibleName(name)
         service.progressed.connect(self._show_progress)
@@ -223,7 +254,9 @@ class DocumentsPage(QWidget):
             row = QTreeWidgetItem(
                 [
                     _shown_path(Path(entry.path), sources),
-                    STATE_WORDS.get(entry.status, entry.status),
+                    self.tr(STATE_WORDS[entry.status])
+                    if entry.status in STATE_WORDS
+                    else entry.status,
                     str(entry.chunks) if entry.status != "skipped" else "",
                     entry.reason,
                 ]
@@ -251,16 +284,20 @@ class DocumentsPage(QWidget):
 
     def _model_missing(self, error: HearthError) -> None:
         self.model_label.setText(
-            f"<b>{error}</b> Documents are indexed with an embedding model, on this computer. "
-            "Download the small default from the catalog, or use a GGUF embedding model you "
-            "have."
+            self.tr(
+                "<b>{error}</b> Documents are indexed with an embedding model, on this "
+                "computer. Download the small default from the catalog, or use a GGUF "
+                "embedding model you have."
+            ).format(error=error)
         )
         self.model_banner.show()
 
     # -- collections -------------------------------------------------------------------------
 
     def new_collection(self) -> str | None:
-        name = Ask.text(self, "New collection", "Name of the collection:", DEFAULT_COLLECTION)
+        name = Ask.text(
+            self, self.tr("New collection"), self.tr("Name of the collection:"), DEFAULT_COLLECTION
+        )
         if not name or not name.strip():
             return None
         name = name.strip()
@@ -271,7 +308,7 @@ class DocumentsPage(QWidget):
 
     def _target(self) -> str | None:
         return self.selected() or Ask.text(
-            self, "New collection", "Name of the collection:", DEFAULT_COLLECTION
+            self, self.tr("New collection"), self.tr("Name of the collection:"), DEFAULT_COLLECTION
         )
 
     def add_files(self) -> None:
@@ -307,9 +344,11 @@ class DocumentsPage(QWidget):
         name = self.selected()
         if name is None or not Ask.confirm(
             self,
-            "Remove the collection?",
-            f"Remove “{name}” and delete its index? Your files are not touched; chats "
-            "that use it no longer answer from it.",
+            self.tr("Remove the collection?"),
+            self.tr(
+                "Remove “{name}” and delete its index? Your files are not touched; "
+                "chats that use it no longer answer from it."
+            ).format(name=name),
         ):
             return
         self.service.remove(name)  # the list is shown again once it is gone
@@ -319,10 +358,10 @@ class DocumentsPage(QWidget):
     def toggle_pause(self) -> None:
         if self.service.paused:
             self.service.resume()
-            self.pause_button.setText("Pause")
+            self.pause_button.setText(self.tr("Pause"))
         else:
             self.service.pause()
-            self.pause_button.setText("Resume")
+            self.pause_button.setText(self.tr("Resume"))
             self.progress_label.setText(self.progress_label.text() + " · pausing")
 
     def _show_running(self, running: bool) -> None:
@@ -334,19 +373,32 @@ class DocumentsPage(QWidget):
         self.progress_bar.setMaximum(max(1, progress.files_total))
         self.progress_bar.setValue(progress.files_done)
         self.progress_label.setText(
-            f"Indexing {self.service.running or ''}: {describe_progress(progress)}"
+            self.tr("Indexing {value}: {progress}").format(
+                value=self.service.running or "", progress=describe_progress(progress)
+            )
         )
-        self.pause_button.setText("Resume" if self.service.paused else "Pause")
+        self.pause_button.setText(self.tr("Resume") if self.service.paused else self.tr("Pause"))
 
     def _indexed(self, name: str, report: Report) -> None:
         self._show_running(self.service.running not in (None, name))
-        words = "stopped" if report.cancelled else "up to date"
-        parts = [f"{report.indexed} read", f"{report.chunks_embedded} chunks embedded"]
+        words = self.tr("stopped") if report.cancelled else self.tr("up to date")
+        parts = [
+            self.tr("{indexed} read").format(indexed=report.indexed),
+            self.tr("{chunks} chunks embedded").format(chunks=report.chunks_embedded),
+        ]
         if report.relinked:
-            parts.append(f"{report.relinked} moved files re-linked")
+            parts.append(
+                self.tr("{relinked} moved files re-linked").format(relinked=report.relinked)
+            )
         if report.skipped:
-            parts.append(f"{report.skipped} skipped (see why in the list)")
-        self.progress_label.setText(f"“{name}” {words}: {', '.join(parts)}.")
+            parts.append(
+                self.tr("{skipped} skipped (see why in the list)").format(skipped=report.skipped)
+            )
+        self.progress_label.setText(
+            self.tr("“{name}” {state}: {parts}.").format(
+                name=name, state=words, parts=", ".join(parts)
+            )
+        )
         self.refresh()
 
     # -- the embedding model -------------------------------------------------------------------
@@ -385,7 +437,7 @@ class DocumentsPage(QWidget):
 
     def _show_download(self, progress: DownloadProgress) -> None:
         if progress.state is DownloadState.DONE:
-            self.download_button.setText("Download all-MiniLM-L6-v2")
+            self.download_button.setText(self.tr("Download all-MiniLM-L6-v2"))
             self.download_button.setEnabled(True)
             self._check_model()
         elif progress.state is DownloadState.FAILED:
@@ -394,7 +446,9 @@ class DocumentsPage(QWidget):
                 self.failed.emit(progress.error)
         else:
             total = progress.total_bytes or 1
-            self.download_button.setText(f"Downloading… {100 * progress.done_bytes // total}%")
+            self.download_button.setText(
+                self.tr("Downloading… {value}%").format(value=100 * progress.done_bytes // total)
+            )
 
 
 def _collection_text(collection: Collection) -> str:

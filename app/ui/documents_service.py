@@ -107,7 +107,7 @@ class DocumentsService(QObject):
         path = self.embedding_model()
         with self._embedder_lock:
             if self._closed:  # the window is closing: start no engine process
-                raise HearthError("Hearth is closing; the embedding model was not loaded.")
+                raise HearthError(self.tr("Hearth is closing; the embedding model was not loaded."))
             if self._embedder is None or self._embedder.model_path != path:
                 if self._engine is None:
                     self._engine = EngineProcess()

@@ -92,6 +92,7 @@ LABELS = {
     "docs_chunk_tokens": QT_TRANSLATE_NOOP("SettingsPage", "Document chunk size"),
     "docs_chunk_overlap": QT_TRANSLATE_NOOP("SettingsPage", "Document chunk overlap"),
     "docs_embedding_model": QT_TRANSLATE_NOOP("SettingsPage", "Embedding model"),
+    "docs_collections": QT_TRANSLATE_NOOP("SettingsPage", "Collections for a new chat"),
     "docs_max_file_mb": QT_TRANSLATE_NOOP("SettingsPage", "Largest document (MB)"),
     "docs_max_text_chars": QT_TRANSLATE_NOOP("SettingsPage", "Most text per document"),
     "server_host": QT_TRANSLATE_NOOP("SettingsPage", "Server address"),

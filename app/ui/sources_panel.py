@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -27,7 +27,15 @@ from PySide6.QtWidgets import (
 
 from app.core.chat import Source
 
-COLUMNS = ["#", "File", "Where", "Keyword", "Vector", "Fused"]
+COLUMNS = [
+    "#",
+    QT_TRANSLATE_NOOP("SourcesPanel", "File"),
+    QT_TRANSLATE_NOOP("SourcesPanel", "Where"),
+    QT_TRANSLATE_NOOP("SourcesPanel", "Keyword"),
+    QT_TRANSLATE_NOOP("SourcesPanel", "Vector"),
+    QT_TRANSLATE_NOOP("SourcesPanel", "Fused"),
+]
+"""The table's columns (English here, translated when shown)."""
 
 
 def open_file(path: str) -> bool:
@@ -51,17 +59,17 @@ class SourcesPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         header = QHBoxLayout()
-        self.title = QLabel("<b>Sources</b>")
-        self.open_button = QPushButton("Open file")
+        self.title = QLabel(self.tr("<b>Sources</b>"))
+        self.open_button = QPushButton(self.tr("Open file"))
         self.open_button.clicked.connect(self.open_selected)
-        self.close_button = QPushButton("Hide")
+        self.close_button = QPushButton(self.tr("Hide"))
         self.close_button.clicked.connect(self.hide)
         header.addWidget(self.title, 1)
         header.addWidget(self.open_button)
         header.addWidget(self.close_button)
         layout.addLayout(header)
         self.table = QTreeWidget()
-        self.table.setHeaderLabels(COLUMNS)
+        self.table.setHeaderLabels([self.tr(column) for column in COLUMNS])
         self.table.setRootIsDecorated(False)
         for column, width in enumerate((60, 120, 80, 64, 56, 56)):
             self.table.setColumnWidth(column, width)
@@ -69,11 +77,11 @@ class SourcesPanel(QWidget):
         self.table.itemDoubleClicked.connect(lambda *_: self.open_selected())
         self.text = QTextBrowser()
         self.text.setObjectName("source-text")
-        self.table.setAccessibleName("Sources of the reply")
+        self.table.setAccessibleName(self.tr("Sources of the reply"))
         self.table.setAccessibleDescription(
-            "Each excerpt retrieved, with its keyword, vector and fused scores"
+            self.tr("Each excerpt retrieved, with its keyword, vector and fused scores")
         )
-        self.text.setAccessibleName("Text of the selected source")
+        self.text.setAccessibleName(self.tr("Text of the selected source"))
         # Side by side, so the panel takes a few lines of the chat's height, not half of it.
         body = QSplitter(Qt.Orientation.Horizontal)
         body.addWidget(self.table)
@@ -94,7 +102,7 @@ class SourcesPanel(QWidget):
         for source in self.sources:
             row = QTreeWidgetItem(
                 [
-                    str(source.number) if source.number is not None else "left out",
+                    str(source.number) if source.number is not None else self.tr("left out"),
                     Path(source.path).name,
                     source.where,
                     score(source.keyword_score),
@@ -105,17 +113,25 @@ class SourcesPanel(QWidget):
             row.setToolTip(1, source.path)
             row.setToolTip(
                 5,
-                "Reciprocal-rank fusion of the keyword rank "
-                f"({source.keyword_rank or '—'}) and the vector rank ({source.vector_rank or '—'})",
+                self.tr(
+                    "Reciprocal-rank fusion of the keyword rank ({value}) and the vector "
+                    "rank ({value2})"
+                ).format(value=source.keyword_rank or "—", value2=source.vector_rank or "—"),
             )
             if not source.used:
-                row.setToolTip(0, "Found, but left out: it did not fit the model's context")
+                row.setToolTip(
+                    0, self.tr("Found, but left out: it did not fit the model's context")
+                )
             self.table.addTopLevelItem(row)
         used = sum(1 for s in self.sources if s.used)
-        self.title.setText(
-            f"<b>Sources</b> — {used} excerpt{'' if used == 1 else 's'} given to the model"
-            + (f", {len(self.sources) - used} left out" if len(self.sources) > used else "")
-        )
+        if used == 1:
+            title = self.tr("<b>Sources</b> — %n excerpt given to the model", "", used)
+        else:
+            title = self.tr("<b>Sources</b> — %n excerpts given to the model", "", used)
+        left_out = len(self.sources) - used
+        if left_out:
+            title += self.tr(", %n left out", "", left_out)
+        self.title.setText(title)
         self.setVisible(bool(self.sources))
         if self.sources:
             self.table.setCurrentItem(self.table.topLevelItem(min(select, len(self.sources) - 1)))

@@ -167,6 +167,226 @@ Giữ khóa trong bộ nhớ chỉ cho phiên này (khóa không bao giờ đư�
     </message>
 </context>
 <context>
+    <name>CollectionPicker</name>
+    <message>
+        <source>Answer from your local documents: choose the collections</source>
+        <translation>Trả lời từ tài liệu trên máy của bạn: chọn các bộ sưu tập</translation>
+    </message>
+    <message>
+        <source>Documents this chat answers from</source>
+        <translation>Tài liệu mà cuộc trò chuyện này dựa vào để trả lời</translation>
+    </message>
+    <message>
+        <source>No collections yet: add some on the Documents page</source>
+        <translation>Chưa có bộ sưu tập nào: hãy thêm ở trang Tài liệu</translation>
+    </message>
+    <message>
+        <source>Documents: {chosen}</source>
+        <translation>Tài liệu: {chosen}</translation>
+    </message>
+    <message>
+        <source>Documents: none</source>
+        <translation>Tài liệu: không có</translation>
+    </message>
+    <message>
+        <source>Documents: {checked}</source>
+        <translation>Tài liệu: {checked}</translation>
+    </message>
+</context>
+<context>
+    <name>DocumentDialogs</name>
+    <message>
+        <source>Add files to the collection</source>
+        <translation>Thêm tệp vào bộ sưu tập</translation>
+    </message>
+    <message>
+        <source>Add a folder to the collection</source>
+        <translation>Thêm một thư mục vào bộ sưu tập</translation>
+    </message>
+    <message>
+        <source>Use a GGUF embedding model</source>
+        <translation>Dùng một mô hình nhúng GGUF</translation>
+    </message>
+    <message>
+        <source>GGUF models (*.gguf);;All files (*)</source>
+        <translation>Mô hình GGUF (*.gguf);;Mọi tệp (*)</translation>
+    </message>
+</context>
+<context>
+    <name>DocumentsPage</name>
+    <message>
+        <source>indexed</source>
+        <translation>đã lập chỉ mục</translation>
+    </message>
+    <message>
+        <source>indexed in part</source>
+        <translation>lập chỉ mục một phần</translation>
+    </message>
+    <message>
+        <source>skipped</source>
+        <translation>bỏ qua</translation>
+    </message>
+    <message>
+        <source>{chunks_done:,} chunks</source>
+        <translation>{chunks_done:,} đoạn</translation>
+    </message>
+    <message>
+        <source>about {left} left</source>
+        <translation>còn khoảng {left}</translation>
+    </message>
+    <message>
+        <source>Collections of your own files, indexed on this computer. Attach one to a chat (the Documents button under Send) and replies answer from it, with their sources.</source>
+        <translation>Các bộ sưu tập tệp của riêng bạn, được lập chỉ mục trên máy này. Gắn một bộ vào cuộc trò chuyện (nút Tài liệu dưới nút Gửi) và câu trả lời sẽ dựa vào đó, kèm theo nguồn.</translation>
+    </message>
+    <message>
+        <source>Download all-MiniLM-L6-v2</source>
+        <translation>Tải all-MiniLM-L6-v2</translation>
+    </message>
+    <message>
+        <source>A small embedding model from the catalog (about 46 MB)</source>
+        <translation>Một mô hình nhúng nhỏ trong danh mục (khoảng 46 MB)</translation>
+    </message>
+    <message>
+        <source>Use a GGUF file…</source>
+        <translation>Dùng một tệp GGUF…</translation>
+    </message>
+    <message>
+        <source>New collection…</source>
+        <translation>Bộ sưu tập mới…</translation>
+    </message>
+    <message>
+        <source>Add files…</source>
+        <translation>Thêm tệp…</translation>
+    </message>
+    <message>
+        <source>Add folder…</source>
+        <translation>Thêm thư mục…</translation>
+    </message>
+    <message>
+        <source>Rescan</source>
+        <translation>Quét lại</translation>
+    </message>
+    <message>
+        <source>Read new and changed files again (only what changed)</source>
+        <translation>Đọc lại các tệp mới và đã thay đổi (chỉ phần thay đổi)</translation>
+    </message>
+    <message>
+        <source>Remove…</source>
+        <translation>Gỡ bỏ…</translation>
+    </message>
+    <message>
+        <source>Delete the collection and its index (your files stay)</source>
+        <translation>Xóa bộ sưu tập và chỉ mục của nó (tệp của bạn vẫn giữ nguyên)</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>Tệp</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Trạng thái</translation>
+    </message>
+    <message>
+        <source>Chunks</source>
+        <translation>Đoạn</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>Lý do</translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation>Tạm dừng</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>Dừng</translation>
+    </message>
+    <message>
+        <source>Stop indexing; what is done is kept, a rescan goes on</source>
+        <translation>Dừng lập chỉ mục; phần đã xong được giữ, lần quét lại sẽ làm tiếp</translation>
+    </message>
+    <message>
+        <source>Collections</source>
+        <translation>Bộ sưu tập</translation>
+    </message>
+    <message>
+        <source>Files of the collection</source>
+        <translation>Tệp của bộ sưu tập</translation>
+    </message>
+    <message>
+        <source>Indexing progress</source>
+        <translation>Tiến độ lập chỉ mục</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;{error}&lt;/b&gt; Documents are indexed with an embedding model, on this computer. Download the small default from the catalog, or use a GGUF embedding model you have.</source>
+        <translation>&lt;b&gt;{error}&lt;/b&gt; Tài liệu được lập chỉ mục bằng một mô hình nhúng, ngay trên máy này. Hãy tải mô hình nhỏ mặc định từ danh mục, hoặc dùng một mô hình nhúng GGUF bạn đã có.</translation>
+    </message>
+    <message>
+        <source>New collection</source>
+        <translation>Bộ sưu tập mới</translation>
+    </message>
+    <message>
+        <source>Name of the collection:</source>
+        <translation>Tên bộ sưu tập:</translation>
+    </message>
+    <message>
+        <source>Remove the collection?</source>
+        <translation>Gỡ bộ sưu tập?</translation>
+    </message>
+    <message>
+        <source>Remove “{name}” and delete its index? Your files are not touched; chats that use it no longer answer from it.</source>
+        <translation>Gỡ “{name}” và xóa chỉ mục của nó? Tệp của bạn không bị động đến; các cuộc trò chuyện dùng nó sẽ không còn dựa vào nó để trả lời.</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>Tiếp tục</translation>
+    </message>
+    <message>
+        <source>Indexing {value}: {progress}</source>
+        <translation>Đang lập chỉ mục {value}: {progress}</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>đã dừng</translation>
+    </message>
+    <message>
+        <source>up to date</source>
+        <translation>đã cập nhật</translation>
+    </message>
+    <message>
+        <source>{indexed} read</source>
+        <translation>đã đọc {indexed}</translation>
+    </message>
+    <message>
+        <source>{chunks} chunks embedded</source>
+        <translation>đã nhúng {chunks} đoạn</translation>
+    </message>
+    <message>
+        <source>{relinked} moved files re-linked</source>
+        <translation>đã liên kết lại {relinked} tệp bị di chuyển</translation>
+    </message>
+    <message>
+        <source>{skipped} skipped (see why in the list)</source>
+        <translation>bỏ qua {skipped} (xem lý do trong danh sách)</translation>
+    </message>
+    <message>
+        <source>“{name}” {state}: {parts}.</source>
+        <translation>“{name}” {state}: {parts}.</translation>
+    </message>
+    <message>
+        <source>Downloading… {value}%</source>
+        <translation>Đang tải… {value}%</translation>
+    </message>
+</context>
+<context>
+    <name>DocumentsService</name>
+    <message>
+        <source>Hearth is closing; the embedding model was not loaded.</source>
+        <translation>Hearth đang đóng; mô hình nhúng chưa được nạp.</translation>
+    </message>
+</context>
+<context>
     <name>ModelSettingsController</name>
     <message>
         <source>Reload the model?</source>
@@ -733,6 +953,10 @@ Khôi phục bản sao lưu tốt gần nhất, lúc {when} ({chats} cuộc trò
         <translation>Mô hình nhúng</translation>
     </message>
     <message>
+        <source>Collections for a new chat</source>
+        <translation>Bộ sưu tập cho cuộc trò chuyện mới</translation>
+    </message>
+    <message>
         <source>Largest document (MB)</source>
         <translation>Tài liệu lớn nhất (MB)</translation>
     </message>
@@ -819,6 +1043,83 @@ Khôi phục bản sao lưu tốt gần nhất, lúc {when} ({chats} cuộc trò
     <message>
         <source>A new language shows the next time Hearth starts.</source>
         <translation>Ngôn ngữ mới sẽ hiển thị từ lần khởi động Hearth tiếp theo.</translation>
+    </message>
+</context>
+<context>
+    <name>SourcesPanel</name>
+    <message>
+        <source>File</source>
+        <translation>Tệp</translation>
+    </message>
+    <message>
+        <source>Where</source>
+        <translation>Vị trí</translation>
+    </message>
+    <message>
+        <source>Keyword</source>
+        <translation>Từ khóa</translation>
+    </message>
+    <message>
+        <source>Vector</source>
+        <translation>Vectơ</translation>
+    </message>
+    <message>
+        <source>Fused</source>
+        <translation>Kết hợp</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Sources&lt;/b&gt;</source>
+        <translation>&lt;b&gt;Nguồn&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <source>Open file</source>
+        <translation>Mở tệp</translation>
+    </message>
+    <message>
+        <source>Hide</source>
+        <translation>Ẩn</translation>
+    </message>
+    <message>
+        <source>Sources of the reply</source>
+        <translation>Nguồn của câu trả lời</translation>
+    </message>
+    <message>
+        <source>Each excerpt retrieved, with its keyword, vector and fused scores</source>
+        <translation>Từng trích đoạn tìm được, với điểm theo từ khóa, theo vectơ và điểm kết hợp</translation>
+    </message>
+    <message>
+        <source>Text of the selected source</source>
+        <translation>Nội dung của nguồn đã chọn</translation>
+    </message>
+    <message>
+        <source>left out</source>
+        <translation>bị bỏ ra</translation>
+    </message>
+    <message>
+        <source>Reciprocal-rank fusion of the keyword rank ({value}) and the vector rank ({value2})</source>
+        <translation>Kết hợp thứ hạng nghịch đảo của thứ hạng từ khóa ({value}) và thứ hạng vectơ ({value2})</translation>
+    </message>
+    <message>
+        <source>Found, but left out: it did not fit the model&apos;s context</source>
+        <translation>Tìm thấy nhưng bị bỏ ra: không vừa ngữ cảnh của mô hình</translation>
+    </message>
+    <message numerus="yes">
+        <source>&lt;b&gt;Sources&lt;/b&gt; — %n excerpt given to the model</source>
+        <translation>
+            <numerusform>&lt;b&gt;Nguồn&lt;/b&gt; — %n trích đoạn đã đưa cho mô hình</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>&lt;b&gt;Sources&lt;/b&gt; — %n excerpts given to the model</source>
+        <translation>
+            <numerusform>&lt;b&gt;Nguồn&lt;/b&gt; — %n trích đoạn đã đưa cho mô hình</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>, %n left out</source>
+        <translation>
+            <numerusform>, %n bị bỏ ra</numerusform>
+        </translation>
     </message>
 </context>
 <context>
