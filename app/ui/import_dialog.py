@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -49,41 +49,58 @@ LABELS = {
 }
 
 
-def _chats(count: int) -> str:
-    return "chat" if count == 1 else "chats"
+def _chats(count: int, *, new: bool = False) -> str:
+    """``count`` chats ("1 chat", "3 new chats"), in the window's language."""
+    if new:
+        if count == 1:
+            return QCoreApplication.translate("ImportDialog", "%n new chat", "", count)
+        return QCoreApplication.translate("ImportDialog", "%n new chats", "", count)
+    if count == 1:
+        return QCoreApplication.translate("ImportDialog", "%n chat", "", count)
+    return QCoreApplication.translate("ImportDialog", "%n chats", "", count)
 
 
 def _messages(count: int) -> str:
-    return "message" if count == 1 else "messages"
+    if count == 1:
+        return QCoreApplication.translate("ImportDialog", "%n message", "", count)
+    return QCoreApplication.translate("ImportDialog", "%n messages", "", count)
 
 
 def describe_preview(preview: ImportPreview) -> str:
     """The preview as the dialog shows it."""
+    messages = _messages(preview.messages)
     if preview.source == HEARTH:  # an archive's own counts; the import skips what is here
-        return (
-            f"{preview.label}: {preview.conversations} {_chats(preview.conversations)}, "
-            f"{preview.messages} {_messages(preview.messages)}. "
-            "Those already in the history are skipped."
-        )
+        return QCoreApplication.translate(
+            "ImportDialog",
+            "{label}: {chats}, {messages}. Those already in the history are skipped.",
+        ).format(label=preview.label, chats=_chats(preview.conversations), messages=messages)
     lines = [
-        f"{preview.label}: {preview.conversations} new {_chats(preview.conversations)}, "
-        f"{preview.messages} {_messages(preview.messages)}."
+        QCoreApplication.translate("ImportDialog", "{label}: {chats}, {messages}.").format(
+            label=preview.label, chats=_chats(preview.conversations, new=True), messages=messages
+        )
     ]
     if preview.already_there:
         lines.append(
-            f"{preview.already_there} {_chats(preview.already_there)} imported before "
-            "will be skipped."
+            QCoreApplication.translate(
+                "ImportDialog", "{chats} imported before will be skipped."
+            ).format(chats=_chats(preview.already_there))
         )
-    lines += [f"  • {title or '(untitled)'}" for title in preview.titles]
+    untitled = QCoreApplication.translate("ImportDialog", "(untitled)")
+    lines += [f"  • {title or untitled}" for title in preview.titles]
     if preview.conversations > len(preview.titles):
-        lines.append(f"  … and {preview.conversations - len(preview.titles)} more")
+        lines.append(
+            QCoreApplication.translate("ImportDialog", "  … and {count} more").format(
+                count=preview.conversations - len(preview.titles)
+            )
+        )
     return "\n".join(lines)
 
 
 def describe_result(result: ImportResult) -> str:
     """The confirmation the dialog shows when the import is done."""
-    chats = f"{result.conversations} {_chats(result.conversations)}"
-    return f"Imported {chats} ({result.messages} {_messages(result.messages)})."
+    return QCoreApplication.translate("ImportDialog", "Imported {chats} ({messages}).").format(
+        chats=_chats(result.conversations), messages=_messages(result.messages)
+    )
 
 
 class ImportDialog(QDialog):
@@ -93,7 +110,7 @@ class ImportDialog(QDialog):
 
     def __init__(self, history_path: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Import chats")
+        self.setWindowTitle(self.tr("Import chats"))
         self.setMinimumWidth(520)
         self._history_path = history_path
         self._busy = False
@@ -101,12 +118,14 @@ class ImportDialog(QDialog):
         self._ready: tuple[Path, str | None] | None = None  # what the shown preview is of
 
         self.path_edit = QLineEdit()
-        self.path_edit.setPlaceholderText("A file or folder another app keeps its chats in")
+        self.path_edit.setPlaceholderText(
+            self.tr("A file or folder another app keeps its chats in")
+        )
         self.path_edit.editingFinished.connect(self._preview)
         self.path_edit.textEdited.connect(lambda _text: self._not_ready())
-        choose_file = QPushButton("File…")
+        choose_file = QPushButton(self.tr("File…"))
         choose_file.clicked.connect(self._choose_file)
-        choose_folder = QPushButton("Folder…")
+        choose_folder = QPushButton(self.tr("Folder…"))
         choose_folder.clicked.connect(self._choose_folder)
         row = QHBoxLayout()
         row.addWidget(self.path_edit, 1)
@@ -114,24 +133,26 @@ class ImportDialog(QDialog):
         row.addWidget(choose_folder)
 
         self.source = QComboBox()
-        self.source.addItem("Detect automatically", None)
+        self.source.addItem(self.tr("Detect automatically"), None)
         for name in IMPORT_SOURCES:
             self.source.addItem(LABELS.get(name, name), name)
         self.source.currentIndexChanged.connect(lambda _index: self._preview())
 
         form = QFormLayout()
-        form.addRow("From:", row)
-        form.addRow("App:", self.source)
+        form.addRow(self.tr("From:"), row)
+        form.addRow(self.tr("App:"), self.source)
 
         self.status = QLabel(
-            "GPT4All, LM Studio, Jan, Ollama, Open WebUI and ChatGPT exports can be imported."
+            self.tr(
+                "GPT4All, LM Studio, Jan, Ollama, Open WebUI and ChatGPT exports can be imported."
+            )
         )
         self.status.setWordWrap(True)
         self.status.setObjectName("importStatus")
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.import_button = self.buttons.addButton(
-            "Import", QDialogButtonBox.ButtonRole.ActionRole
+            self.tr("Import"), QDialogButtonBox.ButtonRole.ActionRole
         )
         self.import_button.setEnabled(False)
         self.import_button.clicked.connect(self._import)
@@ -156,12 +177,12 @@ class ImportDialog(QDialog):
     # -- slots ----------------------------------------------------------------------------
 
     def _choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import chats from a file")
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Import chats from a file"))
         if path:
             self.set_path(path)
 
     def _choose_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Import chats from a folder")
+        path = QFileDialog.getExistingDirectory(self, self.tr("Import chats from a folder"))
         if path:
             self.set_path(path)
 
@@ -176,7 +197,7 @@ class ImportDialog(QDialog):
             return
         self._asked += 1
         asked, path, source = self._asked, Path(text), self.source.currentData()
-        self.status.setText("Reading…")
+        self.status.setText(self.tr("Reading…"))
         self._run(
             lambda store: preview_import(store, path, source=source),
             lambda preview: self._previewed(asked, (path, source), preview),
@@ -198,7 +219,7 @@ class ImportDialog(QDialog):
             return
         (path, source), self._ready = self._ready, None
         self._set_busy(True)
-        self.status.setText("Importing…")
+        self.status.setText(self.tr("Importing…"))
         self._asked += 1
         asked = self._asked
         self._run(

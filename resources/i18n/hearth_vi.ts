@@ -4,20 +4,20 @@
 <context>
     <name>Ask</name>
     <message>
-        <source>&lt;p&gt;&lt;b&gt;About to send {what}.&lt;/b&gt;&lt;/p&gt;</source>
-        <translation>&lt;p&gt;&lt;b&gt;Sắp gửi {what}.&lt;/b&gt;&lt;/p&gt;</translation>
-    </message>
-    <message>
-        <source>&lt;p&gt;&lt;b&gt;System prompt&lt;/b&gt;&lt;br&gt;{text}&lt;/p&gt;</source>
-        <translation>&lt;p&gt;&lt;b&gt;Lời nhắc hệ thống&lt;/b&gt;&lt;br&gt;{text}&lt;/p&gt;</translation>
-    </message>
-    <message>
-        <source>&lt;p&gt;Token count estimated on this computer. Host: {host}.&lt;/p&gt;</source>
-        <translation>&lt;p&gt;Số token được ước tính trên máy này. Máy chủ nhận: {host}.&lt;/p&gt;</translation>
+        <source>System prompt</source>
+        <translation>Lời nhắc hệ thống</translation>
     </message>
     <message>
         <source>Send to {name}?</source>
         <translation>Gửi đến {name}?</translation>
+    </message>
+    <message>
+        <source>About to send {summary}.</source>
+        <translation>Sắp gửi {summary}.</translation>
+    </message>
+    <message>
+        <source>Token count estimated on this computer. Host: {host}.</source>
+        <translation>Số token được ước tính trên máy này. Máy chủ nhận: {host}.</translation>
     </message>
     <message>
         <source>Send to {name}</source>
@@ -384,6 +384,109 @@ Giữ khóa trong bộ nhớ chỉ cho phiên này (khóa không bao giờ đư�
     <message>
         <source>Hearth is closing; the embedding model was not loaded.</source>
         <translation>Hearth đang đóng; mô hình nhúng chưa được nạp.</translation>
+    </message>
+</context>
+<context>
+    <name>ImportDialog</name>
+    <message>
+        <source>%n new chat</source>
+        <translation>%n cuộc trò chuyện mới</translation>
+    </message>
+    <message>
+        <source>%n new chats</source>
+        <translation>%n cuộc trò chuyện mới</translation>
+    </message>
+    <message>
+        <source>%n chat</source>
+        <translation>%n cuộc trò chuyện</translation>
+    </message>
+    <message>
+        <source>%n chats</source>
+        <translation>%n cuộc trò chuyện</translation>
+    </message>
+    <message>
+        <source>%n message</source>
+        <translation>%n tin nhắn</translation>
+    </message>
+    <message>
+        <source>%n messages</source>
+        <translation>%n tin nhắn</translation>
+    </message>
+    <message>
+        <source>{label}: {chats}, {messages}. Those already in the history are skipped.</source>
+        <translation>{label}: {chats}, {messages}. Những cuộc trò chuyện đã có trong lịch sử sẽ được bỏ qua.</translation>
+    </message>
+    <message>
+        <source>{label}: {chats}, {messages}.</source>
+        <translation>{label}: {chats}, {messages}.</translation>
+    </message>
+    <message>
+        <source>{chats} imported before will be skipped.</source>
+        <translation>{chats} đã nhập trước đây sẽ được bỏ qua.</translation>
+    </message>
+    <message>
+        <source>(untitled)</source>
+        <translation>(chưa đặt tên)</translation>
+    </message>
+    <message>
+        <source>  … and {count} more</source>
+        <translation>  … và {count} cuộc nữa</translation>
+    </message>
+    <message>
+        <source>Imported {chats} ({messages}).</source>
+        <translation>Đã nhập {chats} ({messages}).</translation>
+    </message>
+    <message>
+        <source>Import chats</source>
+        <translation>Nhập cuộc trò chuyện</translation>
+    </message>
+    <message>
+        <source>A file or folder another app keeps its chats in</source>
+        <translation>Tệp hoặc thư mục nơi một ứng dụng khác lưu các cuộc trò chuyện</translation>
+    </message>
+    <message>
+        <source>File…</source>
+        <translation>Tệp…</translation>
+    </message>
+    <message>
+        <source>Folder…</source>
+        <translation>Thư mục…</translation>
+    </message>
+    <message>
+        <source>Detect automatically</source>
+        <translation>Tự nhận dạng</translation>
+    </message>
+    <message>
+        <source>From:</source>
+        <translation>Từ:</translation>
+    </message>
+    <message>
+        <source>App:</source>
+        <translation>Ứng dụng:</translation>
+    </message>
+    <message>
+        <source>GPT4All, LM Studio, Jan, Ollama, Open WebUI and ChatGPT exports can be imported.</source>
+        <translation>Có thể nhập dữ liệu xuất từ GPT4All, LM Studio, Jan, Ollama, Open WebUI và ChatGPT.</translation>
+    </message>
+    <message>
+        <source>Import</source>
+        <translation>Nhập</translation>
+    </message>
+    <message>
+        <source>Import chats from a file</source>
+        <translation>Nhập cuộc trò chuyện từ một tệp</translation>
+    </message>
+    <message>
+        <source>Import chats from a folder</source>
+        <translation>Nhập cuộc trò chuyện từ một thư mục</translation>
+    </message>
+    <message>
+        <source>Reading…</source>
+        <translation>Đang đọc…</translation>
+    </message>
+    <message>
+        <source>Importing…</source>
+        <translation>Đang nhập…</translation>
     </message>
 </context>
 <context>
