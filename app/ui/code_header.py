@@ -73,10 +73,12 @@ class CodeHeader(QFrame):
         self.copy_button = QToolButton()
         self.copy_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.copy_button.setAccessibleName(
-            f"Copy the {span.language} code" if span.language else "Copy the code"
+            self.tr("Copy the {language} code").format(language=span.language)
+            if span.language
+            else self.tr("Copy the code")
         )
-        self.copy_button.setToolTip("Copy this code block")
-        self.copy_button.setAccessibleDescription("Copy this code block")
+        self.copy_button.setToolTip(self.tr("Copy this code block"))
+        self.copy_button.setAccessibleDescription(self.tr("Copy this code block"))
         self.copy_button.clicked.connect(self._copy)
         layout.addWidget(self.copy_button)
         self._reset = QTimer(self)
@@ -87,12 +89,12 @@ class CodeHeader(QFrame):
 
     def _copy(self) -> None:
         self.copy_requested.emit(self.code)
-        self.copy_button.setText("Copied")
+        self.copy_button.setText(self.tr("Copied"))
         set_icon(self.copy_button, "check")
         self._reset.start()
 
     def _show_ready(self) -> None:
-        self.copy_button.setText("Copy")
+        self.copy_button.setText(self.tr("Copy"))
         set_icon(self.copy_button, "copy")
 
 

@@ -167,6 +167,29 @@ Giữ khóa trong bộ nhớ chỉ cho phiên này (khóa không bao giờ đư�
     </message>
 </context>
 <context>
+    <name>CodeHeader</name>
+    <message>
+        <source>Copy the {language} code</source>
+        <translation>Sao chép mã {language}</translation>
+    </message>
+    <message>
+        <source>Copy the code</source>
+        <translation>Sao chép mã</translation>
+    </message>
+    <message>
+        <source>Copy this code block</source>
+        <translation>Sao chép khối mã này</translation>
+    </message>
+    <message>
+        <source>Copied</source>
+        <translation>Đã chép</translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation>Sao chép</translation>
+    </message>
+</context>
+<context>
     <name>CollectionPicker</name>
     <message>
         <source>Answer from your local documents: choose the collections</source>
@@ -751,6 +774,10 @@ Giữ khóa trong bộ nhớ chỉ cho phiên này (khóa không bao giờ đư�
         <translation>máy tính khác: chưa được phép</translation>
     </message>
     <message>
+        <source>Remote servers</source>
+        <translation>Máy chủ từ xa</translation>
+    </message>
+    <message>
         <source>Test connection</source>
         <translation>Kiểm tra kết nối</translation>
     </message>
@@ -769,6 +796,10 @@ Giữ khóa trong bộ nhớ chỉ cho phiên này (khóa không bao giờ đư�
     <message>
         <source>Name</source>
         <translation>Tên</translation>
+    </message>
+    <message>
+        <source>URL</source>
+        <translation>URL</translation>
     </message>
     <message>
         <source>Token</source>
@@ -1230,6 +1261,10 @@ Khôi phục bản sao lưu tốt gần nhất, lúc {when} ({chats} cuộc trò
     <message>
         <source>&lt;b&gt;Unfinished downloads&lt;/b&gt; — resume from what is on disk</source>
         <translation>&lt;b&gt;Tải xuống chưa xong&lt;/b&gt; — tiếp tục từ phần đã có trên đĩa</translation>
+    </message>
+    <message>
+        <source>Unfinished downloads</source>
+        <translation>Tải xuống chưa xong</translation>
     </message>
     <message>
         <source>Model / file</source>
