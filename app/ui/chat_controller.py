@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QObject, Signal
 
 from app.core.chat import (
     ChatSession,
@@ -46,11 +46,25 @@ def waiting_text(ahead: int) -> str:
     """The chat's line while the local server's requests hold the model ("" once its turn)."""
     if ahead <= 0:
         return ""
-    return f"Waiting for the model ({ahead} request{'s' if ahead != 1 else ''} ahead)…"
+    if ahead == 1:
+        return QCoreApplication.translate(
+            "ChatController", "Waiting for the model (%n request ahead)…", "", ahead
+        )
+    return QCoreApplication.translate(
+        "ChatController", "Waiting for the model (%n requests ahead)…", "", ahead
+    )
 
 
-LOCAL_CHOICE = "Answer locally"
-CLAUDE_CHOICE = "Ask Claude"
+LOCAL_CHOICE = QT_TRANSLATE_NOOP("DialogPrompts", "Answer locally")
+CLAUDE_CHOICE = QT_TRANSLATE_NOOP("DialogPrompts", "Ask Claude")
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("DialogPrompts", text)
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("DialogPrompts", text)
 
 
 class DialogPrompts:
@@ -62,13 +76,15 @@ class DialogPrompts:
     def choose_route(self) -> Route | None:
         choice = Ask.choose(
             self.page,
-            "Where should the reply come from?",
-            "Answer on this computer, or send this conversation to Claude?",
-            [LOCAL_CHOICE, CLAUDE_CHOICE],
+            QCoreApplication.translate("DialogPrompts", "Where should the reply come from?"),
+            QCoreApplication.translate(
+                "DialogPrompts", "Answer on this computer, or send this conversation to Claude?"
+            ),
+            [_tr(LOCAL_CHOICE), _tr(CLAUDE_CHOICE)],
         )
         if choice is None:
             return None
-        return Route.CLAUDE if choice == CLAUDE_CHOICE else Route.LOCAL
+        return Route.CLAUDE if choice == _tr(CLAUDE_CHOICE) else Route.LOCAL
 
     def confirm_preview(self, preview: Preview) -> bool:
         return Ask.preview(self.page, preview)
@@ -218,7 +234,7 @@ class ChatController(QObject):
     def open(self, conversation_id: int | None) -> None:
         """Show a stored conversation (None: a new, empty chat)."""
         if self._preparing:  # a moment: the turn's documents are being searched
-            self.page.show_notice("Searching your documents for the message you sent…")
+            self.page.show_notice(self.tr("Searching your documents for the message you sent…"))
             return
         if self.busy:
             self.stop()
@@ -270,7 +286,10 @@ class ChatController(QObject):
             return
         old = self.store.message(message_id)
         text = Ask.multiline(
-            self.page, "Edit message", "Edit and resend (the old version is kept):", old.text
+            self.page,
+            self.tr("Edit message"),
+            self.tr("Edit and resend (the old version is kept):"),
+            old.text,
         )
         if text is not None:
             self._dispatch(self._prepare(lambda: self.session.edit(message_id, text)))

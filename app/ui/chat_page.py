@@ -77,25 +77,27 @@ class ChatPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         system_row = QHBoxLayout()
-        system_row.addWidget(QLabel("System prompt:"))
+        system_row.addWidget(QLabel(self.tr("System prompt:")))
         self.system_prompt = QLineEdit()
-        self.system_prompt.setPlaceholderText("How the assistant should behave in this chat")
+        self.system_prompt.setPlaceholderText(
+            self.tr("How the assistant should behave in this chat")
+        )
         self.system_prompt.editingFinished.connect(
             lambda: self.system_prompt_changed.emit(self.system_prompt.text())
         )
         system_row.addWidget(self.system_prompt, 1)
-        self.backend_label = QLabel("Replies from:")
+        self.backend_label = QLabel(self.tr("Replies from:"))
         self.backend = QComboBox()
-        self.backend.addItem("This computer", "local")
-        self.backend.addItem("Claude (sent to Anthropic)", "claude")
+        self.backend.addItem(self.tr("This computer"), "local")
+        self.backend.addItem(self.tr("Claude (sent to Anthropic)"), "claude")
         self.backend.activated.connect(
             lambda _i: self.backend_changed.emit(self.backend.currentData())
         )
         system_row.addWidget(self.backend_label)
         system_row.addWidget(self.backend)
-        self.preview_check = QCheckBox("Preview before sending")
+        self.preview_check = QCheckBox(self.tr("Preview before sending"))
         self.preview_check.setToolTip(
-            "Show exactly what will be sent to Claude, and its cost, before each request"
+            self.tr("Show exactly what will be sent to Claude, and its cost, before each request")
         )
         self.preview_check.setChecked(True)
         self.preview_check.clicked.connect(self.preview_changed)
@@ -133,7 +135,7 @@ class ChatPage(QWidget):
         layout.addWidget(self.scroll, 1)
         self.sources = SourcesPanel()  # the last reply's retrieved excerpts and their scores
         layout.addWidget(self.sources)
-        self.empty_label = QLabel("Start a conversation: type a message below.")
+        self.empty_label = QLabel(self.tr("Start a conversation: type a message below."))
         self.empty_label.setObjectName("empty-chat")
         self.empty_label.setWordWrap(True)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -141,24 +143,26 @@ class ChatPage(QWidget):
 
         composer_row = QHBoxLayout()
         self.composer = Composer()
-        self.composer.setPlaceholderText("Message (Enter sends, Shift+Enter for a new line)")
-        self.composer.setAccessibleName("Message")
+        self.composer.setPlaceholderText(
+            self.tr("Message (Enter sends, Shift+Enter for a new line)")
+        )
+        self.composer.setAccessibleName(self.tr("Message"))
         self.composer.setTabChangesFocus(True)  # Tab reaches Send; Shift+Enter is the new line
         self.composer.setMaximumHeight(96)
         self.composer.submitted.connect(self._submit)
         self.composer.textChanged.connect(self._draft_changed)
         composer_row.addWidget(self.composer, 1)
         buttons = QVBoxLayout()
-        self.send_button = QPushButton("Send")
+        self.send_button = QPushButton(self.tr("Send"))
         self.send_button.clicked.connect(self._submit)
-        self.stop_button = QPushButton("Stop")
+        self.stop_button = QPushButton(self.tr("Stop"))
         self.stop_button.clicked.connect(self.stop_requested)
         self.stop_button.hide()
-        self.regenerate_button = QPushButton("Regenerate")
+        self.regenerate_button = QPushButton(self.tr("Regenerate"))
         self.regenerate_button.clicked.connect(self.regenerate_requested)
-        self.ask_claude_button = QPushButton("Ask Claude")
+        self.ask_claude_button = QPushButton(self.tr("Ask Claude"))
         self.ask_claude_button.setToolTip(
-            "Send this message and the conversation to Claude (you see exactly what first)"
+            self.tr("Send this message and the conversation to Claude (you see exactly what first)")
         )
         self.ask_claude_button.clicked.connect(self._ask_claude)
         self.collections = CollectionPicker()  # local documents this chat answers from
@@ -172,8 +176,10 @@ class ChatPage(QWidget):
             set_icon(button, name)
             buttons.addWidget(button)
         buttons.addWidget(self.collections)
-        self.stop_button.setAccessibleDescription("Stop the reply; what was written is kept (Esc)")
-        self.regenerate_button.setAccessibleDescription("Write the last reply again")
+        self.stop_button.setAccessibleDescription(
+            self.tr("Stop the reply; what was written is kept (Esc)")
+        )
+        self.regenerate_button.setAccessibleDescription(self.tr("Write the last reply again"))
         composer_row.addLayout(buttons)
         # The composer lines up with the message column above it.
         composer_box = QWidget()

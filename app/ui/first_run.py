@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThreadPool, Signal, Slot
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -45,23 +45,35 @@ from app.ui.operations import run_operation
 def machine_line(profile: HardwareProfile) -> str:
     """This computer in one line: RAM, GPU (or none), cores."""
     gpu = profile.gpu
-    where = f"{gpu.name} ({format_bytes(gpu.total_bytes)})" if gpu else "no usable GPU"
-    cores = profile.physical_cores or profile.logical_cores or 1
-    return (
-        f"This computer: {format_bytes(profile.ram_total)} RAM · {where} · "
-        f"{cores} CPU core{'s' if cores != 1 else ''}"
+    where = (
+        f"{gpu.name} ({format_bytes(gpu.total_bytes)})"
+        if gpu
+        else QCoreApplication.translate("FirstRun", "no usable GPU")
     )
+    cores = profile.physical_cores or profile.logical_cores or 1
+    if cores == 1:
+        text = QCoreApplication.translate(
+            "FirstRun", "This computer: {ram_total} RAM · {where} · %n CPU core", "", cores
+        )
+    else:
+        text = QCoreApplication.translate(
+            "FirstRun", "This computer: {ram_total} RAM · {where} · %n CPU cores", "", cores
+        )
+    return text.format(ram_total=format_bytes(profile.ram_total), where=where)
 
 
 def pick_text(pick: FirstModel) -> str:
     """The primary action's words: the model, its file size, the speed to expect."""
     advice = pick.advice
     speed = advice.tokens_per_second
-    rate = f", about {speed:.0f} tokens/s here" if speed else ""
-    return (
-        f"Download {pick.model.name} ({advice.file.quant}, "
-        f"{format_bytes(advice.file.size_bytes)}{rate})"
-    )
+    size = format_bytes(advice.file.size_bytes)
+    if speed:
+        text = QCoreApplication.translate(
+            "FirstRun", "Download {name} ({quant}, {size}, about {speed:.0f} tokens/s here)"
+        )
+    else:
+        text = QCoreApplication.translate("FirstRun", "Download {name} ({quant}, {size})")
+    return text.format(name=pick.model.name, quant=advice.file.quant, size=size, speed=speed)
 
 
 class _ProgressBridge(QObject):
@@ -92,10 +104,10 @@ class FirstRun(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 24, 24, 24)
         layout.addStretch(1)
-        title = QLabel("<h2>Hearth needs a model to answer</h2>")
+        title = QLabel(self.tr("<h2>Hearth needs a model to answer</h2>"))
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(title)
-        self.machine = QLabel("Looking at this computer…")
+        self.machine = QLabel(self.tr("Looking at this computer…"))
         self.machine.setObjectName("first-run-machine")
         self.machine.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.machine.setWordWrap(True)
@@ -106,7 +118,7 @@ class FirstRun(QFrame):
         self.why.setStyleSheet("color: gray")
         layout.addWidget(self.why)
 
-        self.download_button = QPushButton("Finding the model that suits this computer…")
+        self.download_button = QPushButton(self.tr("Finding the model that suits this computer…"))
         self.download_button.setObjectName("first-run-download")
         self.download_button.setDefault(True)
         self.download_button.setEnabled(False)
@@ -117,7 +129,7 @@ class FirstRun(QFrame):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress_label = QLabel()
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QPushButton(self.tr("Cancel"))
         self.cancel_button.clicked.connect(self._cancel)
         progress_row.addStretch(1)
         for widget in (self.progress, self.progress_label, self.cancel_button):
@@ -130,9 +142,9 @@ class FirstRun(QFrame):
 
         others = QHBoxLayout()
         others.addStretch(1)
-        self.import_button = QPushButton("Import a .gguf file…")
+        self.import_button = QPushButton(self.tr("Import a .gguf file…"))
         self.import_button.clicked.connect(self.import_requested)
-        self.library_button = QPushButton("Browse the library")
+        self.library_button = QPushButton(self.tr("Browse the library"))
         self.library_button.clicked.connect(self.library_requested)
         others.addWidget(self.import_button)
         others.addWidget(self.library_button)
@@ -178,11 +190,13 @@ class FirstRun(QFrame):
             return  # a download is under way: keep its button as it is
         pick = self.pick
         if pick is None:
-            self.download_button.setText("No catalog model runs well on this computer")
+            self.download_button.setText(self.tr("No catalog model runs well on this computer"))
             self.download_button.setEnabled(False)
             self.why.setText(
-                "Import a small .gguf file you trust, or look in the library for the "
-                "smallest models."
+                self.tr(
+                    "Import a small .gguf file you trust, or look in the library for the "
+                    "smallest models."
+                )
             )
             return
         self.download_button.setText(pick_text(pick))
@@ -190,13 +204,17 @@ class FirstRun(QFrame):
         self.download_button.setToolTip(pick.advice.sentence)
         if pick.comfortable:
             self.why.setText(
-                f"The best model that answers at reading speed (at least "
-                f"{COMFORTABLE_SPEED:.0f} tokens/s) on this computer. {pick.model.description}"
+                self.tr(
+                    "The best model that answers at reading speed (at least "
+                    "{comfortable_speed:.0f} tokens/s) on this computer. {description}"
+                ).format(comfortable_speed=COMFORTABLE_SPEED, description=pick.model.description)
             )
         else:
             self.why.setText(
-                f"Nothing in the catalog reaches reading speed ({COMFORTABLE_SPEED:.0f} "
-                "tokens/s) here; this is the fastest. Replies will come slowly."
+                self.tr(
+                    "Nothing in the catalog reaches reading speed ({comfortable_speed:.0f} "
+                    "tokens/s) here; this is the fastest. Replies will come slowly."
+                ).format(comfortable_speed=COMFORTABLE_SPEED)
             )
 
     # -- the download -----------------------------------------------------------------
@@ -212,7 +230,7 @@ class FirstRun(QFrame):
         def started(task: DownloadTask) -> None:
             self.task = task
             self.progress_box.show()
-            self.progress_label.setText("starting…")
+            self.progress_label.setText(self.tr("starting…"))
             task.subscribe(self._bridge.progressed.emit)
             self._show_progress(task.progress())
 
@@ -239,10 +257,16 @@ class FirstRun(QFrame):
         self.progress.setValue(int(progress.fraction * 1000))
         state = progress.state
         if state is DownloadState.RUNNING:
-            eta = f", {progress.eta_s:,.0f} s left" if progress.eta_s is not None else ""
+            eta = ""
+            if progress.eta_s is not None:
+                eta = self.tr(", {seconds:,.0f} s left").format(seconds=progress.eta_s)
             self.progress_label.setText(
-                f"{format_bytes(progress.done_bytes)} of {format_bytes(progress.total_bytes)}"
-                f" · {format_bytes(progress.speed_bps)}/s{eta}"
+                self.tr("{done_bytes} of {total_bytes} · {speed_bps}/s{eta}").format(
+                    done_bytes=format_bytes(progress.done_bytes),
+                    total_bytes=format_bytes(progress.total_bytes),
+                    speed_bps=format_bytes(progress.speed_bps),
+                    eta=eta,
+                )
             )
         else:
             self.progress_label.setText(str(state))
@@ -250,7 +274,7 @@ class FirstRun(QFrame):
             return
         self.cancel_button.setEnabled(False)
         if state is DownloadState.DONE:
-            self.progress_label.setText("Downloaded: loading the model…")
+            self.progress_label.setText(self.tr("Downloaded: loading the model…"))
             self.model_ready.emit(str(_first_part(task.destinations)))
         else:
             self.task = None

@@ -18,7 +18,7 @@ import subprocess
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -83,10 +83,12 @@ BADGES = {
 def badge_text(advice: Advice) -> str:
     """The short verdict shown on a file's row."""
     if advice.verdict is Verdict.PARTIAL:
-        return f"{advice.gpu_layers}/{advice.total_layers} layers on GPU"
+        return QCoreApplication.translate(
+            "LibraryPage", "{gpu_layers}/{total_layers} layers on GPU"
+        ).format(gpu_layers=advice.gpu_layers, total_layers=advice.total_layers)
     if advice.verdict in BADGES:
         return BADGES[advice.verdict][0]
-    return "does not fit"
+    return QCoreApplication.translate("LibraryPage", "does not fit")
 
 
 def badge_tooltip(advice: Advice) -> str:
@@ -94,17 +96,34 @@ def badge_tooltip(advice: Advice) -> str:
     estimate = advice.estimate
     lines = [
         advice.sentence,
-        f"GPU layers: {advice.gpu_layers} of {advice.total_layers}",
-        f"Memory: {format_bytes(estimate.gpu_bytes)} on the GPU, "
-        f"{format_bytes(estimate.ram_bytes)} in RAM "
-        f"(weights {format_bytes(estimate.weights_bytes)}, "
-        f"context cache {format_bytes(estimate.kv_bytes)})",
-        f"Largest context that fits: {advice.max_context:,} tokens",
+        QCoreApplication.translate("LibraryPage", "GPU layers: {layers} of {total}").format(
+            layers=advice.gpu_layers, total=advice.total_layers
+        ),
+        QCoreApplication.translate(
+            "LibraryPage",
+            "Memory: {gpu} on the GPU, {ram} in RAM (weights {weights}, context cache {kv})",
+        ).format(
+            gpu=format_bytes(estimate.gpu_bytes),
+            ram=format_bytes(estimate.ram_bytes),
+            weights=format_bytes(estimate.weights_bytes),
+            kv=format_bytes(estimate.kv_bytes),
+        ),
+        QCoreApplication.translate(
+            "LibraryPage", "Largest context that fits: {context:,} tokens"
+        ).format(context=advice.max_context),
     ]
     if advice.quality:
-        lines.append(f"Quality loss: {advice.quality.label}")
+        lines.append(
+            QCoreApplication.translate("LibraryPage", "Quality loss: {label}").format(
+                label=advice.quality.label
+            )
+        )
     if advice.approximate:
-        lines.append("Approximate: this architecture's figures are estimated.")
+        lines.append(
+            QCoreApplication.translate(
+                "LibraryPage", "Approximate: this architecture's figures are estimated."
+            )
+        )
     return "\n".join(lines)
 
 
@@ -117,15 +136,23 @@ def download_warning(advice: Advice) -> str | None:
     size = format_bytes(advice.file.size_bytes)
     speed = advice.tokens_per_second
     if advice.verdict is Verdict.NO_FIT:
-        return (
-            f"{advice.file.name} ({size}) does not fit on this computer: {advice.sentence}\n\n"
-            "It will most likely fail to load. Download it anyway?"
-        )
+        return QCoreApplication.translate(
+            "LibraryPage",
+            "{name} ({size}) does not fit on this computer: {sentence}\n\nIt will "
+            "most likely fail to load. Download it anyway?",
+        ).format(name=advice.file.name, size=size, sentence=advice.sentence)
     if speed is not None and speed < MIN_USABLE_SPEED:
-        return (
-            f"{advice.file.name} ({size}) would be very slow here: about {speed:.1f} tokens/s, "
-            f"below {MIN_USABLE_SPEED:.0f} tokens/s, so a short answer takes minutes.\n\n"
-            f"{advice.sentence}\n\nDownload it anyway?"
+        return QCoreApplication.translate(
+            "LibraryPage",
+            "{name} ({size}) would be very slow here: about {speed:.1f} tokens/s, "
+            "below {min_usable_speed:.0f} tokens/s, so a short answer takes "
+            "minutes.\n\n{sentence}\n\nDownload it anyway?",
+        ).format(
+            name=advice.file.name,
+            size=size,
+            speed=speed,
+            min_usable_speed=MIN_USABLE_SPEED,
+            sentence=advice.sentence,
         )
     return None
 
@@ -159,7 +186,7 @@ class LibraryPage(QWidget):
         self.installed_count = 0
 
         layout = QVBoxLayout(self)
-        self.machine = QLabel("Looking at this computer…")
+        self.machine = QLabel(self.tr("Looking at this computer…"))
         self.machine.setObjectName("machine-summary")
         self.machine.setWordWrap(True)
         layout.addWidget(self.machine)
@@ -172,52 +199,63 @@ class LibraryPage(QWidget):
 
         # Catalog -----------------------------------------------------------------
         self.catalog_tree = QTreeWidget()
-        self.catalog_tree.setAccessibleName("Recommended models")
+        self.catalog_tree.setAccessibleName(self.tr("Recommended models"))
         self.catalog_tree.setHeaderLabels(
-            ["Model / file", "Size", "Here", "Speed (rough)", "Quality", ""]
+            [
+                self.tr("Model / file"),
+                self.tr("Size"),
+                self.tr("Here"),
+                self.tr("Speed (rough)"),
+                self.tr("Quality"),
+                "",
+            ]
         )
         self.catalog_tree.setColumnWidth(0, 300)
-        self.tabs.addTab(self.catalog_tree, "Recommended models")
+        self.tabs.addTab(self.catalog_tree, self.tr("Recommended models"))
 
         # Hub search ----------------------------------------------------------------
         hub_page = QWidget()
         hub_layout = QVBoxLayout(hub_page)
         search_row = QHBoxLayout()
         self.search_box = QLineEdit()
-        self.search_box.setPlaceholderText("Search Hugging Face for GGUF models")
+        self.search_box.setPlaceholderText(self.tr("Search Hugging Face for GGUF models"))
         self.search_box.returnPressed.connect(self.search_hub)
-        self.search_button = QPushButton("Search")
+        self.search_button = QPushButton(self.tr("Search"))
         self.search_button.clicked.connect(self.search_hub)
         search_row.addWidget(self.search_box, 1)
         search_row.addWidget(self.search_button)
         hub_layout.addLayout(search_row)
         self.hub_tree = QTreeWidget()
-        self.hub_tree.setAccessibleName("Hub search results")
-        self.hub_tree.setHeaderLabels(["Repository / file", "Size", "Here", ""])
+        self.hub_tree.setAccessibleName(self.tr("Hub search results"))
+        self.hub_tree.setHeaderLabels(
+            [self.tr("Repository / file"), self.tr("Size"), self.tr("Here"), ""]
+        )
         self.hub_tree.setColumnWidth(0, 420)
         self.hub_tree.itemExpanded.connect(self._list_repo)
         hub_layout.addWidget(self.hub_tree, 1)
-        self.tabs.addTab(hub_page, "Search the Hub")
+        self.tabs.addTab(hub_page, self.tr("Search the Hub"))
 
         # Installed -----------------------------------------------------------------
         installed_page = QWidget()
         installed_layout = QVBoxLayout(installed_page)
         self.installed = QListWidget()
-        self.installed.setAccessibleName("Installed models")
+        self.installed.setAccessibleName(self.tr("Installed models"))
         self.installed.itemDoubleClicked.connect(lambda _item: self._load())
         self.installed.itemSelectionChanged.connect(self._installed_selection)
         installed_layout.addWidget(self.installed, 1)
         buttons = QHBoxLayout()
-        self.load_button = QPushButton("Load")
+        self.load_button = QPushButton(self.tr("Load"))
         self.load_button.clicked.connect(self._load)
-        self.reveal_button = QPushButton("Show on disk")
+        self.reveal_button = QPushButton(self.tr("Show on disk"))
         self.reveal_button.clicked.connect(self._reveal)
-        self.delete_button = QPushButton("Delete…")
+        self.delete_button = QPushButton(self.tr("Delete…"))
         self.delete_button.clicked.connect(self._delete)
-        self.model_settings_button = QPushButton("Settings…")
-        self.model_settings_button.setToolTip("This model's own settings and chat template")
+        self.model_settings_button = QPushButton(self.tr("Settings…"))
+        self.model_settings_button.setToolTip(
+            self.tr("This model's own settings and chat template")
+        )
         self.model_settings_button.clicked.connect(self._model_settings)
-        self.import_button = QPushButton("Import a .gguf file…")
+        self.import_button = QPushButton(self.tr("Import a .gguf file…"))
         self.import_button.clicked.connect(self.import_model)
         for button in (
             self.load_button,
@@ -234,7 +272,7 @@ class LibraryPage(QWidget):
         imports.addWidget(self.import_button)
         installed_layout.addLayout(imports)
         self._installed_selection()
-        self.tabs.addTab(installed_page, "Installed")
+        self.tabs.addTab(installed_page, self.tr("Installed"))
         self.unfinished.refresh()  # what a previous run left unfinished, offered at once
 
     # -- data ---------------------------------------------------------------------------
@@ -300,34 +338,40 @@ class LibraryPage(QWidget):
         assert self.profile is not None
         profile = self.profile
         gpu = profile.gpu
-        where = f"{gpu.name} ({format_bytes(gpu.budget_bytes)})" if gpu else "no usable GPU"
-        text = (
-            f"<b>This computer:</b> {profile.cpu_model}, {format_bytes(profile.ram_total)} RAM "
-            f"({format_bytes(profile.ram_available)} free), {where}."
+        where = (
+            f"{gpu.name} ({format_bytes(gpu.budget_bytes)})" if gpu else self.tr("no usable GPU")
+        )
+        text = self.tr(
+            "<b>This computer:</b> {cpu_model}, {ram_total} RAM ({ram_available} free), {where}."
+        ).format(
+            cpu_model=profile.cpu_model,
+            ram_total=format_bytes(profile.ram_total),
+            ram_available=format_bytes(profile.ram_available),
+            where=where,
         )
         best = self._best_overall()
         if best is None:
-            text += "<br><b>No catalog model runs well on this computer.</b>"
+            text += self.tr("<br><b>No catalog model runs well on this computer.</b>")
             suggestion = suggest_claude(self.context.current, fits_any_model=False)
             if suggestion is not None:
                 text += f" {suggestion.message}"
         else:
             model, advice = best
-            text += (
-                f"<br><b>Recommended to start:</b> {model.name} {advice.file.quant} — "
-                f"{advice.sentence}"
+            text += self.tr("<br><b>Recommended to start:</b> {name} {quant} — {why}").format(
+                name=model.name, quant=advice.file.quant, why=advice.sentence
             )
         kept = next(iter(self.advice.values())).headroom.embedding if self.advice else 0
         if kept:
-            text += (
-                f"<br>{format_bytes(kept)} of RAM is kept for the embedding model of your "
-                "local documents."
-            )
+            text += self.tr(
+                "<br>{ram} of RAM is kept for the embedding model of your local documents."
+            ).format(ram=format_bytes(kept))
         if not self.installed_count:
             text = (
-                "<h3>Welcome to Hearth</h3>"
+                self.tr("<h3>Welcome to Hearth</h3>")
                 + text
-                + ("<br>Download the recommended model below, or import a .gguf you already have.")
+                + self.tr(
+                    "<br>Download the recommended model below, or import a .gguf you already have."
+                )
             )
         return text
 
@@ -350,7 +394,7 @@ class LibraryPage(QWidget):
             quant = advice.file.quant
             star = "  ★ recommended" if advice.recommended else ""
             slow = download_warning(advice) is not None
-            name = quant + star + (" (very slow here)" if star and slow else "")
+            name = quant + star + (self.tr(" (very slow here)") if star and slow else "")
             row = QTreeWidgetItem(
                 [
                     name,
@@ -368,7 +412,7 @@ class LibraryPage(QWidget):
             row.setForeground(2, Qt.GlobalColor.black)
             row.setData(2, Qt.ItemDataRole.ForegroundRole, _brush(color))
             top.addChild(row)
-            button = QPushButton("Download")
+            button = QPushButton(self.tr("Download"))
             button.clicked.connect(
                 lambda _=False, m=model, q=quant, r=row: self.download(m.repo, m.variant(q), r)
             )
@@ -392,7 +436,7 @@ class LibraryPage(QWidget):
         """
         advice = row.data(0, ADVICE_ROLE)
         warning = download_warning(advice) if isinstance(advice, Advice) else None
-        if warning is not None and not Ask.confirm(self, "Download anyway?", warning):
+        if warning is not None and not Ask.confirm(self, self.tr("Download anyway?"), warning):
             if refused is not None:
                 refused()
             return
@@ -474,7 +518,9 @@ class LibraryPage(QWidget):
                 item.setChildIndicatorPolicy(QTreeWidgetItem.ChildIndicatorPolicy.ShowIndicator)
                 self.hub_tree.addTopLevelItem(item)
             if not results:
-                self.hub_tree.addTopLevelItem(QTreeWidgetItem([f"No GGUF models for “{text}”."]))
+                self.hub_tree.addTopLevelItem(
+                    QTreeWidgetItem([self.tr("No GGUF models for “{text}”.").format(text=text)])
+                )
 
         def failed(error: HearthError) -> None:
             self.search_button.setEnabled(True)
@@ -497,9 +543,11 @@ class LibraryPage(QWidget):
         why = str(error)
         head = QTreeWidgetItem(
             [
-                f"{why} From Hearth's catalog:"
+                self.tr("{why} From Hearth's catalog:").format(why=why)
                 if hits
-                else f"{why} Nothing in Hearth's catalog matches “{text}”."
+                else self.tr("{why} Nothing in Hearth's catalog matches “{text}”.").format(
+                    why=why, text=text
+                )
             ]
         )
         head.setFlags(Qt.ItemFlag.ItemIsEnabled)
@@ -522,7 +570,7 @@ class LibraryPage(QWidget):
                         row.setToolTip(2, badge_tooltip(found))
                         row.setData(0, ADVICE_ROLE, found)
                 item.addChild(row)
-                button = QPushButton("Download")
+                button = QPushButton(self.tr("Download"))
                 button.clicked.connect(
                     lambda _=False, m=model, q=quant, r=row: self.download(m.repo, m.variant(q), r)
                 )
@@ -549,14 +597,14 @@ class LibraryPage(QWidget):
                         "",
                     ]
                 )
-                row.setToolTip(2, "Reading this file's header to see how it runs here…")
+                row.setToolTip(2, self.tr("Reading this file's header to see how it runs here…"))
                 item.addChild(row)
                 rows[variant.name] = row
-                button = QPushButton("Download")
+                button = QPushButton(self.tr("Download"))
                 button.clicked.connect(lambda _=False, v=variant, r=row: self.download(repo, v, r))
                 self.hub_tree.setItemWidget(row, HUB_ACTIONS, button)
             if not listing.variants:
-                item.addChild(QTreeWidgetItem(["No GGUF files in this repository."]))
+                item.addChild(QTreeWidgetItem([self.tr("No GGUF files in this repository.")]))
                 return
             self._advise_repo(listing, item, rows)
 
@@ -624,7 +672,7 @@ class LibraryPage(QWidget):
                 )
             for row in rows.values():  # left out: not a usable GGUF header
                 row.setText(2, "unknown")
-                row.setToolTip(2, "Hearth could not read this file's header.")
+                row.setToolTip(2, self.tr("Hearth could not read this file's header."))
             for note in found.notes:
                 item.addChild(QTreeWidgetItem([note]))
 
@@ -662,7 +710,7 @@ class LibraryPage(QWidget):
                 item.setForeground(Qt.GlobalColor.darkRed)
             self.installed.addItem(item)
         if not models:
-            empty = QListWidgetItem("No models yet: download one, or import a .gguf file.")
+            empty = QListWidgetItem(self.tr("No models yet: download one, or import a .gguf file."))
             empty.setFlags(Qt.ItemFlag.NoItemFlags)  # a message, not a model to load
             self.installed.addItem(empty)
         self._installed_selection()
@@ -706,9 +754,12 @@ class LibraryPage(QWidget):
         model = self._selected()
         if model is None:
             return
-        what = "Forget" if model.referenced else "Delete"
+        if model.referenced:
+            title, question = self.tr("Forget model?"), self.tr("Forget {name} ({size})?")
+        else:
+            title, question = self.tr("Delete model?"), self.tr("Delete {name} ({size})?")
         if not Ask.confirm(
-            self, f"{what} model?", f"{what} {model.name} ({format_bytes(model.size)})?"
+            self, title, question.format(name=model.name, size=format_bytes(model.size))
         ):
             return
         library = self.library()
@@ -731,16 +782,20 @@ class LibraryPage(QWidget):
             return
         copy = Ask.confirm(
             self,
-            "Import model",
-            "Copy the file into Hearth's models folder?\n\n"
-            "Yes: copy it (uses disk space). No: use it where it is.",
+            self.tr("Import model"),
+            self.tr(
+                "Copy the file into Hearth's models folder?\n\n"
+                "Yes: copy it (uses disk space). No: use it where it is."
+            ),
         )
         library = self.library()
         mode = ImportMode.COPY if copy else ImportMode.REFERENCE
 
         def imported(model: InstalledModel) -> None:
-            how = "copied into the models folder" if copy else "used where it is"
-            self.confirmed.emit(f"Imported {model.name} ({how}).")
+            how = self.tr("copied into the models folder") if copy else self.tr("used where it is")
+            self.confirmed.emit(
+                self.tr("Imported {name} ({how}).").format(name=model.name, how=how)
+            )
             self.refresh_installed()
 
         run_operation(
@@ -761,10 +816,10 @@ class DownloadControls(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
-        self.label = QLabel("starting…")
-        self.pause_button = QPushButton("Pause")
+        self.label = QLabel(self.tr("starting…"))
+        self.pause_button = QPushButton(self.tr("Pause"))
         self.pause_button.clicked.connect(self._toggle)
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QPushButton(self.tr("Cancel"))
         self.cancel_button.clicked.connect(task.cancel)
         for widget in (self.bar, self.label, self.pause_button, self.cancel_button):
             layout.addWidget(widget)
@@ -779,11 +834,15 @@ class DownloadControls(QWidget):
         self.bar.setValue(int(progress.fraction * 1000))
         state = progress.state
         if state is DownloadState.RUNNING:
-            eta = f", {progress.eta_s:,.0f} s left" if progress.eta_s is not None else ""
+            eta = ""
+            if progress.eta_s is not None:
+                eta = self.tr(", {seconds:,.0f} s left").format(seconds=progress.eta_s)
             self.label.setText(f"{format_bytes(progress.speed_bps)}/s{eta}")
         else:
             self.label.setText(str(state))
-        self.pause_button.setText("Resume" if state is DownloadState.PAUSED else "Pause")
+        self.pause_button.setText(
+            self.tr("Resume") if state is DownloadState.PAUSED else self.tr("Pause")
+        )
         finished = state.finished
         self.pause_button.setEnabled(not finished)
         self.cancel_button.setEnabled(not finished)
@@ -805,7 +864,7 @@ def _brush(color: str) -> Any:
 def _describe(model: InstalledModel) -> str:
     parts = [model.name, model.quant or "?", format_bytes(model.size)]
     if model.referenced:
-        parts.append("used where it is")
+        parts.append(QCoreApplication.translate("LibraryPage", "used where it is"))
     text = " · ".join(parts) + f"\n{model.path}"
     if model.problem:
         text += f"\n⚠ {model.problem}"

@@ -14,7 +14,15 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QFileSystemWatcher, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QByteArray,
+    QFileSystemWatcher,
+    QObject,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -69,12 +77,21 @@ NAV_PAGES = ("chat", "library", "settings")  # Documents opens from the sidebar'
 NAV_KEYS = {"chat": "Ctrl+1", "library": "Ctrl+L", "settings": "Ctrl+,"}
 PAGE_ICONS = {"chat": "message-square", "library": "library", "settings": "settings"}
 
-CLAUDE_OPT_IN = (
+PAGE_TITLES = {
+    "chat": QT_TRANSLATE_NOOP("MainWindow", "Chat"),
+    "documents": QT_TRANSLATE_NOOP("MainWindow", "Documents"),
+    "library": QT_TRANSLATE_NOOP("MainWindow", "Library"),
+    "settings": QT_TRANSLATE_NOOP("MainWindow", "Settings"),
+}
+"""Each page's name on its button (English here, translated when shown)."""
+
+CLAUDE_OPT_IN = QT_TRANSLATE_NOOP(
+    "MainWindow",
     "With Claude turned on, Hearth can send a conversation to Anthropic's Claude API "
     "(api.anthropic.com) — but only when you choose to, for a message or a conversation.\n\n"
     "What is sent: that conversation's messages and its system prompt, nothing else. "
     "Before each request you see exactly what will be sent, to which model, and what it "
-    "costs. Your API key stays in the system keychain.\n\nTurn Claude on?"
+    "costs. Your API key stays in the system keychain.\n\nTurn Claude on?",
 )
 
 
@@ -101,7 +118,7 @@ class MainWindow(QMainWindow):
         cloud: CloudThread | None = None,
     ) -> None:
         super().__init__()
-        self.setWindowTitle("Hearth")
+        self.setWindowTitle(self.tr("Hearth"))
         self.context = context
         self.paths = context.paths
         self.keys = context.keys
@@ -125,9 +142,9 @@ class MainWindow(QMainWindow):
         self.library_page = LibraryPage(context=context)
         self.settings_page = SettingsPage(settings)
         self.server_panel = ServerPanel(context)
-        self.settings_page.add_section("Server", self.server_panel)
+        self.settings_page.add_section(self.tr("Server"), self.server_panel)
         self.remotes_panel = RemotesPanel(context)
-        self.settings_page.add_section("Remote servers", self.remotes_panel)
+        self.settings_page.add_section(self.tr("Remote servers"), self.remotes_panel)
         self.pages = QStackedWidget()
         for page in (self.chat_page, self.documents_page, self.library_page, self.settings_page):
             self.pages.addWidget(page)
@@ -139,12 +156,17 @@ class MainWindow(QMainWindow):
         for name in NAV_PAGES:
             button = QToolButton()
             button.setObjectName("nav")
-            button.setText(name.capitalize())
+            button.setText(self.tr(PAGE_TITLES[name]))
             set_icon(button, PAGE_ICONS[name])
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             button.setMinimumWidth(36)  # its icon: the window may be narrower than the names
-            button.setToolTip(f"{name.capitalize()} ({NAV_KEYS[name]})")
-            button.setAccessibleDescription(f"Show the {name} page ({NAV_KEYS[name]})")
+            title = self.tr(PAGE_TITLES[name])
+            button.setToolTip(f"{title} ({NAV_KEYS[name]})")
+            button.setAccessibleDescription(
+                self.tr("Show the {name} page ({nav_keys})").format(
+                    name=title, nav_keys=NAV_KEYS[name]
+                )
+            )
             button.setCheckable(True)
             button.setAutoExclusive(True)
             button.clicked.connect(lambda _=False, n=name: self.show_page(n))
@@ -169,7 +191,7 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([SIDEBAR_DEFAULT, 1100 - SIDEBAR_DEFAULT])
         self.setCentralWidget(self.splitter)
 
-        self.status_backend = QLabel("Local")
+        self.status_backend = QLabel(self.tr("Local"))
         self.status_speed = QLabel("")
         self.status_context = QLabel("")
         for label in (self.status_backend, self.status_speed, self.status_context):
@@ -200,8 +222,10 @@ class MainWindow(QMainWindow):
         self.chat_page.collections.changed.connect(self._attach_collections)
         self.documents.changed.connect(self._show_collections)
         self.documents_page.failed.connect(self.notify)
-        self.documents_button = QPushButton("Documents")
-        self.documents_button.setToolTip("Your local documents: collections a chat can answer from")
+        self.documents_button = QPushButton(self.tr("Documents"))
+        self.documents_button.setToolTip(
+            self.tr("Your local documents: collections a chat can answer from")
+        )
         self.documents_button.clicked.connect(lambda: self.show_page("documents"))
         self.sidebar.layout().insertWidget(1, self.documents_button)
         self._show_collections()
@@ -251,7 +275,7 @@ class MainWindow(QMainWindow):
         self.library_page.models_listed.connect(self._show_models)
         self.settings_page.applied.connect(self.apply_settings)
         self.backups = BackupsSection(store)
-        self.settings_page.add_section("Backups", self.backups)
+        self.settings_page.add_section(self.tr("Backups"), self.backups)
         self.backups.failed.connect(self.notify)
         self.backups.restored.connect(self._history_restored)
         self.daily_backups = DailyBackups(store, parent=self)
@@ -288,9 +312,9 @@ class MainWindow(QMainWindow):
         menus.export_chat.triggered.connect(self._export_chat)
         menus.recently_deleted.triggered.connect(self._recently_deleted)
         for keys, slot, name in (
-            (QKeySequence("Ctrl+F"), self._focus_search, "Search chats"),
-            (QKeySequence("Esc"), self.chat.stop, "Stop the reply"),
-            (QKeySequence("Ctrl+Return"), self.chat_page._submit, "Send"),
+            (QKeySequence("Ctrl+F"), self._focus_search, self.tr("Search chats")),
+            (QKeySequence("Esc"), self.chat.stop, self.tr("Stop the reply")),
+            (QKeySequence("Ctrl+Return"), self.chat_page._submit, self.tr("Send")),
         ):
             action = QAction(name, self)
             action.setShortcut(keys)
@@ -347,16 +371,27 @@ class MainWindow(QMainWindow):
             # Another chat: the last reply's figures were the other chat's.
             self.status_speed.setText("")
             self.status_context.setText(
-                f"context {self.loaded.context_length:,}" if self.loaded else ""
+                self.tr("context {context_length:,}").format(
+                    context_length=self.loaded.context_length
+                )
+                if self.loaded
+                else ""
             )
 
     def _export_chat(self) -> None:
         if self.chat.conversation is None:
-            self.confirm("Nothing to export yet: this chat has no messages.")
+            self.confirm(self.tr("Nothing to export yet: this chat has no messages."))
             return
-        kind = Ask.choose(self, "Export this chat", "Export as:", ["Markdown", "JSON"])
+        kind = Ask.choose(
+            self,
+            self.tr("Export this chat"),
+            self.tr("Export as:"),
+            [self.tr("Markdown"), self.tr("JSON")],
+        )
         if kind is not None:
-            self.sidebar.export(self.chat.conversation.id, "md" if kind == "Markdown" else "json")
+            self.sidebar.export(
+                self.chat.conversation.id, "md" if kind == self.tr("Markdown") else "json"
+            )
 
     def _recently_deleted(self) -> None:
         dialog = RecentlyDeleted(self.store, parent=self)
@@ -364,7 +399,7 @@ class MainWindow(QMainWindow):
 
         def restored(conversation_id: int, title: str) -> None:
             self.sidebar.refresh()
-            self.confirm(f"Restored “{title}”.")
+            self.confirm(self.tr("Restored “{title}”.").format(title=title))
 
         dialog.restored.connect(restored)
         dialog.show()
@@ -443,7 +478,7 @@ class MainWindow(QMainWindow):
 
     def load_model(self, path: str) -> None:
         if self.chat.busy:
-            self.notify(HearthError("Stop the reply before changing the model."))
+            self.notify(HearthError(self.tr("Stop the reply before changing the model.")))
             return
         try:
             options = self.context.load_options(path)  # the model's own settings over the app's
@@ -459,7 +494,7 @@ class MainWindow(QMainWindow):
     def use_remote(self, choice: RemoteModel) -> None:
         """Replies come from ``choice``, a remote server's model, from the next message."""
         if self.chat.busy:
-            self.notify(HearthError("Stop the reply before changing the model."))
+            self.notify(HearthError(self.tr("Stop the reply before changing the model.")))
             return
         remote = self.settings.remote(choice.remote)
         if remote is None:
@@ -467,7 +502,11 @@ class MainWindow(QMainWindow):
         self.chat.remote = choice
         self._show_first_run(False)  # a model is there, on a server
         away = leaves_machine(remote.url)
-        where = "another computer: a preview before each message" if away else "this computer"
+        where = (
+            self.tr("another computer: a preview before each message")
+            if away
+            else self.tr("this computer")
+        )
         self.model_bar.show_remote(choice, where)
         self.status_backend.setText(f"{choice.remote} · {choice.model}")
 
@@ -480,8 +519,12 @@ class MainWindow(QMainWindow):
         if self.state.last_model != str(model.path):
             self.state.last_model = str(model.path)
             self._save_state_quietly()
-        self.chat_page.show_model_note(f"Note: {model.notice}" if model.notice else "")
-        self.status_context.setText(f"context {model.context_length:,}")
+        self.chat_page.show_model_note(
+            self.tr("Note: {notice}").format(notice=model.notice) if model.notice else ""
+        )
+        self.status_context.setText(
+            self.tr("context {context_length:,}").format(context_length=model.context_length)
+        )
         library = self.context.library()
 
         def not_marked(error: HearthError) -> None:  # "last used" is a nicety
@@ -515,7 +558,7 @@ class MainWindow(QMainWindow):
         if (
             "claude_enabled" in changed
             and settings.claude_enabled
-            and not Ask.confirm(self, "Use Claude?", CLAUDE_OPT_IN)
+            and not Ask.confirm(self, self.tr("Use Claude?"), self.tr(CLAUDE_OPT_IN))
         ):
             settings = settings.with_value("claude_enabled", False)
             self.settings_page.show_settings(settings)
@@ -528,8 +571,8 @@ class MainWindow(QMainWindow):
         except OSError as error:
             self.notify(
                 HearthError(
-                    f"The settings could not be saved: {error}",
-                    hint="Check that the config folder is writable.",
+                    self.tr("The settings could not be saved: {error}").format(error=error),
+                    hint=self.tr("Check that the config folder is writable."),
                 )
             )
             return
@@ -538,8 +581,10 @@ class MainWindow(QMainWindow):
             and self.loaded is not None
             and Ask.confirm(
                 self,
-                "Reload the model?",
-                "These settings take effect when the model is loaded again. Reload it now?",
+                self.tr("Reload the model?"),
+                self.tr(
+                    "These settings take effect when the model is loaded again. Reload it now?"
+                ),
             )
         ):
             self.load_model(str(self.loaded.path))
@@ -571,8 +616,10 @@ class MainWindow(QMainWindow):
             chosen = self.chat.remote
             if chosen is not None and settings.remote(chosen.remote) is None:
                 self.chat.remote = None  # its server was removed: back to the local model
-                self.status_backend.setText("Local")
-                self.model_bar.details.setText(f"{chosen.remote} was removed")
+                self.status_backend.setText(self.tr("Local"))
+                self.model_bar.details.setText(
+                    self.tr("{remote} was removed").format(remote=chosen.remote)
+                )
         if "docs_collections" in keys:
             self._show_attached()  # a new chat's default
         self.settings_page.show_changed(settings, keys)
@@ -582,19 +629,34 @@ class MainWindow(QMainWindow):
 
     def _show_reply_figures(self, stats: ReplyStats) -> None:
         if stats.tokens_per_second:
-            self.status_speed.setText(f"{stats.tokens_per_second:.1f} tok/s")
+            self.status_speed.setText(
+                self.tr("{tokens_per_second:.1f} tok/s").format(
+                    tokens_per_second=stats.tokens_per_second
+                )
+            )
         if self.loaded:
             used = stats.prompt_tokens + stats.completion_tokens
-            self.status_context.setText(f"context {used:,} / {self.loaded.context_length:,} tokens")
-        self.status_backend.setText(f"Local · {self.loaded.name}" if self.loaded else "Local")
+            self.status_context.setText(
+                self.tr("context {used:,} / {context_length:,} tokens").format(
+                    used=used, context_length=self.loaded.context_length
+                )
+            )
+        self.status_backend.setText(
+            self.tr("Local · {name}").format(name=self.loaded.name)
+            if self.loaded
+            else self.tr("Local")
+        )
 
     def _show_cloud_figures(self, where: str, fields: dict[str, object]) -> None:
         self.status_backend.setText(where)
         rate = fields.get("tokens_per_second")
-        self.status_speed.setText(f"{rate:.1f} tok/s" if isinstance(rate, float) else "")
+        self.status_speed.setText(
+            self.tr("{rate:.1f} tok/s").format(rate=rate) if isinstance(rate, float) else ""
+        )
         self.status_context.setText(
-            f"{fields.get('prompt_tokens') or 0:,} tokens sent, "
-            f"{fields.get('completion_tokens') or 0:,} received"
+            self.tr("{value:,} tokens sent, {value2:,} received").format(
+                value=fields.get("prompt_tokens") or 0, value2=fields.get("completion_tokens") or 0
+            )
         )
 
     def confirm(self, text: str) -> None:

@@ -8,7 +8,7 @@ rendered once as Markdown.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QGuiApplication,
@@ -200,9 +200,9 @@ class MessageView(QFrame):
         self.title.setObjectName("message-title")
         header.addWidget(self.title)
         header.addStretch(1)
-        self.previous_version = self._tool("chevron-left", "Previous version")
+        self.previous_version = self._tool("chevron-left", self.tr("Previous version"))
         self.version_label = QLabel()
-        self.next_version = self._tool("chevron-right", "Next version")
+        self.next_version = self._tool("chevron-right", self.tr("Next version"))
         self.previous_version.clicked.connect(
             lambda: self.version_requested.emit(self.message_id, -1)
         )
@@ -215,14 +215,16 @@ class MessageView(QFrame):
         actions = QHBoxLayout(self.actions)
         actions.setContentsMargins(0, 0, 0, 0)
         actions.setSpacing(0)
-        self.copy_button = self._tool("copy", "Copy this message")
+        self.copy_button = self._tool("copy", self.tr("Copy this message"))
         self.copy_button.clicked.connect(lambda: self.copy_requested.emit(self.answer_text()))
         actions.addWidget(self.copy_button)
         if message.role == "user":
-            self.edit_button = self._tool("pencil", "Edit and resend (the old branch is kept)")
+            self.edit_button = self._tool(
+                "pencil", self.tr("Edit and resend (the old branch is kept)")
+            )
             self.edit_button.clicked.connect(lambda: self.edit_requested.emit(self.message_id))
             actions.addWidget(self.edit_button)
-        self.regenerate_button = self._tool("refresh-cw", "Write this reply again")
+        self.regenerate_button = self._tool("refresh-cw", self.tr("Write this reply again"))
         self.regenerate_button.clicked.connect(self.regenerate_requested)
         self.regenerate_button.setVisible(False)  # the last reply only: set_can_regenerate
         actions.addWidget(self.regenerate_button)
@@ -233,7 +235,7 @@ class MessageView(QFrame):
         layout.addLayout(header)
 
         self.reasoning_toggle = QToolButton()
-        self.reasoning_toggle.setText("Reasoning ▸")
+        self.reasoning_toggle.setText(self.tr("Reasoning ▸"))
         set_icon(self.reasoning_toggle, "brain")
         self.reasoning_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.reasoning_toggle.setCheckable(True)
@@ -252,7 +254,7 @@ class MessageView(QFrame):
         self.sources_line = QLabel()  # the reply's sources, each a link to the Sources panel
         self.sources_line.setObjectName("message-sources")
         self.sources_line.setWordWrap(True)
-        self.sources_line.setAccessibleName("Sources of this reply")
+        self.sources_line.setAccessibleName(self.tr("Sources of this reply"))
         self.sources_line.linkActivated.connect(
             lambda link: self.source_requested.emit(self.message_id, int(link.split(":")[1]))
         )
@@ -335,7 +337,9 @@ class MessageView(QFrame):
             for index, source in enumerate(message.sources)
             if source.used
         ]
-        self.sources_line.setText("Sources: " + " · ".join(links) if links else "")
+        self.sources_line.setText(
+            self.tr("Sources: {links}").format(links=" · ".join(links)) if links else ""
+        )
         self.sources_line.setVisible(bool(links))
 
     def _render(self) -> None:
@@ -353,42 +357,58 @@ class MessageView(QFrame):
 
     def _set_title(self, message: MessageRecord) -> None:
         if message.role == "user":
-            self.title.setText("<b>You</b>")
+            self.title.setText(self.tr("<b>You</b>"))
             return
         source = message.model or "assistant"
         if message.quantization:
             source += f" · {message.quantization}"
-        backend = "Claude" if message.backend == "claude" else "local"
-        self.title.setText(f"<b>{_escape(source)}</b> <span style='color:gray'>({backend})</span>")
+        backend = "Claude" if message.backend == "claude" else self.tr("local")
+        self.title.setText(
+            self.tr("<b>{source}</b> <span style='color:gray'>({backend})</span>").format(
+                source=_escape(source), backend=backend
+            )
+        )
 
     def _set_footer(self, message: MessageRecord) -> None:
         parts = [state] if (state := self._state(message)) else []
         if message.completion_tokens:
-            parts.append(f"{message.completion_tokens} tokens")
+            parts.append(
+                self.tr("{completion_tokens} tokens").format(
+                    completion_tokens=message.completion_tokens
+                )
+            )
         if message.tokens_per_second:
-            parts.append(f"{message.tokens_per_second:.1f} tok/s")
+            parts.append(
+                self.tr("{tokens_per_second:.1f} tok/s").format(
+                    tokens_per_second=message.tokens_per_second
+                )
+            )
         if message.ttft is not None:
-            parts.append(f"first token {message.ttft:.2f} s")
+            parts.append(self.tr("first token {ttft:.2f} s").format(ttft=message.ttft))
         self.footer.setText(" · ".join(parts))
         self.footer.setVisible(bool(parts))
 
     def _state(self, message: MessageRecord) -> str:
         """How the reply ended (or that it is still being written), in words."""
         if self.generating:
-            return "● generating…"
+            return self.tr("● generating…")
         reason = message.stop_reason
         if message.status == "error":
-            return f"⚠ interrupted by an error — {message.error or 'failed'}"
+            return self.tr("⚠ interrupted by an error — {value}").format(
+                value=message.error or self.tr("failed")
+            )
         if message.status == "interrupted" and reason == "crashed":
-            return "⚠ the model stopped unexpectedly — what was written so far is kept"
+            return self.tr("⚠ the model stopped unexpectedly — what was written so far is kept")
         if reason == "user":
-            return "■ stopped by you"
+            return self.tr("■ stopped by you")
         if message.status == "interrupted":
-            return "⚠ not finished: Hearth closed while this was written — what arrived is kept"
+            return self.tr(
+                "⚠ not finished: Hearth closed while this was written — what arrived is kept"
+            )
         if reason == "length":
-            return "✂ cut at the length limit (Max tokens in Settings)"
+            return self.tr("✂ cut at the length limit (Max tokens in Settings)")
         if reason == "context":
-            return "✂ cut: the context window is full"
+            return self.tr("✂ cut: the context window is full")
         return ""
 
     def set_generating(self, generating: bool) -> None:
@@ -438,18 +458,18 @@ class MessageView(QFrame):
 
     def _toggle_reasoning(self, shown: bool) -> None:
         self.reasoning.setVisible(shown)
-        self.reasoning_toggle.setText("Reasoning ▾" if shown else "Reasoning ▸")
+        self.reasoning_toggle.setText(self.tr("Reasoning ▾") if shown else self.tr("Reasoning ▸"))
 
 
 def reply_announcement(message: MessageRecord) -> str:
     """What a screen reader says when a reply has ended: how it ended, then its start."""
     answer = split_reasoning(message.text)[1].strip()
     if message.status == "error":
-        head = "The reply failed"
+        head = QCoreApplication.translate("MessageView", "The reply failed")
     elif message.status == "interrupted":
-        head = "The reply stopped"
+        head = QCoreApplication.translate("MessageView", "The reply stopped")
     else:
-        head = "Reply finished"
+        head = QCoreApplication.translate("MessageView", "Reply finished")
     return f"{head}: {answer[:400]}" if answer else f"{head}."
 
 

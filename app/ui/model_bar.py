@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QWidget
 
@@ -19,12 +19,14 @@ from app.core.inference import LoadedModel
 from app.core.units import format_bytes
 from app.ui.widgets import ElidedLabel
 
-OPEN_FILE = "Open a GGUF file…"
-MODEL_SETTINGS = "Settings for this model…"
-MODEL_SETTINGS_TIP = (
-    "The loaded model's own context, GPU layers, sampling, system prompt and chat template"
+OPEN_FILE = QT_TRANSLATE_NOOP("ModelBar", "Open a GGUF file…")
+MODEL_SETTINGS = QT_TRANSLATE_NOOP("ModelBar", "Settings for this model…")
+MODEL_SETTINGS_TIP = QT_TRANSLATE_NOOP(
+    "ModelBar",
+    "The loaded model's own context, GPU layers, sampling, system prompt and chat template",
 )
-GET_MODEL = "Get a model…"
+GET_MODEL = QT_TRANSLATE_NOOP("ModelBar", "Get a model…")
+"""The list's actions (English here; the list shows them translated)."""
 
 
 class ModelBar(QWidget):
@@ -40,12 +42,12 @@ class ModelBar(QWidget):
         super().__init__(parent)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        label = QLabel("Model:")
+        label = QLabel(self.tr("Model:"))
         layout.addWidget(label)
         self.selector = QComboBox()
         label.setBuddy(self.selector)
         self.selector.setAccessibleDescription(
-            "Choose the model that answers: on this computer, or on a server you added"
+            self.tr("Choose the model that answers: on this computer, or on a server you added")
         )
         # As wide as a model's name, down to 12 characters where the window is narrow.
         self.selector.setSizeAdjustPolicy(
@@ -62,7 +64,7 @@ class ModelBar(QWidget):
         self.progress.hide()
         layout.addWidget(self.progress)
         # A short line; the whole story (memory, layers, notices) is its tooltip.
-        self.details = ElidedLabel("No model loaded")
+        self.details = ElidedLabel(self.tr("No model loaded"))
         self.details.setObjectName("model-details")
         layout.addWidget(self.details, 1)
         self._paths: list[str] = []
@@ -94,23 +96,25 @@ class ModelBar(QWidget):
     def _fill(self) -> None:
         self.selector.blockSignals(True)
         self.selector.clear()
-        self.selector.addItem("Choose a model…")
+        self.selector.addItem(self.tr("Choose a model…"))
         for path in self._paths:
             self.selector.addItem(Path(path).name, path)
         for remote, models in self._remotes.items():
-            self.selector.addItem(f"On {remote}:")  # a heading, not a choice
+            self.selector.addItem(
+                self.tr("On {remote}:").format(remote=remote)
+            )  # a heading, not a choice
             items = self.selector.model()
             if isinstance(items, QStandardItemModel):
                 items.item(self.selector.count() - 1).setEnabled(False)
             for model in models:
                 self.selector.addItem(f"    {model}", RemoteModel(remote, model))
-        self.selector.addItem(GET_MODEL)
-        self.selector.addItem(OPEN_FILE)
+        self.selector.addItem(self.tr(GET_MODEL))
+        self.selector.addItem(self.tr(OPEN_FILE))
         if isinstance(self._current, str):
             # In the list, so the bar needs no more width for it.
-            self.selector.addItem(MODEL_SETTINGS)
+            self.selector.addItem(self.tr(MODEL_SETTINGS))
             self.selector.setItemData(
-                self.selector.count() - 1, MODEL_SETTINGS_TIP, Qt.ItemDataRole.ToolTipRole
+                self.selector.count() - 1, self.tr(MODEL_SETTINGS_TIP), Qt.ItemDataRole.ToolTipRole
             )
         at = next(
             (i for i in range(self.selector.count()) if self.selector.itemData(i) == self._current),
@@ -122,12 +126,12 @@ class ModelBar(QWidget):
     def _chosen(self, index: int) -> None:
         data = self.selector.itemData(index)
         text = self.selector.itemText(index)
-        if text == MODEL_SETTINGS and isinstance(self._current, str):
+        if text == self.tr(MODEL_SETTINGS) and isinstance(self._current, str):
             self.selector.setCurrentIndex(self.selector.findData(self._current))
             self.settings_requested.emit(self._current)
-        elif text == OPEN_FILE:
+        elif text == self.tr(OPEN_FILE):
             self.open_file_requested.emit()
-        elif text == GET_MODEL:
+        elif text == self.tr(GET_MODEL):
             self._fill()  # the list shows what is in use, not the action
             self.get_model_requested.emit()
         elif isinstance(data, RemoteModel):
@@ -146,7 +150,7 @@ class ModelBar(QWidget):
         self.progress.show()
         self.selector.setEnabled(False)
         self.details.setToolTip("")  # the previous model's figures no longer apply
-        self.details.setText(f"Loading {Path(path).name}…")
+        self.details.setText(self.tr("Loading {name}…").format(name=Path(path).name))
 
     def show_loaded(self, model: LoadedModel, *, gpu_offload: bool) -> None:
         self._current = str(model.path)
@@ -156,16 +160,24 @@ class ModelBar(QWidget):
         if not gpu_offload or model.options.gpu_layers == 0:
             where = "CPU"
         elif model.options.gpu_layers < 0 or model.options.gpu_layers >= layers:
-            where = f"GPU ({layers}/{layers} layers)"
+            where = self.tr("GPU ({layers}/{layers} layers)").format(layers=layers)
         else:
-            where = f"GPU {model.options.gpu_layers}/{layers} layers, rest on CPU"
+            where = self.tr("GPU {gpu_layers}/{layers} layers, rest on CPU").format(
+                gpu_layers=model.options.gpu_layers, layers=layers
+            )
         estimate = model.estimate
         if estimate is not None:
-            memory = f"uses ~{format_bytes(estimate.ram_bytes)} of RAM"
+            ram = format_bytes(estimate.ram_bytes)
             if estimate.gpu_bytes:
-                memory += f" and ~{format_bytes(estimate.gpu_bytes)} on the GPU"
+                memory = self.tr("uses ~{ram} of RAM and ~{gpu} on the GPU").format(
+                    ram=ram, gpu=format_bytes(estimate.gpu_bytes)
+                )
+            else:
+                memory = self.tr("uses ~{ram} of RAM").format(ram=ram)
         else:
-            memory = f"{format_bytes(model.path.stat().st_size)} of weights"
+            memory = self.tr("{st_size} of weights").format(
+                st_size=format_bytes(model.path.stat().st_size)
+            )
         ram = f"~{format_bytes(estimate.ram_bytes)} RAM" if estimate is not None else ""
         short = "CPU" if where == "CPU" else "GPU"
         self.details.setText(" · ".join(p for p in (model.header.quantization, short, ram) if p))
@@ -176,9 +188,14 @@ class ModelBar(QWidget):
         tip += [model.notice] if model.notice else []
         if estimate is not None:
             tip.append(
-                f"Estimated: weights {format_bytes(estimate.weights_bytes)}, context cache "
-                f"{format_bytes(estimate.kv_bytes)}, work buffers "
-                f"{format_bytes(estimate.compute_bytes)}."
+                self.tr(
+                    "Estimated: weights {weights_bytes}, context cache {kv_bytes}, work "
+                    "buffers {compute_bytes}."
+                ).format(
+                    weights_bytes=format_bytes(estimate.weights_bytes),
+                    kv_bytes=format_bytes(estimate.kv_bytes),
+                    compute_bytes=format_bytes(estimate.compute_bytes),
+                )
             )
         self.details.setToolTip("\n".join(tip))
 
@@ -186,5 +203,5 @@ class ModelBar(QWidget):
         self.progress.hide()
         self.selector.setEnabled(True)
         self.selector.setCurrentIndex(0)
-        self.details.setText(f"Not loaded: {message}")
+        self.details.setText(self.tr("Not loaded: {message}").format(message=message))
         self.details.setToolTip(message)

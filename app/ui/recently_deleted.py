@@ -36,11 +36,15 @@ class RecentlyDeleted(QDialog):
     def __init__(self, store: HistoryStore, *, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
-        self.setWindowTitle("Recently deleted chats")
+        self.setWindowTitle(self.tr("Recently deleted chats"))
         self.resize(480, 360)
         layout = QVBoxLayout(self)
         layout.addWidget(
-            QLabel(f"Deleted chats are kept for {KEEP_DAYS} days, then erased for good.")
+            QLabel(
+                self.tr(
+                    "Deleted chats are kept for {keep_days} days, then erased for good."
+                ).format(keep_days=KEEP_DAYS)
+            )
         )
         self.list = QListWidget()
         self.list.itemSelectionChanged.connect(self._selection_changed)
@@ -48,7 +52,7 @@ class RecentlyDeleted(QDialog):
         layout.addWidget(self.list, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
-        self.restore_button = QPushButton("Restore")
+        self.restore_button = QPushButton(self.tr("Restore"))
         self.restore_button.clicked.connect(self.restore_selected)
         buttons.addButton(self.restore_button, QDialogButtonBox.ButtonRole.ActionRole)
         layout.addWidget(buttons)
@@ -58,11 +62,17 @@ class RecentlyDeleted(QDialog):
         self.list.clear()
         for record in self.store.list_conversations(deleted=True):
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.deleted or 0))
-            item = QListWidgetItem(f"{record.title or 'Untitled chat'}\ndeleted {when}")
-            item.setData(Qt.ItemDataRole.UserRole, (record.id, record.title or "Untitled chat"))
+            item = QListWidgetItem(
+                self.tr("{value}\ndeleted {when}").format(
+                    value=record.title or self.tr("Untitled chat"), when=when
+                )
+            )
+            item.setData(
+                Qt.ItemDataRole.UserRole, (record.id, record.title or self.tr("Untitled chat"))
+            )
             self.list.addItem(item)
         if not self.list.count():
-            empty = QListWidgetItem("No deleted chats.")
+            empty = QListWidgetItem(self.tr("No deleted chats."))
             empty.setFlags(Qt.ItemFlag.NoItemFlags)  # a message, not a row to pick
             self.list.addItem(empty)
         self._selection_changed()

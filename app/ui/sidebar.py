@@ -47,30 +47,32 @@ class Sidebar(QWidget):
         self.setMinimumWidth(SIDEBAR_MIN)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
-        self.new_button = QPushButton("New chat")
+        self.new_button = QPushButton(self.tr("New chat"))
         set_icon(self.new_button, "message-square-plus")
-        self.new_button.setToolTip("New chat (Ctrl+N)")
-        self.new_button.setAccessibleDescription("Start a new conversation (Ctrl+N)")
+        self.new_button.setToolTip(self.tr("New chat (Ctrl+N)"))
+        self.new_button.setAccessibleDescription(self.tr("Start a new conversation (Ctrl+N)"))
         self.new_button.clicked.connect(lambda: self.open_requested.emit(None))
         layout.addWidget(self.new_button)
-        self.import_button = QPushButton("Import…")
+        self.import_button = QPushButton(self.tr("Import…"))
         self.import_button.setToolTip(
-            "Import chats from GPT4All, LM Studio, Jan, Ollama, Open WebUI, ChatGPT"
+            self.tr("Import chats from GPT4All, LM Studio, Jan, Ollama, Open WebUI, ChatGPT")
         )
         self.import_button.clicked.connect(self.import_requested.emit)
         layout.addWidget(self.import_button)
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Search chats (Ctrl+F)")
+        self.search.setPlaceholderText(self.tr("Search chats (Ctrl+F)"))
         self.search.setClearButtonEnabled(True)
-        self.search.setAccessibleName("Search chats")
-        self.search.setAccessibleDescription("Finds chats by title and by what was written")
+        self.search.setAccessibleName(self.tr("Search chats"))
+        self.search.setAccessibleDescription(
+            self.tr("Finds chats by title and by what was written")
+        )
         self.search.textChanged.connect(self.refresh)
         layout.addWidget(self.search)
         self.list = QListWidget()
         self.list.setObjectName("chat-list")
-        self.list.setAccessibleName("Chats")
+        self.list.setAccessibleName(self.tr("Chats"))
         self.list.setAccessibleDescription(
-            "Enter opens a chat; F2 renames it, Delete deletes it, the menu key shows more"
+            self.tr("Enter opens a chat; F2 renames it, Delete deletes it, the menu key shows more")
         )
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
@@ -91,10 +93,10 @@ class Sidebar(QWidget):
         self.undo_bar.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
         undo_layout = QHBoxLayout(self.undo_bar)
         undo_layout.setContentsMargins(8, 4, 4, 4)
-        self.undo_label = ElidedLabel("Chat deleted.")  # a long title is cut, never widens
-        self.undo_button = QPushButton("Undo")
+        self.undo_label = ElidedLabel(self.tr("Chat deleted."))  # a long title is cut, never widens
+        self.undo_button = QPushButton(self.tr("Undo"))
         set_icon(self.undo_button, "undo-2")
-        self.undo_button.setAccessibleDescription("Bring back the chat just deleted")
+        self.undo_button.setAccessibleDescription(self.tr("Bring back the chat just deleted"))
         self.undo_button.clicked.connect(self.undo_delete)
         undo_layout.addWidget(self.undo_label, 1)
         undo_layout.addWidget(self.undo_button)
@@ -119,16 +121,20 @@ class Sidebar(QWidget):
                 if hit.conversation_id in seen:
                     continue
                 seen.add(hit.conversation_id)
-                label = hit.title or "Untitled chat"
+                label = hit.title or self.tr("Untitled chat")
                 if hit.message_id is not None:
                     label += f"\n  …{hit.snippet}…"
                 self._add(hit.conversation_id, label)
         else:
             for record in self.store.list_conversations():
-                item = self._add(record.id, record.title or "Untitled chat")
+                item = self._add(record.id, record.title or self.tr("Untitled chat"))
                 origin = record.options.get("imported")
                 if isinstance(origin, dict):
-                    item.setToolTip(f"Imported from {origin.get('file')} ({origin.get('app')})")
+                    item.setToolTip(
+                        self.tr("Imported from {file} ({app})").format(
+                            file=origin.get("file"), app=origin.get("app")
+                        )
+                    )
 
     def _add(self, conversation_id: int, label: str) -> QListWidgetItem:
         item = QListWidgetItem(label)
@@ -157,15 +163,15 @@ class Sidebar(QWidget):
             return
         conversation_id = item.data(Qt.ItemDataRole.UserRole)
         menu = QMenu(self)
-        menu.addAction("Rename…", lambda: self.rename(conversation_id))
-        menu.addAction("Export as Markdown…", lambda: self.export(conversation_id, "md"))
-        menu.addAction("Export as JSON…", lambda: self.export(conversation_id, "json"))
-        menu.addAction("Delete", lambda: self.delete(conversation_id))
+        menu.addAction(self.tr("Rename…"), lambda: self.rename(conversation_id))
+        menu.addAction(self.tr("Export as Markdown…"), lambda: self.export(conversation_id, "md"))
+        menu.addAction(self.tr("Export as JSON…"), lambda: self.export(conversation_id, "json"))
+        menu.addAction(self.tr("Delete"), lambda: self.delete(conversation_id))
         menu.exec(self.list.mapToGlobal(position))
 
     def rename(self, conversation_id: int) -> None:
         old = self.store.conversation(conversation_id).title
-        title = Ask.text(self, "Rename chat", "Title:", old)
+        title = Ask.text(self, self.tr("Rename chat"), self.tr("Title:"), old)
         if title is not None and title.strip() and title != old:
             self.store.rename(conversation_id, title.strip())
             self.refresh()
@@ -174,8 +180,10 @@ class Sidebar(QWidget):
         """Save a conversation as Markdown or JSON where the user chooses."""
         title = self.store.conversation(conversation_id).title or "conversation"
         safe = "".join(c if c.isalnum() or c in " -_" else "_" for c in title)[:60].strip()
-        filters = "Markdown (*.md)" if kind == "md" else "JSON (*.json)"
-        path = Ask.save_file(self, "Export chat", f"{safe or 'conversation'}.{kind}", filters)
+        filters = self.tr("Markdown (*.md)") if kind == "md" else self.tr("JSON (*.json)")
+        path = Ask.save_file(
+            self, self.tr("Export chat"), f"{safe or 'conversation'}.{kind}", filters
+        )
         if not path:
             return
         if kind == "md":
@@ -187,14 +195,14 @@ class Sidebar(QWidget):
         except OSError as error:
             self.failed.emit(storage_error(error, doing=f"save the chat to {path}"))
             return
-        self.confirmed.emit(f"Exported “{title}” to {path}.")
+        self.confirmed.emit(self.tr("Exported “{title}” to {path}.").format(title=title, path=path))
 
     def delete(self, conversation_id: int) -> None:
         """Move a chat to the bin; Undo brings it back for a few seconds."""
         self.store.delete(conversation_id)
         self._undo_id = conversation_id
-        title = self.store.conversation(conversation_id).title or "Untitled chat"
-        self.undo_label.setText(f"Deleted “{title}”.")
+        title = self.store.conversation(conversation_id).title or self.tr("Untitled chat")
+        self.undo_label.setText(self.tr("Deleted “{title}”.").format(title=title))
         self.undo_bar.show()
         self._undo_timer.start(UNDO_SECONDS * 1000)
         self.refresh()

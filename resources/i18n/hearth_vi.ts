@@ -100,6 +100,111 @@ Hearth kiểm tra bản sao lưu trước. Lịch sử hiện tại được gi�
     </message>
 </context>
 <context>
+    <name>Banner</name>
+    <message>
+        <source>Close this message</source>
+        <translation>Đóng thông báo này</translation>
+    </message>
+    <message>
+        <source>Close the message</source>
+        <translation>Đóng thông báo</translation>
+    </message>
+</context>
+<context>
+    <name>ChatController</name>
+    <message>
+        <source>Waiting for the model (%n request ahead)…</source>
+        <translation>Đang chờ mô hình (còn %n yêu cầu phía trước)…</translation>
+    </message>
+    <message>
+        <source>Waiting for the model (%n requests ahead)…</source>
+        <translation>Đang chờ mô hình (còn %n yêu cầu phía trước)…</translation>
+    </message>
+    <message>
+        <source>Searching your documents for the message you sent…</source>
+        <translation>Đang tìm trong tài liệu của bạn cho tin nhắn vừa gửi…</translation>
+    </message>
+    <message>
+        <source>Edit message</source>
+        <translation>Sửa tin nhắn</translation>
+    </message>
+    <message>
+        <source>Edit and resend (the old version is kept):</source>
+        <translation>Sửa và gửi lại (phiên bản cũ được giữ):</translation>
+    </message>
+</context>
+<context>
+    <name>ChatPage</name>
+    <message>
+        <source>System prompt:</source>
+        <translation>Lời nhắc hệ thống:</translation>
+    </message>
+    <message>
+        <source>How the assistant should behave in this chat</source>
+        <translation>Trợ lý nên hành xử thế nào trong cuộc trò chuyện này</translation>
+    </message>
+    <message>
+        <source>Replies from:</source>
+        <translation>Trả lời từ:</translation>
+    </message>
+    <message>
+        <source>This computer</source>
+        <translation>Máy này</translation>
+    </message>
+    <message>
+        <source>Claude (sent to Anthropic)</source>
+        <translation>Claude (gửi đến Anthropic)</translation>
+    </message>
+    <message>
+        <source>Preview before sending</source>
+        <translation>Xem trước khi gửi</translation>
+    </message>
+    <message>
+        <source>Show exactly what will be sent to Claude, and its cost, before each request</source>
+        <translation>Hiện chính xác những gì sẽ gửi đến Claude, và chi phí, trước mỗi yêu cầu</translation>
+    </message>
+    <message>
+        <source>Start a conversation: type a message below.</source>
+        <translation>Bắt đầu trò chuyện: hãy gõ tin nhắn bên dưới.</translation>
+    </message>
+    <message>
+        <source>Message (Enter sends, Shift+Enter for a new line)</source>
+        <translation>Tin nhắn (Enter để gửi, Shift+Enter để xuống dòng)</translation>
+    </message>
+    <message>
+        <source>Message</source>
+        <translation>Tin nhắn</translation>
+    </message>
+    <message>
+        <source>Send</source>
+        <translation>Gửi</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>Dừng</translation>
+    </message>
+    <message>
+        <source>Regenerate</source>
+        <translation>Tạo lại</translation>
+    </message>
+    <message>
+        <source>Ask Claude</source>
+        <translation>Hỏi Claude</translation>
+    </message>
+    <message>
+        <source>Send this message and the conversation to Claude (you see exactly what first)</source>
+        <translation>Gửi tin nhắn này và cuộc trò chuyện đến Claude (bạn xem chính xác nội dung trước)</translation>
+    </message>
+    <message>
+        <source>Stop the reply; what was written is kept (Esc)</source>
+        <translation>Dừng câu trả lời; phần đã viết được giữ (Esc)</translation>
+    </message>
+    <message>
+        <source>Write the last reply again</source>
+        <translation>Viết lại câu trả lời gần nhất</translation>
+    </message>
+</context>
+<context>
     <name>ClaudeKeyController</name>
     <message>
         <source>A key is stored ({location}).</source>
@@ -214,6 +319,25 @@ Giữ khóa trong bộ nhớ chỉ cho phiên này (khóa không bao giờ đư�
     <message>
         <source>Documents: {checked}</source>
         <translation>Tài liệu: {checked}</translation>
+    </message>
+</context>
+<context>
+    <name>DialogPrompts</name>
+    <message>
+        <source>Answer locally</source>
+        <translation>Trả lời trên máy</translation>
+    </message>
+    <message>
+        <source>Ask Claude</source>
+        <translation>Hỏi Claude</translation>
+    </message>
+    <message>
+        <source>Where should the reply come from?</source>
+        <translation>Câu trả lời nên đến từ đâu?</translation>
+    </message>
+    <message>
+        <source>Answer on this computer, or send this conversation to Claude?</source>
+        <translation>Trả lời trên máy này, hay gửi cuộc trò chuyện này đến Claude?</translation>
     </message>
 </context>
 <context>
@@ -410,6 +534,108 @@ Giữ khóa trong bộ nhớ chỉ cho phiên này (khóa không bao giờ đư�
     </message>
 </context>
 <context>
+    <name>DownloadControls</name>
+    <message>
+        <source>starting…</source>
+        <translation>đang bắt đầu…</translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation>Tạm dừng</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Hủy</translation>
+    </message>
+    <message>
+        <source>, {seconds:,.0f} s left</source>
+        <translation>, còn {seconds:,.0f} giây</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>Tiếp tục</translation>
+    </message>
+</context>
+<context>
+    <name>FirstRun</name>
+    <message>
+        <source>no usable GPU</source>
+        <translation>không có GPU dùng được</translation>
+    </message>
+    <message>
+        <source>This computer: {ram_total} RAM · {where} · %n CPU core</source>
+        <translation>Máy này: {ram_total} RAM · {where} · %n nhân CPU</translation>
+    </message>
+    <message>
+        <source>This computer: {ram_total} RAM · {where} · %n CPU cores</source>
+        <translation>Máy này: {ram_total} RAM · {where} · %n nhân CPU</translation>
+    </message>
+    <message>
+        <source>Download {name} ({quant}, {size}, about {speed:.0f} tokens/s here)</source>
+        <translation>Tải {name} ({quant}, {size}, khoảng {speed:.0f} token/giây trên máy này)</translation>
+    </message>
+    <message>
+        <source>Download {name} ({quant}, {size})</source>
+        <translation>Tải {name} ({quant}, {size})</translation>
+    </message>
+    <message>
+        <source>&lt;h2&gt;Hearth needs a model to answer&lt;/h2&gt;</source>
+        <translation>&lt;h2&gt;Hearth cần một mô hình để trả lời&lt;/h2&gt;</translation>
+    </message>
+    <message>
+        <source>Looking at this computer…</source>
+        <translation>Đang xem cấu hình máy này…</translation>
+    </message>
+    <message>
+        <source>Finding the model that suits this computer…</source>
+        <translation>Đang tìm mô hình hợp với máy này…</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Hủy</translation>
+    </message>
+    <message>
+        <source>Import a .gguf file…</source>
+        <translation>Nhập tệp .gguf…</translation>
+    </message>
+    <message>
+        <source>Browse the library</source>
+        <translation>Duyệt thư viện</translation>
+    </message>
+    <message>
+        <source>No catalog model runs well on this computer</source>
+        <translation>Không có mô hình nào trong danh mục chạy tốt trên máy này</translation>
+    </message>
+    <message>
+        <source>Import a small .gguf file you trust, or look in the library for the smallest models.</source>
+        <translation>Hãy nhập một tệp .gguf nhỏ mà bạn tin cậy, hoặc tìm các mô hình nhỏ nhất trong thư viện.</translation>
+    </message>
+    <message>
+        <source>The best model that answers at reading speed (at least {comfortable_speed:.0f} tokens/s) on this computer. {description}</source>
+        <translation>Mô hình tốt nhất trả lời kịp tốc độ đọc (ít nhất {comfortable_speed:.0f} token/giây) trên máy này. {description}</translation>
+    </message>
+    <message>
+        <source>Nothing in the catalog reaches reading speed ({comfortable_speed:.0f} tokens/s) here; this is the fastest. Replies will come slowly.</source>
+        <translation>Không có mô hình nào trong danh mục đạt tốc độ đọc ({comfortable_speed:.0f} token/giây) trên máy này; đây là mô hình nhanh nhất. Câu trả lời sẽ đến chậm.</translation>
+    </message>
+    <message>
+        <source>starting…</source>
+        <translation>đang bắt đầu…</translation>
+    </message>
+    <message>
+        <source>, {seconds:,.0f} s left</source>
+        <translation>, còn {seconds:,.0f} giây</translation>
+    </message>
+    <message>
+        <source>{done_bytes} of {total_bytes} · {speed_bps}/s{eta}</source>
+        <translation>{done_bytes} trên {total_bytes} · {speed_bps}/giây{eta}</translation>
+    </message>
+    <message>
+        <source>Downloaded: loading the model…</source>
+        <translation>Đã tải xong: đang nạp mô hình…</translation>
+    </message>
+</context>
+<context>
     <name>ImportDialog</name>
     <message>
         <source>%n new chat</source>
@@ -510,6 +736,677 @@ Giữ khóa trong bộ nhớ chỉ cho phiên này (khóa không bao giờ đư�
     <message>
         <source>Importing…</source>
         <translation>Đang nhập…</translation>
+    </message>
+</context>
+<context>
+    <name>LibraryPage</name>
+    <message>
+        <source>{gpu_layers}/{total_layers} layers on GPU</source>
+        <translation>{gpu_layers}/{total_layers} lớp trên GPU</translation>
+    </message>
+    <message>
+        <source>does not fit</source>
+        <translation>không vừa</translation>
+    </message>
+    <message>
+        <source>GPU layers: {layers} of {total}</source>
+        <translation>Số lớp GPU: {layers} trên {total}</translation>
+    </message>
+    <message>
+        <source>Memory: {gpu} on the GPU, {ram} in RAM (weights {weights}, context cache {kv})</source>
+        <translation>Bộ nhớ: {gpu} trên GPU, {ram} trong RAM (trọng số {weights}, bộ nhớ đệm ngữ cảnh {kv})</translation>
+    </message>
+    <message>
+        <source>Largest context that fits: {context:,} tokens</source>
+        <translation>Ngữ cảnh lớn nhất vừa được: {context:,} token</translation>
+    </message>
+    <message>
+        <source>Quality loss: {label}</source>
+        <translation>Mức giảm chất lượng: {label}</translation>
+    </message>
+    <message>
+        <source>Approximate: this architecture&apos;s figures are estimated.</source>
+        <translation>Gần đúng: số liệu của kiến trúc này là ước tính.</translation>
+    </message>
+    <message>
+        <source>{name} ({size}) does not fit on this computer: {sentence}
+
+It will most likely fail to load. Download it anyway?</source>
+        <translation>{name} ({size}) không vừa máy này: {sentence}
+
+Rất có thể nó sẽ không nạp được. Vẫn tải xuống?</translation>
+    </message>
+    <message>
+        <source>{name} ({size}) would be very slow here: about {speed:.1f} tokens/s, below {min_usable_speed:.0f} tokens/s, so a short answer takes minutes.
+
+{sentence}
+
+Download it anyway?</source>
+        <translation>{name} ({size}) sẽ chạy rất chậm trên máy này: khoảng {speed:.1f} token/giây, dưới {min_usable_speed:.0f} token/giây, nên một câu trả lời ngắn cũng mất vài phút.
+
+{sentence}
+
+Vẫn tải xuống?</translation>
+    </message>
+    <message>
+        <source>Looking at this computer…</source>
+        <translation>Đang xem cấu hình máy này…</translation>
+    </message>
+    <message>
+        <source>Recommended models</source>
+        <translation>Mô hình được đề xuất</translation>
+    </message>
+    <message>
+        <source>Model / file</source>
+        <translation>Mô hình / tệp</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>Kích thước</translation>
+    </message>
+    <message>
+        <source>Here</source>
+        <translation>Tại đây</translation>
+    </message>
+    <message>
+        <source>Speed (rough)</source>
+        <translation>Tốc độ (ước chừng)</translation>
+    </message>
+    <message>
+        <source>Quality</source>
+        <translation>Chất lượng</translation>
+    </message>
+    <message>
+        <source>Search Hugging Face for GGUF models</source>
+        <translation>Tìm mô hình GGUF trên Hugging Face</translation>
+    </message>
+    <message>
+        <source>Search</source>
+        <translation>Tìm</translation>
+    </message>
+    <message>
+        <source>Hub search results</source>
+        <translation>Kết quả tìm kiếm trên Hub</translation>
+    </message>
+    <message>
+        <source>Repository / file</source>
+        <translation>Kho / tệp</translation>
+    </message>
+    <message>
+        <source>Search the Hub</source>
+        <translation>Tìm trên Hub</translation>
+    </message>
+    <message>
+        <source>Installed models</source>
+        <translation>Mô hình đã cài</translation>
+    </message>
+    <message>
+        <source>Load</source>
+        <translation>Nạp</translation>
+    </message>
+    <message>
+        <source>Show on disk</source>
+        <translation>Hiện trên đĩa</translation>
+    </message>
+    <message>
+        <source>Delete…</source>
+        <translation>Xóa…</translation>
+    </message>
+    <message>
+        <source>Settings…</source>
+        <translation>Cài đặt…</translation>
+    </message>
+    <message>
+        <source>This model&apos;s own settings and chat template</source>
+        <translation>Cài đặt và mẫu trò chuyện riêng của mô hình này</translation>
+    </message>
+    <message>
+        <source>Import a .gguf file…</source>
+        <translation>Nhập tệp .gguf…</translation>
+    </message>
+    <message>
+        <source>Installed</source>
+        <translation>Đã cài</translation>
+    </message>
+    <message>
+        <source>no usable GPU</source>
+        <translation>không có GPU dùng được</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;This computer:&lt;/b&gt; {cpu_model}, {ram_total} RAM ({ram_available} free), {where}.</source>
+        <translation>&lt;b&gt;Máy này:&lt;/b&gt; {cpu_model}, {ram_total} RAM ({ram_available} còn trống), {where}.</translation>
+    </message>
+    <message>
+        <source>&lt;br&gt;&lt;b&gt;No catalog model runs well on this computer.&lt;/b&gt;</source>
+        <translation>&lt;br&gt;&lt;b&gt;Không có mô hình nào trong danh mục chạy tốt trên máy này.&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <source>&lt;br&gt;&lt;b&gt;Recommended to start:&lt;/b&gt; {name} {quant} — {why}</source>
+        <translation>&lt;br&gt;&lt;b&gt;Đề xuất để bắt đầu:&lt;/b&gt; {name} {quant} — {why}</translation>
+    </message>
+    <message>
+        <source>&lt;br&gt;{ram} of RAM is kept for the embedding model of your local documents.</source>
+        <translation>&lt;br&gt;{ram} RAM được dành cho mô hình nhúng của tài liệu trên máy bạn.</translation>
+    </message>
+    <message>
+        <source>&lt;h3&gt;Welcome to Hearth&lt;/h3&gt;</source>
+        <translation>&lt;h3&gt;Chào mừng đến với Hearth&lt;/h3&gt;</translation>
+    </message>
+    <message>
+        <source>&lt;br&gt;Download the recommended model below, or import a .gguf you already have.</source>
+        <translation>&lt;br&gt;Hãy tải mô hình được đề xuất bên dưới, hoặc nhập một tệp .gguf bạn đã có.</translation>
+    </message>
+    <message>
+        <source> (very slow here)</source>
+        <translation> (rất chậm trên máy này)</translation>
+    </message>
+    <message>
+        <source>Download</source>
+        <translation>Tải xuống</translation>
+    </message>
+    <message>
+        <source>Download anyway?</source>
+        <translation>Vẫn tải xuống?</translation>
+    </message>
+    <message>
+        <source>No GGUF models for “{text}”.</source>
+        <translation>Không có mô hình GGUF nào cho “{text}”.</translation>
+    </message>
+    <message>
+        <source>{why} From Hearth&apos;s catalog:</source>
+        <translation>{why} Từ danh mục của Hearth:</translation>
+    </message>
+    <message>
+        <source>{why} Nothing in Hearth&apos;s catalog matches “{text}”.</source>
+        <translation>{why} Không có gì trong danh mục của Hearth khớp với “{text}”.</translation>
+    </message>
+    <message>
+        <source>Reading this file&apos;s header to see how it runs here…</source>
+        <translation>Đang đọc phần đầu của tệp để xem nó chạy thế nào trên máy này…</translation>
+    </message>
+    <message>
+        <source>No GGUF files in this repository.</source>
+        <translation>Kho này không có tệp GGUF nào.</translation>
+    </message>
+    <message>
+        <source>Hearth could not read this file&apos;s header.</source>
+        <translation>Hearth không đọc được phần đầu của tệp này.</translation>
+    </message>
+    <message>
+        <source>No models yet: download one, or import a .gguf file.</source>
+        <translation>Chưa có mô hình: hãy tải một mô hình, hoặc nhập tệp .gguf.</translation>
+    </message>
+    <message>
+        <source>Forget model?</source>
+        <translation>Quên mô hình?</translation>
+    </message>
+    <message>
+        <source>Forget {name} ({size})?</source>
+        <translation>Quên {name} ({size})?</translation>
+    </message>
+    <message>
+        <source>Delete model?</source>
+        <translation>Xóa mô hình?</translation>
+    </message>
+    <message>
+        <source>Delete {name} ({size})?</source>
+        <translation>Xóa {name} ({size})?</translation>
+    </message>
+    <message>
+        <source>Import model</source>
+        <translation>Nhập mô hình</translation>
+    </message>
+    <message>
+        <source>Copy the file into Hearth&apos;s models folder?
+
+Yes: copy it (uses disk space). No: use it where it is.</source>
+        <translation>Sao chép tệp vào thư mục mô hình của Hearth?
+
+Có: sao chép (tốn dung lượng đĩa). Không: dùng tệp ngay tại chỗ.</translation>
+    </message>
+    <message>
+        <source>used where it is</source>
+        <translation>dùng tại chỗ</translation>
+    </message>
+    <message>
+        <source>copied into the models folder</source>
+        <translation>đã sao chép vào thư mục mô hình</translation>
+    </message>
+    <message>
+        <source>Imported {name} ({how}).</source>
+        <translation>Đã nhập {name} ({how}).</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>Chat</source>
+        <translation>Trò chuyện</translation>
+    </message>
+    <message>
+        <source>Documents</source>
+        <translation>Tài liệu</translation>
+    </message>
+    <message>
+        <source>Library</source>
+        <translation>Thư viện</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>Cài đặt</translation>
+    </message>
+    <message>
+        <source>With Claude turned on, Hearth can send a conversation to Anthropic&apos;s Claude API (api.anthropic.com) — but only when you choose to, for a message or a conversation.
+
+What is sent: that conversation&apos;s messages and its system prompt, nothing else. Before each request you see exactly what will be sent, to which model, and what it costs. Your API key stays in the system keychain.
+
+Turn Claude on?</source>
+        <translation>Khi bật Claude, Hearth có thể gửi một cuộc trò chuyện đến API Claude của Anthropic (api.anthropic.com) — nhưng chỉ khi bạn chọn, cho một tin nhắn hoặc một cuộc trò chuyện.
+
+Những gì được gửi: các tin nhắn của cuộc trò chuyện đó và lời nhắc hệ thống của nó, không gì khác. Trước mỗi yêu cầu, bạn thấy chính xác những gì sẽ được gửi, đến mô hình nào và tốn bao nhiêu. Khóa API của bạn vẫn nằm trong kho khóa của hệ thống.
+
+Bật Claude?</translation>
+    </message>
+    <message>
+        <source>Hearth</source>
+        <translation>Hearth</translation>
+    </message>
+    <message>
+        <source>Server</source>
+        <translation>Máy chủ</translation>
+    </message>
+    <message>
+        <source>Remote servers</source>
+        <translation>Máy chủ từ xa</translation>
+    </message>
+    <message>
+        <source>Show the {name} page ({nav_keys})</source>
+        <translation>Hiện trang {name} ({nav_keys})</translation>
+    </message>
+    <message>
+        <source>Local</source>
+        <translation>Trên máy</translation>
+    </message>
+    <message>
+        <source>Your local documents: collections a chat can answer from</source>
+        <translation>Tài liệu trên máy của bạn: các bộ sưu tập mà cuộc trò chuyện có thể dựa vào</translation>
+    </message>
+    <message>
+        <source>Backups</source>
+        <translation>Sao lưu</translation>
+    </message>
+    <message>
+        <source>Search chats</source>
+        <translation>Tìm cuộc trò chuyện</translation>
+    </message>
+    <message>
+        <source>Stop the reply</source>
+        <translation>Dừng câu trả lời</translation>
+    </message>
+    <message>
+        <source>Send</source>
+        <translation>Gửi</translation>
+    </message>
+    <message>
+        <source>Stop the reply before changing the model.</source>
+        <translation>Hãy dừng câu trả lời trước khi đổi mô hình.</translation>
+    </message>
+    <message>
+        <source>another computer: a preview before each message</source>
+        <translation>máy tính khác: xem trước trước mỗi tin nhắn</translation>
+    </message>
+    <message>
+        <source>this computer</source>
+        <translation>máy này</translation>
+    </message>
+    <message>
+        <source>Note: {notice}</source>
+        <translation>Lưu ý: {notice}</translation>
+    </message>
+    <message>
+        <source>context {context_length:,}</source>
+        <translation>ngữ cảnh {context_length:,}</translation>
+    </message>
+    <message>
+        <source>Nothing to export yet: this chat has no messages.</source>
+        <translation>Chưa có gì để xuất: cuộc trò chuyện này chưa có tin nhắn.</translation>
+    </message>
+    <message>
+        <source>Export this chat</source>
+        <translation>Xuất cuộc trò chuyện này</translation>
+    </message>
+    <message>
+        <source>Export as:</source>
+        <translation>Xuất dạng:</translation>
+    </message>
+    <message>
+        <source>Markdown</source>
+        <translation>Markdown</translation>
+    </message>
+    <message>
+        <source>JSON</source>
+        <translation>JSON</translation>
+    </message>
+    <message>
+        <source>Restored “{title}”.</source>
+        <translation>Đã khôi phục “{title}”.</translation>
+    </message>
+    <message>
+        <source>Use Claude?</source>
+        <translation>Dùng Claude?</translation>
+    </message>
+    <message>
+        <source>The settings could not be saved: {error}</source>
+        <translation>Không lưu được cài đặt: {error}</translation>
+    </message>
+    <message>
+        <source>Check that the config folder is writable.</source>
+        <translation>Hãy kiểm tra xem thư mục cấu hình có ghi được không.</translation>
+    </message>
+    <message>
+        <source>Reload the model?</source>
+        <translation>Nạp lại mô hình?</translation>
+    </message>
+    <message>
+        <source>These settings take effect when the model is loaded again. Reload it now?</source>
+        <translation>Các cài đặt này có hiệu lực khi mô hình được nạp lại. Nạp lại ngay bây giờ?</translation>
+    </message>
+    <message>
+        <source>{remote} was removed</source>
+        <translation>{remote} đã bị gỡ</translation>
+    </message>
+    <message>
+        <source>{tokens_per_second:.1f} tok/s</source>
+        <translation>{tokens_per_second:.1f} token/giây</translation>
+    </message>
+    <message>
+        <source>context {used:,} / {context_length:,} tokens</source>
+        <translation>ngữ cảnh {used:,} / {context_length:,} token</translation>
+    </message>
+    <message>
+        <source>Local · {name}</source>
+        <translation>Trên máy · {name}</translation>
+    </message>
+    <message>
+        <source>{rate:.1f} tok/s</source>
+        <translation>{rate:.1f} token/giây</translation>
+    </message>
+    <message>
+        <source>{value:,} tokens sent, {value2:,} received</source>
+        <translation>đã gửi {value:,} token, nhận {value2:,}</translation>
+    </message>
+</context>
+<context>
+    <name>MenuBar</name>
+    <message>
+        <source>&lt;h3&gt;Hearth {version}&lt;/h3&gt;&lt;p&gt;A private AI assistant on your own computer: models run here, with llama.cpp; nothing leaves the machine unless you send it to Claude yourself.&lt;/p&gt;</source>
+        <translation>&lt;h3&gt;Hearth {version}&lt;/h3&gt;&lt;p&gt;Trợ lý AI riêng tư trên chính máy tính của bạn: mô hình chạy ngay tại đây, bằng llama.cpp; không có gì rời khỏi máy trừ khi bạn tự gửi nó đến Claude.&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>&amp;Tệp</translation>
+    </message>
+    <message>
+        <source>&amp;New chat</source>
+        <translation>Trò chuyện &amp;mới</translation>
+    </message>
+    <message>
+        <source>&amp;Import…</source>
+        <translation>&amp;Nhập…</translation>
+    </message>
+    <message>
+        <source>Import a &amp;model (.gguf)…</source>
+        <translation>Nhập một &amp;mô hình (.gguf)…</translation>
+    </message>
+    <message>
+        <source>&amp;Export this chat…</source>
+        <translation>&amp;Xuất cuộc trò chuyện này…</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>T&amp;hoát</translation>
+    </message>
+    <message>
+        <source>&amp;Edit</source>
+        <translation>&amp;Sửa</translation>
+    </message>
+    <message>
+        <source>&amp;Undo</source>
+        <translation>&amp;Hoàn tác</translation>
+    </message>
+    <message>
+        <source>&amp;Redo</source>
+        <translation>&amp;Làm lại</translation>
+    </message>
+    <message>
+        <source>Cu&amp;t</source>
+        <translation>&amp;Cắt</translation>
+    </message>
+    <message>
+        <source>&amp;Copy</source>
+        <translation>&amp;Sao chép</translation>
+    </message>
+    <message>
+        <source>&amp;Paste</source>
+        <translation>&amp;Dán</translation>
+    </message>
+    <message>
+        <source>Select &amp;all</source>
+        <translation>Chọn &amp;tất cả</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>&amp;Xem</translation>
+    </message>
+    <message>
+        <source>&amp;Chat</source>
+        <translation>&amp;Trò chuyện</translation>
+    </message>
+    <message>
+        <source>&amp;Library</source>
+        <translation>&amp;Thư viện</translation>
+    </message>
+    <message>
+        <source>&amp;Settings</source>
+        <translation>&amp;Cài đặt</translation>
+    </message>
+    <message>
+        <source>Recently &amp;deleted chats…</source>
+        <translation>Cuộc trò chuyện &amp;đã xóa gần đây…</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>&amp;Trợ giúp</translation>
+    </message>
+    <message>
+        <source>&amp;About Hearth</source>
+        <translation>&amp;Giới thiệu Hearth</translation>
+    </message>
+    <message>
+        <source>More menus</source>
+        <translation>Thêm menu</translation>
+    </message>
+    <message>
+        <source>About Hearth</source>
+        <translation>Giới thiệu Hearth</translation>
+    </message>
+</context>
+<context>
+    <name>MessageView</name>
+    <message>
+        <source>Previous version</source>
+        <translation>Phiên bản trước</translation>
+    </message>
+    <message>
+        <source>Next version</source>
+        <translation>Phiên bản sau</translation>
+    </message>
+    <message>
+        <source>Copy this message</source>
+        <translation>Sao chép tin nhắn này</translation>
+    </message>
+    <message>
+        <source>Edit and resend (the old branch is kept)</source>
+        <translation>Sửa và gửi lại (nhánh cũ được giữ)</translation>
+    </message>
+    <message>
+        <source>Write this reply again</source>
+        <translation>Viết lại câu trả lời này</translation>
+    </message>
+    <message>
+        <source>Reasoning ▸</source>
+        <translation>Suy luận ▸</translation>
+    </message>
+    <message>
+        <source>Sources of this reply</source>
+        <translation>Nguồn của câu trả lời này</translation>
+    </message>
+    <message>
+        <source>Sources: {links}</source>
+        <translation>Nguồn: {links}</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;You&lt;/b&gt;</source>
+        <translation>&lt;b&gt;Bạn&lt;/b&gt;</translation>
+    </message>
+    <message>
+        <source>local</source>
+        <translation>trên máy</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;{source}&lt;/b&gt; &lt;span style=&apos;color:gray&apos;&gt;({backend})&lt;/span&gt;</source>
+        <translation>&lt;b&gt;{source}&lt;/b&gt; &lt;span style=&apos;color:gray&apos;&gt;({backend})&lt;/span&gt;</translation>
+    </message>
+    <message>
+        <source>● generating…</source>
+        <translation>● đang viết…</translation>
+    </message>
+    <message>
+        <source>⚠ interrupted by an error — {value}</source>
+        <translation>⚠ bị gián đoạn do lỗi — {value}</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>thất bại</translation>
+    </message>
+    <message>
+        <source>⚠ the model stopped unexpectedly — what was written so far is kept</source>
+        <translation>⚠ mô hình dừng bất ngờ — phần đã viết được giữ</translation>
+    </message>
+    <message>
+        <source>{completion_tokens} tokens</source>
+        <translation>{completion_tokens} token</translation>
+    </message>
+    <message>
+        <source>{tokens_per_second:.1f} tok/s</source>
+        <translation>{tokens_per_second:.1f} token/giây</translation>
+    </message>
+    <message>
+        <source>first token {ttft:.2f} s</source>
+        <translation>token đầu {ttft:.2f} giây</translation>
+    </message>
+    <message>
+        <source>■ stopped by you</source>
+        <translation>■ bạn đã dừng</translation>
+    </message>
+    <message>
+        <source>⚠ not finished: Hearth closed while this was written — what arrived is kept</source>
+        <translation>⚠ chưa xong: Hearth đã đóng khi đang viết — phần đã nhận được giữ lại</translation>
+    </message>
+    <message>
+        <source>✂ cut at the length limit (Max tokens in Settings)</source>
+        <translation>✂ bị cắt ở giới hạn độ dài (Số token tối đa trong Cài đặt)</translation>
+    </message>
+    <message>
+        <source>✂ cut: the context window is full</source>
+        <translation>✂ bị cắt: cửa sổ ngữ cảnh đã đầy</translation>
+    </message>
+    <message>
+        <source>Reasoning ▾</source>
+        <translation>Suy luận ▾</translation>
+    </message>
+    <message>
+        <source>The reply failed</source>
+        <translation>Câu trả lời thất bại</translation>
+    </message>
+    <message>
+        <source>The reply stopped</source>
+        <translation>Câu trả lời đã dừng</translation>
+    </message>
+    <message>
+        <source>Reply finished</source>
+        <translation>Câu trả lời đã xong</translation>
+    </message>
+</context>
+<context>
+    <name>ModelBar</name>
+    <message>
+        <source>Open a GGUF file…</source>
+        <translation>Mở tệp GGUF…</translation>
+    </message>
+    <message>
+        <source>Settings for this model…</source>
+        <translation>Cài đặt cho mô hình này…</translation>
+    </message>
+    <message>
+        <source>The loaded model&apos;s own context, GPU layers, sampling, system prompt and chat template</source>
+        <translation>Ngữ cảnh, số lớp GPU, cách lấy mẫu, lời nhắc hệ thống và mẫu trò chuyện riêng của mô hình đã nạp</translation>
+    </message>
+    <message>
+        <source>Get a model…</source>
+        <translation>Tải một mô hình…</translation>
+    </message>
+    <message>
+        <source>Model:</source>
+        <translation>Mô hình:</translation>
+    </message>
+    <message>
+        <source>Choose the model that answers: on this computer, or on a server you added</source>
+        <translation>Chọn mô hình trả lời: trên máy này, hoặc trên một máy chủ bạn đã thêm</translation>
+    </message>
+    <message>
+        <source>No model loaded</source>
+        <translation>Chưa nạp mô hình</translation>
+    </message>
+    <message>
+        <source>Choose a model…</source>
+        <translation>Chọn một mô hình…</translation>
+    </message>
+    <message>
+        <source>On {remote}:</source>
+        <translation>Trên {remote}:</translation>
+    </message>
+    <message>
+        <source>Loading {name}…</source>
+        <translation>Đang nạp {name}…</translation>
+    </message>
+    <message>
+        <source>GPU ({layers}/{layers} layers)</source>
+        <translation>GPU ({layers}/{layers} lớp)</translation>
+    </message>
+    <message>
+        <source>GPU {gpu_layers}/{layers} layers, rest on CPU</source>
+        <translation>GPU {gpu_layers}/{layers} lớp, phần còn lại trên CPU</translation>
+    </message>
+    <message>
+        <source>uses ~{ram} of RAM and ~{gpu} on the GPU</source>
+        <translation>dùng ~{ram} RAM và ~{gpu} trên GPU</translation>
+    </message>
+    <message>
+        <source>uses ~{ram} of RAM</source>
+        <translation>dùng ~{ram} RAM</translation>
+    </message>
+    <message>
+        <source>{st_size} of weights</source>
+        <translation>{st_size} trọng số</translation>
+    </message>
+    <message>
+        <source>Estimated: weights {weights_bytes}, context cache {kv_bytes}, work buffers {compute_bytes}.</source>
+        <translation>Ước tính: trọng số {weights_bytes}, bộ nhớ đệm ngữ cảnh {kv_bytes}, bộ đệm tính toán {compute_bytes}.</translation>
+    </message>
+    <message>
+        <source>Not loaded: {message}</source>
+        <translation>Chưa nạp: {message}</translation>
     </message>
 </context>
 <context>
@@ -753,6 +1650,35 @@ Giữ khóa trong bộ nhớ chỉ cho phiên này (khóa không bao giờ đư�
     <message>
         <source>Select All</source>
         <translation>Chọn tất cả</translation>
+    </message>
+</context>
+<context>
+    <name>RecentlyDeleted</name>
+    <message>
+        <source>Recently deleted chats</source>
+        <translation>Cuộc trò chuyện đã xóa gần đây</translation>
+    </message>
+    <message>
+        <source>Deleted chats are kept for {keep_days} days, then erased for good.</source>
+        <translation>Cuộc trò chuyện đã xóa được giữ {keep_days} ngày, sau đó bị xóa hẳn.</translation>
+    </message>
+    <message>
+        <source>Restore</source>
+        <translation>Khôi phục</translation>
+    </message>
+    <message>
+        <source>{value}
+deleted {when}</source>
+        <translation>{value}
+đã xóa {when}</translation>
+    </message>
+    <message>
+        <source>Untitled chat</source>
+        <translation>Cuộc trò chuyện chưa đặt tên</translation>
+    </message>
+    <message>
+        <source>No deleted chats.</source>
+        <translation>Không có cuộc trò chuyện nào đã xóa.</translation>
     </message>
 </context>
 <context>
@@ -1177,6 +2103,113 @@ Khôi phục bản sao lưu tốt gần nhất, lúc {when} ({chats} cuộc trò
     <message>
         <source>A new language shows the next time Hearth starts.</source>
         <translation>Ngôn ngữ mới sẽ hiển thị từ lần khởi động Hearth tiếp theo.</translation>
+    </message>
+</context>
+<context>
+    <name>Sidebar</name>
+    <message>
+        <source>New chat</source>
+        <translation>Trò chuyện mới</translation>
+    </message>
+    <message>
+        <source>New chat (Ctrl+N)</source>
+        <translation>Trò chuyện mới (Ctrl+N)</translation>
+    </message>
+    <message>
+        <source>Start a new conversation (Ctrl+N)</source>
+        <translation>Bắt đầu cuộc trò chuyện mới (Ctrl+N)</translation>
+    </message>
+    <message>
+        <source>Import…</source>
+        <translation>Nhập…</translation>
+    </message>
+    <message>
+        <source>Import chats from GPT4All, LM Studio, Jan, Ollama, Open WebUI, ChatGPT</source>
+        <translation>Nhập cuộc trò chuyện từ GPT4All, LM Studio, Jan, Ollama, Open WebUI, ChatGPT</translation>
+    </message>
+    <message>
+        <source>Search chats (Ctrl+F)</source>
+        <translation>Tìm cuộc trò chuyện (Ctrl+F)</translation>
+    </message>
+    <message>
+        <source>Search chats</source>
+        <translation>Tìm cuộc trò chuyện</translation>
+    </message>
+    <message>
+        <source>Finds chats by title and by what was written</source>
+        <translation>Tìm cuộc trò chuyện theo tiêu đề và theo nội dung đã viết</translation>
+    </message>
+    <message>
+        <source>Chats</source>
+        <translation>Trò chuyện</translation>
+    </message>
+    <message>
+        <source>Enter opens a chat; F2 renames it, Delete deletes it, the menu key shows more</source>
+        <translation>Enter mở cuộc trò chuyện; F2 đổi tên, Delete xóa, phím menu hiện thêm lựa chọn</translation>
+    </message>
+    <message>
+        <source>Chat deleted.</source>
+        <translation>Đã xóa cuộc trò chuyện.</translation>
+    </message>
+    <message>
+        <source>Undo</source>
+        <translation>Hoàn tác</translation>
+    </message>
+    <message>
+        <source>Bring back the chat just deleted</source>
+        <translation>Lấy lại cuộc trò chuyện vừa xóa</translation>
+    </message>
+    <message>
+        <source>Untitled chat</source>
+        <translation>Cuộc trò chuyện chưa đặt tên</translation>
+    </message>
+    <message>
+        <source>Imported from {file} ({app})</source>
+        <translation>Đã nhập từ {file} ({app})</translation>
+    </message>
+    <message>
+        <source>Rename…</source>
+        <translation>Đổi tên…</translation>
+    </message>
+    <message>
+        <source>Export as Markdown…</source>
+        <translation>Xuất dạng Markdown…</translation>
+    </message>
+    <message>
+        <source>Export as JSON…</source>
+        <translation>Xuất dạng JSON…</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>Xóa</translation>
+    </message>
+    <message>
+        <source>Rename chat</source>
+        <translation>Đổi tên cuộc trò chuyện</translation>
+    </message>
+    <message>
+        <source>Title:</source>
+        <translation>Tiêu đề:</translation>
+    </message>
+    <message>
+        <source>Markdown (*.md)</source>
+        <translation>Markdown (*.md)</translation>
+    </message>
+    <message>
+        <source>JSON (*.json)</source>
+        <translation>JSON (*.json)</translation>
+    </message>
+    <message>
+        <source>Export chat</source>
+        <translation>Xuất cuộc trò chuyện</translation>
+    </message>
+    <message>
+        <source>Exported “{title}” to {path}.</source>
+        <translation>Đã xuất “{title}” ra {path}.</translation>
+    </message>
+    <message>
+        <source>Deleted “{title}”.</source>
+        <translation>Đã xóa “{title}”.</translation>
     </message>
 </context>
 <context>

@@ -55,6 +55,23 @@ def texts(widget: QWidget) -> set[str]:
     return {text.removeprefix("<h3>").removesuffix("</h3>") for text in labels | buttons}
 
 
+def test_in_vietnamese_the_window_speaks_vietnamese(window_in) -> None:  # type: ignore[no-untyped-def]
+    window = window_in("vi")
+    nav = [window.nav_buttons[name].text() for name in ("chat", "library", "settings")]
+    assert nav == ["Trò chuyện", "Thư viện", "Cài đặt"]
+    assert window.chat_page.send_button.text() == "Gửi"
+    assert window.chat_page.stop_button.text() == "Dừng"
+    assert "Trò chuyện mới" in texts(window)
+
+
+def test_in_english_the_window_speaks_english(window_in) -> None:  # type: ignore[no-untyped-def]
+    window = window_in("en")
+    nav = [window.nav_buttons[name].text() for name in ("chat", "library", "settings")]
+    assert nav == ["Chat", "Library", "Settings"]
+    assert window.chat_page.send_button.text() == "Send"
+    assert "Trò chuyện mới" not in texts(window)
+
+
 def test_in_vietnamese_the_settings_page_speaks_vietnamese(window_in) -> None:  # type: ignore[no-untyped-def]
     page = window_in("vi").settings_page
     shown = texts(page)
