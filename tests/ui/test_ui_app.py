@@ -233,7 +233,8 @@ def test_settings_are_validated_saved_and_applied(
     page = window.settings_page
     window.show_page("settings")
     page.editors["temperature"].setValue(0.2)
-    page.editors["theme"].setCurrentText("dark")
+    theme = page.editors["theme"]
+    theme.setCurrentIndex(theme.findData("dark"))  # shown as "Dark"
     asked: list[str] = []
     monkeypatch.setattr(Ask, "confirm", classmethod(lambda cls, p, t, x: asked.append(t) or True))
     page.editors["context_length"].setValue(1024)
