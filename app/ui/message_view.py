@@ -175,6 +175,7 @@ class MessageView(QFrame):
         self.role = message.role
         self._record = message
         self.generating = False
+        self._finished = False  # set by finish(): later pieces are late copies
         # A user's message is a bubble on the right, a reply plain text on the page
         # (the style sheet draws both, by these names).
         self.setObjectName(f"message-{message.role}")
@@ -427,7 +428,14 @@ class MessageView(QFrame):
     # -- streaming ----------------------------------------------------------------------
 
     def append(self, piece: str) -> None:
-        """Queue a streamed piece; it is painted within REPAINT_MS."""
+        """Queue a streamed piece; it is painted within REPAINT_MS.
+
+        A piece that arrives after :meth:`finish` is dropped: the finished record already
+        holds the whole text (the end is announced on the GUI thread at once, while the
+        worker's last pieces may still be queued behind it).
+        """
+        if self._finished:
+            return
         if not self.generating:  # pieces arrive only while the reply is written
             self.set_generating(True)
         self._pending.append(piece)
@@ -454,6 +462,7 @@ class MessageView(QFrame):
         self._timer.stop()
         self.flush()
         self.generating = False
+        self._finished = True
         self.update_record(message)
 
     def _toggle_reasoning(self, shown: bool) -> None:

@@ -175,6 +175,11 @@ def test_a_streaming_reply_is_shown_as_generating_then_as_stopped_by_you(
         qtbot.mouseClick(page.stop_button, Qt.MouseButton.LeftButton)
     assert "stopped by you" in reply_footer()
     assert "generating" not in reply_footer()
+    # The worker's last pieces, queued behind the end, do not make it "generating" again.
+    text = [v for v in page.views.values() if v.role == "assistant"][-1].answer_text()
+    qtbot.wait(500)
+    assert "stopped by you" in reply_footer() and "generating" not in reply_footer()
+    assert [v for v in page.views.values() if v.role == "assistant"][-1].answer_text() == text
 
 
 def test_a_reply_cut_by_the_length_limit_says_so(
