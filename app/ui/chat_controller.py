@@ -326,7 +326,8 @@ class ChatController(QObject):
         """Start a turn (``action`` may wait for a document search with the window working),
         counting as busy until it has started or failed."""
         self._preparing = True
-        self.page.set_busy(True)
+        for button in (self.page.send_button, self.page.ask_claude_button):
+            button.setEnabled(False)  # set_busy comes once the turn's reply exists
         try:
             return self._guard(action)
         finally:

@@ -413,7 +413,10 @@ class MessageView(QFrame):
         return ""
 
     def set_generating(self, generating: bool) -> None:
-        """Mark this reply as being written now (until :meth:`finish`)."""
+        """Mark this reply as being written now (until :meth:`finish`); a reply that has
+        ended is never written again (a new version is a new message)."""
+        if generating and self._finished:
+            return
         self.generating = generating
         self._set_footer(self._record)
 
