@@ -200,6 +200,7 @@ def _check_window() -> str:
     ):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     try:
+        from PySide6.QtCore import QThreadPool
         from PySide6.QtWidgets import QApplication
 
         from app.ui.application import Session
@@ -218,6 +219,10 @@ def _check_window() -> str:
         shown = _seconds_since_process_start()
         window.close()
         app.processEvents()
+        # Work the window started in the background (the first run's advice probes the
+        # memory bandwidth and saves it) ends here, inside the temporary home.
+        for pool in (QThreadPool.globalInstance(), *window.findChildren(QThreadPool)):
+            pool.waitForDone(30_000)
     finally:
         session.close()
     platform = app.platformName()

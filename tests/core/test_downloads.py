@@ -148,7 +148,8 @@ def test_failed_download_keeps_its_bytes_and_a_new_session_resumes(
     first = manager_for(fake, models, max_retries=0)
     with pytest.raises(HubUnavailableError) as caught:
         first.download(REPO, variant(first))
-    assert f"Downloading {NAME} failed" in str(caught.value)
+    assert f"downloading {NAME} failed (the connection broke)" in str(caught.value)
+    assert str(caught.value).startswith("The Hub did not answer")  # in plain words
     assert "continues from there" in caught.value.hint
     assert looks_like_models(models) == []
     [partial] = find_partials(models)
