@@ -130,7 +130,7 @@ def test_the_bundle_holds_what_it_needs_and_not_the_rest(
     for unwanted in ("tests", "pytest", "_pytest", "mypy", "ruff", "PyInstaller", "tkinter"):
         assert unwanted not in {name.split("/")[0] for name in files}, unwanted
     pyside = {p.name.split(".")[0] for p in (INTERNAL / "PySide6").glob("Qt*.so")}
-    assert pyside == {"QtCore", "QtGui", "QtWidgets"}
+    assert pyside == {"QtCore", "QtGui", "QtSvg", "QtWidgets"}  # QtSvg draws the icons
     assert not any(name.startswith(("libQt6Qml", "libQt6Quick", "libgtk-3")) for name in files)
 
 
