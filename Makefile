@@ -42,10 +42,12 @@ lupdate: $(STAMP)
 	$(BIN)/pyside6-lupdate -locations none -no-obsolete -extensions py app/ui -ts $(I18N_TS)
 
 # The core and CLI tests run once with PySide6 hidden (tests/support/without_qt.py), as on
-# a machine without Qt; then the window's tests.
+# a machine without Qt; then the window's tests, one file per process: windows a file's
+# tests leave alive would otherwise take part in every later theme switch (each one
+# repolished and re-highlighted), and a whole run slowed down file after file.
 pytest: $(STAMP) i18n
 	$(BIN)/python -m pytest -q -p tests.support.without_qt -p no:pytest-qt tests/core $(PYTEST_ARGS)
-	$(BIN)/python -m pytest -q tests/ui $(PYTEST_ARGS)
+	for file in tests/ui/test_*.py; do $(BIN)/python -m pytest -q $$file $(PYTEST_ARGS) || exit 1; done
 
 test: lint typecheck pytest
 
