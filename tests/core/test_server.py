@@ -20,13 +20,14 @@ from tests.support.local_server import (
     Served,
     engine_for,
     greedy,
+    paced_server,
     served,
     serving,
     stories_engine,
     stories_server,
 )
 
-__all__ = ["served", "stories_engine", "stories_server"]
+__all__ = ["paced_server", "served", "stories_engine", "stories_server"]
 
 pytestmark = pytest.mark.slow
 
@@ -73,8 +74,10 @@ def test_chat_is_the_engines_own_reply_with_its_usage(served: Served) -> None:
     assert answer.object == "chat.completion" and answer.id.startswith("chatcmpl-")
 
 
-def test_streamed_chat_says_the_same_and_usage_comes_last_when_asked(served: Served) -> None:
-    client = served.openai()
+def test_streamed_chat_says_the_same_and_usage_comes_last_when_asked(
+    paced_server: Served,
+) -> None:
+    client = paced_server.openai()
     whole = client.chat.completions.create(
         model="stories260K", messages=HI, temperature=0, max_tokens=24
     )

@@ -12,9 +12,16 @@ import anthropic
 import pytest
 
 from app.core.generation import Message
-from tests.support.local_server import Served, greedy, served, stories_engine, stories_server
+from tests.support.local_server import (
+    Served,
+    greedy,
+    paced_server,
+    served,
+    stories_engine,
+    stories_server,
+)
 
-__all__ = ["served", "stories_engine", "stories_server"]
+__all__ = ["paced_server", "served", "stories_engine", "stories_server"]
 
 pytestmark = pytest.mark.slow
 
@@ -37,8 +44,8 @@ def test_a_message_is_the_engines_own_reply_with_its_usage(served: Served) -> No
     assert message.usage.output_tokens == 24
 
 
-def test_a_stream_sends_the_events_the_sdk_expects_in_order(served: Served) -> None:
-    client = served.anthropic()
+def test_a_stream_sends_the_events_the_sdk_expects_in_order(paced_server: Served) -> None:
+    client = paced_server.anthropic()
     whole = client.messages.create(
         model="stories260K", max_tokens=24, messages=HI, extra_body=GREEDY
     )

@@ -133,10 +133,17 @@ def serving(
 
 
 @contextlib.contextmanager
-def engine_for(path: Path, home: Path, **options: Any) -> Iterator[EngineProcess]:
-    """An engine process with ``path`` loaded, its files under ``home`` (not the user's)."""
+def engine_for(
+    path: Path, home: Path, *, fault: str | None = None, **options: Any
+) -> Iterator[EngineProcess]:
+    """An engine process with ``path`` loaded, its files under ``home`` (not the user's).
+
+    ``fault``: the test-only fault hook's setting (``HEARTH_TEST_ENGINE_FAULT``).
+    """
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HEARTH_HOME", str(home))
+        if fault:
+            patch.setenv("HEARTH_TEST_ENGINE_FAULT", fault)
         engine = EngineProcess()
         try:
             engine.load(path, replace(LoadOptions(context_length=1024), **options))
@@ -168,6 +175,20 @@ def stories_engine(stories_model: Path, tmp_path_factory: pytest.TempPathFactory
 @pytest.fixture(scope="module")
 def stories_server(stories_engine: EngineProcess) -> Iterator[Served]:
     with serving(stories_engine) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def paced_server(stories_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """stories260K paced to one token per 15 ms, as a real model on a laptop, served.
+
+    stories260K alone writes 24 tokens in under 10 ms: they may all reach the client in
+    one batch (the engine sends at most every 100 ms), and a test of streaming would race
+    the clock. Paced, a 24-token reply spans several of the engine's sends.
+    """
+    home = tmp_path_factory.mktemp("paced-home")
+    paced = "reply:SLOW:after=2:ms=15"
+    with engine_for(stories_model, home, fault=paced) as engine, serving(engine) as served:
         yield served
 
 

@@ -39,7 +39,9 @@ llama.cpp does not crash. Faults are separated by ``;``, each ``PHASE:ACTION[:OP
 - PHASE: ``start`` (before the hello), ``load`` (on a load request), ``prompt`` (while
   llama.cpp reads a prompt batch of more than one token, where the AMX kernels crash),
   ``reply`` (after ``after=N`` pieces, default 1);
-- ACTION: a signal name (``SIGSEGV``, ``SIGKILL``, ``SIGABRT``...) or ``HANG`` (SIGSTOP);
+- ACTION: a signal name (``SIGSEGV``, ``SIGKILL``, ``SIGABRT``...), ``HANG`` (SIGSTOP) or
+  ``SLOW`` (``reply`` only: every piece from ``after=N`` on waits ``ms=M`` milliseconds, a
+  slow model on a fast machine, to test streaming without racing the clock);
 - OPTION: ``when=extra_buffers`` (only while llama.cpp's extra buffers are on, as the
   AMX crash), ``when=best_cpu_variant`` (only while ggml picks the CPU variant itself,
   as the sapphirerapids variant on an AMX CPU), ``when=batch>N`` (only with a batch
@@ -103,6 +105,7 @@ class Fault:
     after: int = 1
     when: str | None = None
     once: str | None = None
+    ms: int = 0
 
     @classmethod
     def parse_all(cls, text: str) -> list[Fault]:
@@ -117,6 +120,7 @@ class Fault:
                     after=int(values.get("after", 1)),
                     when=values.get("when"),
                     once=values.get("once"),
+                    ms=int(values.get("ms", 0)),
                 )
             )
         return faults
@@ -156,6 +160,10 @@ class _Faults:
 
     def check(self, phase: str, options: Any, *, count: int = 0) -> None:
         for fault in self._faults:
+            if fault.action == "SLOW":
+                if fault.phase == phase and count >= fault.after:
+                    time.sleep(fault.ms / 1000)
+                continue
             if fault.phase != phase or (phase == "reply" and count != fault.after):
                 continue
             if fault.applies(options):
