@@ -44,6 +44,7 @@ import anthropic
 import httpx2
 
 from app.core.claude_models import find_claude_model
+from app.core.cloud.relay import relay
 from app.core.errors import AuthError, HearthError, NetworkError, OfflineModeError
 from app.core.generation import Message, StopReason
 from app.core.settings import Settings
@@ -480,53 +481,29 @@ class ClaudeClient:
     def _stream(
         self, request: ClaudeRequest, holder: list[ClaudeReply], stop: threading.Event
     ) -> Iterator[str]:
-        # A reader thread does the blocking network reads and hands events over a
-        # queue, so Stop ends the reply at once even while the server is silent.
-        progress = _Progress()
-        error: CloudError | None = None
-        events: queue.Queue[tuple[str, Any]] = queue.Queue()
-        reader = threading.Thread(
-            target=self._pump, args=(request, events, stop), name="claude-stream", daemon=True
+        log.info(
+            "sending %d messages to Claude (%s) at %s",
+            len(request.messages),
+            request.model,
+            self.host,
         )
-        try:
-            log.info(
-                "sending %d messages to Claude (%s) at %s",
-                len(request.messages),
-                request.model,
-                self.host,
-            )
-            reader.start()
-            while True:
-                try:
-                    kind, item = events.get(timeout=0.05)
-                except queue.Empty:
-                    if stop.is_set():
-                        progress.stopped = True
-                        break
-                    continue
-                if stop.is_set():
-                    progress.stopped = True
-                    break
-                if kind == "end":
-                    if not progress.finished:
-                        error = StreamInterruptedError(self._cut_message(progress.chars))
-                    break
-                if kind == "error":
-                    log.debug("Claude request failed", exc_info=item)
-                    error = self._translate(item, received=progress.chars)
-                    break
-                piece = self._on_event(item, progress)
-                if piece:
-                    progress.chars += len(piece)
-                    yield piece
-        except GeneratorExit:
-            progress.stopped = True
-            raise
-        finally:
-            stop.set()  # the reader closes the response and ends
-            self._finish(holder[0], progress, error)
-        if error is not None:
-            raise error
+
+        def translate(error: BaseException, received: int) -> CloudError:
+            log.debug("Claude request failed", exc_info=error)
+            return self._translate(error, received=received)
+
+        progress = _Progress()
+        return relay(
+            lambda events, stop: self._pump(request, events, stop),
+            stop,
+            progress,
+            name="claude-stream",
+            parse=self._on_event,
+            complete=lambda progress: progress.finished,
+            cut=lambda received: StreamInterruptedError(self._cut_message(received)),
+            translate=translate,
+            finish=lambda error: self._finish(holder[0], progress, error),
+        )
 
     def _pump(
         self, request: ClaudeRequest, events: queue.Queue[tuple[str, Any]], stop: threading.Event

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import httpx2
 
 from app.core.cloud.claude import ClaudeReply, CloudError, CloudReplyStats, host_of
+from app.core.cloud.relay import relay
 from app.core.errors import AuthError, NetworkError, NotFoundError, OfflineModeError
 from app.core.generation import Message, StopReason
 from app.core.secrets import KeyStore
@@ -339,47 +340,20 @@ class RemoteClient:
     def _stream(
         self, request: RemoteRequest, holder: list[RemoteReply], stop: threading.Event
     ) -> Iterator[str]:
-        # A reader thread does the blocking reads and hands lines over a queue, so Stop
-        # ends the reply at once even while the server is silent.
+        log.info("sending %d messages to %s", len(request.messages), self.where)
         progress = _Progress(start=time.monotonic())
-        error: RemoteError | None = None
-        lines: queue.Queue[tuple[str, Any]] = queue.Queue()
-        reader = threading.Thread(
-            target=self._pump, args=(request, lines, stop), name="remote-stream", daemon=True
+        return relay(
+            lambda lines, stop: self._pump(request, lines, stop),
+            stop,
+            progress,
+            name="remote-stream",
+            parse=self._on_line,
+            complete=lambda progress: progress.finish is not None,
+            cut=lambda received: RemoteStreamCutError(self._cut_message(received)),
+            translate=lambda error, received: self._translate(error, received=received),
+            finish=lambda error: self._finish(holder[0], progress, error),
+            done=lambda progress: progress.done,
         )
-        try:
-            log.info("sending %d messages to %s", len(request.messages), self.where)
-            reader.start()
-            while not progress.done:
-                try:
-                    kind, item = lines.get(timeout=0.05)
-                except queue.Empty:
-                    if stop.is_set():
-                        progress.stopped = True
-                        break
-                    continue
-                if stop.is_set():
-                    progress.stopped = True
-                    break
-                if kind == "end":
-                    if progress.finish is None:
-                        error = RemoteStreamCutError(self._cut_message(progress.chars))
-                    break
-                if kind == "error":
-                    error = self._translate(item, received=progress.chars)
-                    break
-                piece = self._on_line(item, progress)
-                if piece:
-                    progress.chars += len(piece)
-                    yield piece
-        except GeneratorExit:
-            progress.stopped = True
-            raise
-        finally:
-            stop.set()  # the reader closes the response and ends
-            self._finish(holder[0], progress, error)
-        if error is not None:
-            raise error
 
     def _pump(
         self, request: RemoteRequest, lines: queue.Queue[tuple[str, Any]], stop: threading.Event
