@@ -72,12 +72,21 @@ from app.core.units import format_bytes
 from app.ui.dialogs import Ask
 from app.ui.operations import run_operation
 from app.ui.unfinished import UnfinishedDownloads
+from app.ui.widgets import fit_columns
 
 BADGES = {
     Verdict.FULL_GPU: ("GPU", "#1e8e3e"),
     Verdict.PARTIAL: ("GPU + CPU", "#b06000"),
     Verdict.CPU_ONLY: ("CPU", "#1a73e8"),
 }
+
+
+STAR = " ★"  # the file recommended for this computer (the name column's header says so)
+SLOW_COLOR = "#b06000"  # a speed under the usable floor (amber: it runs, slowly)
+
+
+def recommended_tip() -> str:
+    return QCoreApplication.translate("LibraryPage", "★ Recommended for this computer.")
 
 
 def badge_text(advice: Advice) -> str:
@@ -205,12 +214,22 @@ class LibraryPage(QWidget):
                 self.tr("Model / file"),
                 self.tr("Size"),
                 self.tr("Here"),
-                self.tr("Speed (rough)"),
+                self.tr("Speed"),
                 self.tr("Quality"),
                 "",
             ]
         )
-        self.catalog_tree.setColumnWidth(0, 300)
+        recommended = self.tr("★ marks the file Hearth recommends for this computer.")
+        self.catalog_tree.headerItem().setToolTip(0, recommended)
+        self.catalog_tree.headerItem().setToolTip(
+            3,
+            self.tr(
+                "A rough estimate of the reply speed on this computer, made before the "
+                "download; once a file has run here, its measured speed. Hover a file for "
+                "the numbers behind it."
+            ),
+        )
+        fit_columns(self.catalog_tree)
         self.tabs.addTab(self.catalog_tree, self.tr("Recommended models"))
 
         # Hub search ----------------------------------------------------------------
@@ -230,7 +249,8 @@ class LibraryPage(QWidget):
         self.hub_tree.setHeaderLabels(
             [self.tr("Repository / file"), self.tr("Size"), self.tr("Here"), ""]
         )
-        self.hub_tree.setColumnWidth(0, 420)
+        self.hub_tree.headerItem().setToolTip(0, recommended)
+        fit_columns(self.hub_tree)
         self.hub_tree.itemExpanded.connect(self._list_repo)
         hub_layout.addWidget(self.hub_tree, 1)
         self.tabs.addTab(hub_page, self.tr("Search the Hub"))
@@ -385,19 +405,20 @@ class LibraryPage(QWidget):
         top = QTreeWidgetItem(
             [f"{model.name} — {model.parameters / 1e9:.1f}B, {model.license}", "", "", "", "", ""]
         )
-        top.setToolTip(0, f"{model.description}\n{model.repo}")
+        tip = f"{model.description}\n{model.repo}"
         if recommendation.note:  # "Very slow here…", "No file of this model fits…"
-            top.setText(4, recommendation.note)
-            top.setToolTip(4, recommendation.note)
+            top.setText(0, f"{top.text(0)} · {recommendation.note}")
+            tip = f"{recommendation.note}\n\n{tip}"
+        top.setToolTip(0, tip)
         self.catalog_tree.addTopLevelItem(top)
+        top.setFirstColumnSpanned(True)  # the model's line runs across the file columns
         for advice in recommendation.advice:
             quant = advice.file.quant
-            star = "  ★ recommended" if advice.recommended else ""
-            slow = download_warning(advice) is not None
-            name = quant + star + (self.tr(" (very slow here)") if star and slow else "")
+            star = STAR if advice.recommended else ""
+            slow = download_warning(advice)
             row = QTreeWidgetItem(
                 [
-                    name,
+                    quant + star,
                     format_bytes(advice.file.size_bytes),
                     badge_text(advice),
                     _speed(advice),
@@ -406,9 +427,12 @@ class LibraryPage(QWidget):
                 ]
             )
             row.setToolTip(2, badge_tooltip(advice))
-            row.setToolTip(0, advice.sentence)
+            row.setToolTip(0, (recommended_tip() + "\n" if star else "") + advice.sentence)
             row.setData(0, ADVICE_ROLE, advice)
             color = BADGES.get(advice.verdict, ("", "#c5221f"))[1]
+            if slow is not None:  # the speed in the warning's colour, the reason on hover
+                row.setToolTip(3, slow)
+                row.setData(3, Qt.ItemDataRole.ForegroundRole, _brush(SLOW_COLOR))
             row.setForeground(2, Qt.GlobalColor.black)
             row.setData(2, Qt.ItemDataRole.ForegroundRole, _brush(color))
             top.addChild(row)
@@ -559,7 +583,7 @@ class LibraryPage(QWidget):
             advice = self.advice.get(model.id)
             chosen = advice.recommended if advice is not None else None
             for quant in model.quants:
-                mark = "  ★ recommended" if chosen and chosen.file.quant == quant else ""
+                mark = STAR if chosen and chosen.file.quant == quant else ""
                 row = QTreeWidgetItem(
                     [f"{model.file(quant).filename}{mark}", format_bytes(model.file(quant).size)]
                 )
@@ -661,7 +685,7 @@ class LibraryPage(QWidget):
                 if row is None:
                     continue
                 if advice.recommended:
-                    row.setText(0, row.text(0) + "  ★ recommended")
+                    row.setText(0, row.text(0) + STAR)
                 row.setText(2, badge_text(advice))
                 row.setToolTip(2, badge_tooltip(advice))
                 row.setData(0, ADVICE_ROLE, advice)
@@ -852,7 +876,7 @@ def _speed(advice: Advice) -> str:
     rate = advice.tokens_per_second
     if advice.verdict is Verdict.NO_FIT or rate is None:
         return ""
-    return "under 1 token/s" if rate < 1 else f"~{rate:.0f} tokens/s"
+    return "<1 tok/s" if rate < 1 else f"~{rate:.0f} tok/s"
 
 
 def _brush(color: str) -> Any:

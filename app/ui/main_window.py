@@ -172,7 +172,17 @@ class MainWindow(QMainWindow):
             button.clicked.connect(lambda _=False, n=name: self.show_page(n))
             nav.addWidget(button)
             self.nav_buttons[name] = button
+        # Hides the chat list and gives its width to the page (a small screen).
+        self.sidebar_button = QToolButton()
+        self.sidebar_button.setObjectName("nav")
+        set_icon(self.sidebar_button, "panel-left")
+        self.sidebar_button.setCheckable(True)
+        self.sidebar_button.setChecked(True)
+        self.sidebar_button.setToolTip(self.tr("Show or hide the chat list (Ctrl+Shift+S)"))
+        self.sidebar_button.setAccessibleName(self.tr("Chat list"))
+        self.sidebar_button.toggled.connect(self.show_sidebar)
         top = QHBoxLayout()
+        top.addWidget(self.sidebar_button)
         top.addWidget(self.model_bar, 1)
         top.addLayout(nav)
 
@@ -307,6 +317,7 @@ class MainWindow(QMainWindow):
         menus.show_chat.triggered.connect(lambda: self.show_page("chat"))
         menus.show_library.triggered.connect(lambda: self.show_page("library"))
         menus.show_settings.triggered.connect(lambda: self.show_page("settings"))
+        menus.chat_list.toggled.connect(self.show_sidebar)
         menus.import_chats.triggered.connect(self.import_chats)
         menus.import_model.triggered.connect(self.library_page.import_model)
         menus.export_chat.triggered.connect(self._export_chat)
@@ -320,6 +331,14 @@ class MainWindow(QMainWindow):
             action.setShortcut(keys)
             action.triggered.connect(slot)
             self.addAction(action)
+
+    def show_sidebar(self, shown: bool) -> None:
+        """Show or hide the chat list (the View menu's Chat list, the top bar's button)."""
+        self.sidebar.setVisible(shown)
+        for control in (self.sidebar_button, self.menus.chat_list):
+            if control.isChecked() != shown:
+                control.setChecked(shown)
+        self.state.sidebar_hidden = not shown
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -335,6 +354,7 @@ class MainWindow(QMainWindow):
             )
 
     def _focus_search(self) -> None:
+        self.show_sidebar(True)
         self.sidebar.search.setFocus()
         self.sidebar.search.selectAll()
 
@@ -686,6 +706,7 @@ class MainWindow(QMainWindow):
             self.resize(1100, 720)
         if self.state.splitter:
             self.splitter.restoreState(QByteArray.fromBase64(self.state.splitter.encode()))
+        self.show_sidebar(not self.state.sidebar_hidden)
         if self.state.conversation is not None:
             try:
                 self.store.conversation(self.state.conversation)
@@ -706,7 +727,8 @@ class MainWindow(QMainWindow):
     def save_state(self) -> None:
         self.chat_page.save_draft()
         self.state.geometry = bytes(self.saveGeometry().toBase64()).decode()
-        self.state.splitter = bytes(self.splitter.saveState().toBase64()).decode()
+        if not self.state.sidebar_hidden:  # a hidden list keeps the width it had
+            self.state.splitter = bytes(self.splitter.saveState().toBase64()).decode()
         self.state.conversation = self.chat.conversation.id if self.chat.conversation else None
         self.state.save()
 

@@ -93,6 +93,11 @@ class MenuBar:
             view, QCoreApplication.translate("MenuBar", "&Settings"), QKeySequence("Ctrl+,")
         )
         view.addSeparator()
+        self.chat_list = self._add(
+            view, QCoreApplication.translate("MenuBar", "Chat l&ist"), QKeySequence("Ctrl+Shift+S")
+        )
+        self.chat_list.setCheckable(True)
+        self.chat_list.setChecked(True)
         self.recently_deleted = self._add(
             view, QCoreApplication.translate("MenuBar", "Recently &deleted chats…")
         )

@@ -20,6 +20,8 @@ class UiState:
     splitter: str = ""
     conversation: int | None = None
     last_model: str = ""
+    sidebar_hidden: bool = False
+    """The chat list was hidden (View → Chat list), to give a small screen to the page."""
     running: bool = False
     """True while the app runs; still True at the next start means it did not close cleanly."""
 

@@ -222,7 +222,7 @@ QListView::item:hover, QTreeView::item:hover {{ background: {c.hover}; }}
 QListView::item:selected, QTreeView::item:selected {{ background: {c.selection}; color: {c.text}; }}
 QListView#chat-list {{ background: transparent; border: none; }}
 QListView#chat-list:focus {{ border: 2px solid {c.accent}; border-radius: {RADIUS}px; }}
-QTreeView QPushButton {{ max-width: 120px; padding: 2px {SPACE_M}px; }}
+QTreeView QPushButton {{ max-width: 120px; padding: 2px {SPACE_S}px; }}
 QHeaderView::section {{ background: {c.window}; color: {c.muted}; border: none;
     border-bottom: 1px solid {c.border}; padding: 4px {SPACE_S}px; }}
 QTabBar::tab {{ padding: 6px {SPACE_M}px; border: none; color: {c.muted}; }}

@@ -26,6 +26,7 @@ from app.core.library import DownloadManager, GGUFVariant, Hub, UnfinishedDownlo
 from app.core.units import format_bytes
 from app.ui.dialogs import Ask
 from app.ui.operations import run_operation
+from app.ui.widgets import fit_columns
 
 ACTIVE = Qt.ItemDataRole.UserRole + 1  # a row whose download was resumed
 FIRST_FILE = Qt.ItemDataRole.UserRole + 2  # the row's first partial file, as text
@@ -56,7 +57,7 @@ class UnfinishedDownloads(QWidget):
         self.tree = QTreeWidget()
         self.tree.setAccessibleName(self.tr("Unfinished downloads"))
         self.tree.setHeaderLabels([self.tr("Model / file"), self.tr("On disk"), ""])
-        self.tree.setColumnWidth(0, 360)
+        fit_columns(self.tree)
         self.tree.setRootIsDecorated(False)
         self.tree.setMaximumHeight(140)
         layout.addWidget(self.tree)

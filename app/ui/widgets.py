@@ -1,10 +1,10 @@
-"""Small widgets shared by the pages: text that never widens the window."""
+"""Small widgets shared by the pages: text and tables that never widen the window."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPainter, QPaintEvent
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QHeaderView, QLabel, QSizePolicy, QTreeWidget, QWidget
 
 
 class ElidedLabel(QLabel):
@@ -45,3 +45,17 @@ class ElidedLabel(QLabel):
         text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
         painter.setPen(self.palette().color(self.foregroundRole()))
         painter.drawText(rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), text)
+
+
+def fit_columns(tree: QTreeWidget) -> None:
+    """The first column (the names) takes the width the others leave: the figures and
+    the buttons always show, at 800 px too, and a long name is cut in the middle, so a
+    file name keeps its quantization at the end (its tooltip is whole)."""
+    tree.setIndentation(14)
+    tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+    header = tree.header()
+    header.setStretchLastSection(False)
+    header.setMinimumSectionSize(40)
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    for column in range(1, tree.columnCount()):
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)

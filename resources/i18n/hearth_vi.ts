@@ -809,12 +809,24 @@ Vẫn tải xuống?</translation>
         <translation>Tại đây</translation>
     </message>
     <message>
-        <source>Speed (rough)</source>
-        <translation>Tốc độ (ước chừng)</translation>
+        <source>★ Recommended for this computer.</source>
+        <translation>★ Được đề xuất cho máy tính này.</translation>
+    </message>
+    <message>
+        <source>Speed</source>
+        <translation>Tốc độ</translation>
     </message>
     <message>
         <source>Quality</source>
         <translation>Chất lượng</translation>
+    </message>
+    <message>
+        <source>★ marks the file Hearth recommends for this computer.</source>
+        <translation>★ đánh dấu tệp Hearth đề xuất cho máy tính này.</translation>
+    </message>
+    <message>
+        <source>A rough estimate of the reply speed on this computer, made before the download; once a file has run here, its measured speed. Hover a file for the numbers behind it.</source>
+        <translation>Ước tính sơ bộ tốc độ trả lời trên máy tính này, đưa ra trước khi tải xuống; khi một tệp đã chạy ở đây thì là tốc độ đo được. Di chuột lên một tệp để xem các con số đằng sau.</translation>
     </message>
     <message>
         <source>Search Hugging Face for GGUF models</source>
@@ -895,10 +907,6 @@ Vẫn tải xuống?</translation>
     <message>
         <source>&lt;br&gt;Download the recommended model below, or import a .gguf you already have.</source>
         <translation>&lt;br&gt;Hãy tải mô hình được đề xuất bên dưới, hoặc nhập một tệp .gguf bạn đã có.</translation>
-    </message>
-    <message>
-        <source> (very slow here)</source>
-        <translation> (rất chậm trên máy này)</translation>
     </message>
     <message>
         <source>Download</source>
@@ -1022,6 +1030,14 @@ Bật Claude?</translation>
     <message>
         <source>Show the {name} page ({nav_keys})</source>
         <translation>Hiện trang {name} ({nav_keys})</translation>
+    </message>
+    <message>
+        <source>Show or hide the chat list (Ctrl+Shift+S)</source>
+        <translation>Hiện hoặc ẩn danh sách trò chuyện (Ctrl+Shift+S)</translation>
+    </message>
+    <message>
+        <source>Chat list</source>
+        <translation>Danh sách trò chuyện</translation>
     </message>
     <message>
         <source>Local</source>
@@ -1209,6 +1225,10 @@ Bật Claude?</translation>
     <message>
         <source>&amp;Settings</source>
         <translation>&amp;Cài đặt</translation>
+    </message>
+    <message>
+        <source>Chat l&amp;ist</source>
+        <translation>&amp;Danh sách trò chuyện</translation>
     </message>
     <message>
         <source>Recently &amp;deleted chats…</source>

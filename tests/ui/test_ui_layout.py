@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QEnterEvent, QGuiApplication
+from PySide6.QtGui import QColor, QEnterEvent, QFontMetrics, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QScrollArea,
     QStyle,
     QStyleOptionButton,
+    QTreeWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.ui.accessibility import interactive_widgets, unnamed_controls
 from app.ui.application import Session
 from app.ui.main_window import PAGES, MainWindow
+from app.ui.state import UiState
 from app.ui.theme import DARK, LIGHT, MESSAGE_COLUMN, SIDEBAR_MIN, Colors, apply_theme
 
 pytestmark = pytest.mark.usefixtures("qapp")
@@ -356,3 +358,81 @@ def test_at_800_by_600_no_page_scrolls_sideways(window: MainWindow, qtbot) -> No
         for area in window.pages.currentWidget().findChildren(QScrollArea):
             if area.isVisible():
                 assert not area.horizontalScrollBar().isVisible(), f"{page} scrolls sideways"
+
+
+def _cut_columns(tree: QTreeWidget) -> list[str]:
+    """The cells of ``tree``'s file rows whose text does not fit its column (drawn cut)."""
+    metrics = tree.fontMetrics()
+    # The text's margins inside a cell, as QCommonStyle draws an item view's text.
+    margin = tree.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, tree) + 1
+    cut = []
+    for i in range(tree.topLevelItemCount()):
+        model = tree.topLevelItem(i)
+        for j in range(model.childCount()):
+            row = model.child(j)
+            for column in range(tree.columnCount() - 1):  # the last holds the button
+                room = tree.visualRect(tree.indexFromItem(row, column)).width() - 2 * margin
+                if metrics.horizontalAdvance(row.text(column)) > room:
+                    cut.append(f"{row.text(column)!r} in column {column} ({room} px)")
+    return cut
+
+
+@pytest.mark.parametrize("sidebar", [True, False], ids=["with-chat-list", "without"])
+def test_at_800_by_600_the_library_shows_every_column_and_file_whole(
+    window: MainWindow, qtbot, sidebar: bool
+) -> None:  # type: ignore[no-untyped-def]
+    resize(window, qtbot, 800, 600)
+    window.show_sidebar(sidebar)
+    window.show_page("library")
+    tree = window.library_page.catalog_tree
+    qtbot.waitUntil(lambda: tree.topLevelItemCount() > 0, timeout=30_000)
+    settle(qtbot)
+    assert window.size() == QSize(800, 600)
+    assert not tree.horizontalScrollBar().isVisible()
+    header = tree.header()
+    right = max(header.sectionViewportPosition(c) + header.sectionSize(c) for c in range(6))
+    assert right <= tree.viewport().width()  # Speed, Quality and Download all show
+    shown = QFontMetrics(header.font())
+    for column in range(1, 5):  # no header cut ("Speed (roug")
+        label = tree.headerItem().text(column)
+        assert shown.horizontalAdvance(label) < header.sectionSize(column), label
+    assert _cut_columns(tree) == []  # every quantization and its ★ whole
+    assert any(
+        tree.topLevelItem(i).child(j).text(0).endswith("★")
+        for i in range(tree.topLevelItemCount())
+        for j in range(tree.topLevelItem(i).childCount())
+    )
+    assert "★" in tree.headerItem().toolTip(0)  # what the star means
+
+
+def test_the_chat_list_hides_and_comes_back_as_it_was_left(session: Session, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window = session.build_window()
+    window.show()
+    qtbot.waitExposed(window)
+    resize(window, qtbot, 800, 600)
+    settle(qtbot)
+    page_width = window.pages.width()
+    assert window.sidebar.isVisible() and window.menus.chat_list.isChecked()
+
+    window.sidebar_button.click()  # the top bar's button
+    settle(qtbot)
+    assert not window.sidebar.isVisible()
+    assert not window.menus.chat_list.isChecked()  # the View menu agrees
+    assert window.pages.width() > page_width + SIDEBAR_MIN - 20  # the page took its width
+    assert window.size() == QSize(800, 600)
+    window.close()
+    assert UiState.load(session.state.path).sidebar_hidden  # kept on disk
+
+    again = session.build_window()  # the next start
+    again.show()
+    qtbot.waitExposed(again)
+    settle(qtbot)
+    assert not again.sidebar.isVisible() and not again.sidebar_button.isChecked()
+    # Searching the chats (Ctrl+F) brings the list back.
+    qtbot.keyClick(again, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    settle(qtbot)
+    assert again.sidebar.isVisible() and again.sidebar.search.hasFocus()
+    assert again.menus.chat_list.isChecked() and again.sidebar_button.isChecked()
+    again.menus.chat_list.trigger()  # the View menu's item (Ctrl+Shift+S)
+    assert not again.sidebar.isVisible()
+    again.close()
