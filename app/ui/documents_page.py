@@ -15,6 +15,7 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -34,6 +35,7 @@ from app.core.units import format_bytes
 from app.ui.dialogs import Ask
 from app.ui.documents_service import DocumentsService
 from app.ui.operations import run_operation
+from app.ui.widgets import fit_columns
 
 DEFAULT_EMBEDDING_MODEL = "all-minilm-l6-v2"
 DEFAULT_COLLECTION = "Documents"
@@ -124,8 +126,9 @@ class DocumentsPage(QWidget):
         layout.addWidget(intro)
 
         self.model_banner = QWidget()
-        banner = QHBoxLayout(self.model_banner)
-        banner.setContentsMargins(0, 0, 0, 0)
+        banner_column = QVBoxLayout(self.model_banner)
+        banner_column.setContentsMargins(0, 0, 0, 0)
+        banner = QHBoxLayout()  # the buttons, under the explanation (whole width for it)
         self.model_label = QLabel()
         self.model_label.setObjectName("documents-model")
         self.model_label.setWordWrap(True)
@@ -136,9 +139,11 @@ class DocumentsPage(QWidget):
         self.download_button.clicked.connect(self.download_model)
         self.open_model_button = QPushButton(self.tr("Use a GGUF file…"))
         self.open_model_button.clicked.connect(self.choose_model)
-        banner.addWidget(self.model_label, 1)
+        banner_column.addWidget(self.model_label)
         banner.addWidget(self.download_button)
         banner.addWidget(self.open_model_button)
+        banner.addStretch(1)
+        banner_column.addLayout(banner)
         self.model_banner.hide()
         layout.addWidget(self.model_banner)
 
@@ -177,9 +182,10 @@ class DocumentsPage(QWidget):
             [self.tr("File"), self.tr("State"), self.tr("Chunks"), self.tr("Reason")]
         )
         self.files.setRootIsDecorated(False)
-        self.files.setColumnWidth(0, 150)
-        self.files.setColumnWidth(1, 90)
-        self.files.setColumnWidth(2, 50)
+        fit_columns(self.files)  # the name takes the room; State and Chunks fit their text
+        # A failed file's reason can be long: a column of its own width, whole on hover.
+        self.files.header().setSectionResizeMode(3, QHeaderView.ResizeMode.Interactive)
+        self.files.setColumnWidth(3, 160)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.collections)
         splitter.addWidget(self.files)

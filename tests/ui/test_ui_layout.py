@@ -358,6 +358,15 @@ def test_at_800_by_600_no_page_scrolls_sideways(window: MainWindow, qtbot) -> No
         for area in window.pages.currentWidget().findChildren(QScrollArea):
             if area.isVisible():
                 assert not area.horizontalScrollBar().isVisible(), f"{page} scrolls sideways"
+        for tree in window.pages.currentWidget().findChildren(QTreeWidget):
+            if tree.isVisible() and tree.columnCount() > 1:  # no column heading cut
+                header = tree.header()
+                assert not tree.horizontalScrollBar().isVisible(), f"{page}: a table scrolls"
+                metrics = QFontMetrics(header.font())
+                for column in range(tree.columnCount()):
+                    label = tree.headerItem().text(column)
+                    room = header.sectionSize(column)
+                    assert metrics.horizontalAdvance(label) < room, f"{page}: {label!r} is cut"
 
 
 def _cut_columns(tree: QTreeWidget) -> list[str]:
