@@ -7,7 +7,9 @@ compute, output), then fills the context with a prompt and measures how much the
 process's resident memory grew. The estimate (:func:`app.core.machine.memory.estimate_memory`)
 is compared with both.
 
-``run()`` returns the figures; ``python -m bench.estimate`` prints the table.
+``run()`` returns the figures; ``python -m bench.estimate`` prints the table. ``run_rates()``
+(``--rates``, part of ``run()``) compares the compute part of the speed estimate, by weight
+type, with cache-resident decodes.
 
 ``run_shapes()`` does the same with the real engine for every shape the tests build
 (stories260K; the 1024-wide GQA model as Q4_K_M, Q8_0 and Q4_0; a gemma3 model of
@@ -163,6 +165,7 @@ def run(*, folder: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     worst_buffers = max(abs(r["buffers_error_pct"]) for r in rows)
     worst_rss = max(abs(r["rss_error_pct"]) for r in rows)
     return {
+        "rates": run_rates(folder=work / "rates"),
         "cases": rows,
         "summary": {
             "cases": len(rows),
@@ -195,6 +198,8 @@ def print_table(result: dict[str, Any]) -> None:
         f"\n{s['cases']} cases; worst error vs llama.cpp's buffers "
         f"{s['worst_buffers_error_pct']:.1f}%, vs RSS growth {s['worst_rss_error_pct']:.1f}%."
     )
+    if "rates" in result:
+        print_rates(result["rates"])
 
 
 def run_shapes(*, folder: str | os.PathLike[str] | None = None, runs: int = 3) -> dict[str, Any]:
@@ -323,10 +328,84 @@ def print_shapes(result: dict[str, Any]) -> None:
         print(f"load average during the run: {result['load']:.1f}")
 
 
+RATE_QUANTS = ("Q4_K_M", "Q4_0", "Q8_0", "Q5_K_M", "Q6_K", "Q3_K_M", "Q2_K", "IQ4_XS")
+
+
+def run_rates(*, folder: str | os.PathLike[str] | None = None, runs: int = 5) -> dict[str, Any]:
+    """The compute part of the speed estimate, by weight type.
+
+    The 4 x 1024 test model in every type the catalog offers runs from the CPU's cache,
+    so its speed is bound by computing, not by memory: the estimate made as if memory
+    were no limit (:data:`app.core.machine.speed.CORE_RATE` and the per-layer and
+    per-token costs) is compared with the best of ``runs`` greedy decodes.
+    """
+    import numpy as np
+
+    from app.core.gguf.header import read_header
+    from app.core.inference.engine import Engine, LoadOptions, SamplingOptions
+    from app.core.machine.memory import ModelFigures
+    from app.core.machine.speed import estimate_speed
+    from tests.conftest import CHATML_TEMPLATE, REALISTIC_SHAPE
+    from tests.support.gguf_factory import quantize, write_llama_gguf
+
+    work = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="hearth-rates-"))
+    work.mkdir(parents=True, exist_ok=True)
+    source = work / "realistic-F16.gguf"
+    if not source.exists():
+        write_llama_gguf(
+            source,
+            shape=REALISTIC_SHAPE,
+            chat_template=CHATML_TEMPLATE,
+            chatml_tokens=True,
+            dtype=np.float16,
+        )
+    engine = Engine()
+    profile = engine.hardware()
+    greedy = SamplingOptions(temperature=0.0, max_tokens=96, seed=1)
+    rows = []
+    for quant in RATE_QUANTS:
+        path = work / f"realistic-{quant}.gguf"
+        if not path.exists():
+            quantize(source, path, quant)
+        model = engine.load(path, LoadOptions(context_length=512))
+        figures = ModelFigures.from_header(read_header(path))
+        compute_bound = estimate_speed(profile, figures, model.estimate, probed_bandwidth=1e15)
+        rates = []
+        for _ in range(runs):
+            reply = engine.complete("Once upon a time", greedy, ignore_eos=True)
+            reply.read()
+            if reply.stats is not None and reply.stats.tokens_per_second:
+                rates.append(reply.stats.tokens_per_second)
+        engine.close()
+        best = max(rates, default=0.0)
+        rows.append(
+            {
+                "quant": quant,
+                "size": path.stat().st_size,
+                "estimated": compute_bound or 0.0,
+                "measured_best": best,
+                "ratio": (compute_bound or 0.0) / best if best else float("nan"),
+            }
+        )
+    return {"rates": rows, "load": os.getloadavg()[0]}
+
+
+def print_rates(result: dict[str, Any]) -> None:
+    print(f"\n{'type':<8}{'MB':>6}{'compute-bound est.':>20}{'measured':>10}{'ratio':>7}")
+    for r in result["rates"]:
+        print(
+            f"{r['quant']:<8}{r['size'] / 1e6:>6.1f}{r['estimated']:>20.0f}"
+            f"{r['measured_best']:>10.0f}{r['ratio']:>7.2f}"
+        )
+    print(f"load average during the run: {result['load']:.1f}")
+
+
 if __name__ == "__main__":
     arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
     target = arguments[0] if arguments else None
     if "--shapes" in sys.argv:
         print_shapes(run_shapes(folder=target))
+    elif "--rates" in sys.argv:
+        print_rates(run_rates(folder=target))
     else:
         print_table(run(folder=target))

@@ -113,6 +113,18 @@ def quantized_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path
     return {q: quantize(source, folder / f"realistic-{q}.gguf", q) for q in QUANTS}
 
 
+@pytest.fixture(scope="session")
+def low_bit_models(quantized_models: dict[str, Path]) -> dict[str, Path]:
+    """Q3_K_M, Q2_K and IQ4_XS files of the same realistic model (the catalog offers them)."""
+    from tests.support.gguf_factory import quantize
+
+    source = quantized_models["Q4_K_M"].with_name("realistic-f16.gguf")
+    return {
+        q: quantize(source, source.with_name(f"realistic-{q}.gguf"), q)
+        for q in ("Q3_K_M", "Q2_K", "IQ4_XS")
+    }
+
+
 # The first `make bundle` on a machine also compiles the portable llama.cpp (about 11
 # minutes on two cores; packaging/llama_wheel.py); later ones reuse it (about 2 minutes).
 BUNDLE_BUILD_TIMEOUT = 2400

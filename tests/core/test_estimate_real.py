@@ -142,15 +142,29 @@ REFERENCE = {
     "stories260K": "gemma3-Q4_K_M",
     "realistic-Q4_K_M": "gemma3-Q4_K_M",
     "gemma3-Q4_K_M": "realistic-Q4_K_M",
+    "realistic-Q3_K_M": "gemma3-Q4_K_M",
+    "realistic-Q2_K": "gemma3-Q4_K_M",
+    "realistic-IQ4_XS": "gemma3-Q4_K_M",
 }
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("which", ["stories260K", "realistic-Q4_K_M", "gemma3-Q4_K_M"])
+@pytest.mark.parametrize(
+    "which",
+    [
+        "stories260K",
+        "realistic-Q4_K_M",
+        "gemma3-Q4_K_M",
+        "realistic-Q3_K_M",
+        "realistic-Q2_K",
+        "realistic-IQ4_XS",
+    ],
+)
 def test_speed_before_download_is_within_30_percent_of_the_engine(
     tmp_path: Path,
     stories_model: Path,
     quantized_models: dict[str, Path],
+    low_bit_models: dict[str, Path],
     gemma3_models: dict[str, Path],
     which: str,
 ) -> None:
@@ -158,13 +172,15 @@ def test_speed_before_download_is_within_30_percent_of_the_engine(
         "stories260K": stories_model,
         "realistic-Q4_K_M": quantized_models["Q4_K_M"],
         "gemma3-Q4_K_M": gemma3_models["Q4_K_M"],
+        **{f"realistic-{quant}": path for quant, path in low_bit_models.items()},
     }
     path = paths[which]
     store = CalibrationStore(tmp_path / "calibration.json")
     engine = Engine(calibration=store)
     profile = engine.hardware()
     key = calibration_key(profile)
-    file = ModelFile(path.name, "Q4_K_M", path.stat().st_size, read_header(path))
+    quant = which.split("-")[-1] if "-" in which else "F32"
+    file = ModelFile(path.name, quant, path.stat().st_size, read_header(path))
     # Nothing learnt yet: only the machine's memory bandwidth, probed now.
     before = store.speed_calibration(key)
     assert not before.measured and before.factor == 1.0
@@ -221,7 +237,7 @@ def test_speed_before_download_is_within_30_percent_of_the_engine(
     assert ran in learnt.measured
     after = advise_file(file, profile, context_length=512, speed=learnt).tokens_per_second
     assert after == pytest.approx(learnt.measured[ran])
-    other = ModelFile(f"not-run-{path.name}", "Q4_K_M", file.size_bytes + 1, file.header)
+    other = ModelFile(f"not-run-{path.name}", quant, file.size_bytes + 1, file.header)
     corrected = advise_file(other, profile, context_length=512, speed=learnt).tokens_per_second
     assert corrected == pytest.approx(shown * learnt.factor)
 

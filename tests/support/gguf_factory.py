@@ -136,7 +136,16 @@ def write_llama_gguf(
 
 
 # llama.cpp's file-type ids for the quantizations tests and benchmarks build.
-FTYPES = {"Q4_0": 2, "Q8_0": 7, "Q4_K_M": 15, "Q5_K_M": 17, "Q6_K": 18, "Q3_K_M": 12}
+FTYPES = {
+    "Q4_0": 2,
+    "Q8_0": 7,
+    "Q2_K": 10,
+    "Q3_K_M": 12,
+    "Q4_K_M": 15,
+    "Q5_K_M": 17,
+    "Q6_K": 18,
+    "IQ4_XS": 30,
+}
 
 
 def quantize(source: str | os.PathLike[str], target: str | os.PathLike[str], quant: str) -> Path:
