@@ -226,10 +226,13 @@ def test_speed_before_download_is_within_30_percent_of_the_engine(
             + figures
         )
     assert 1 - RAW_TOLERANCE <= ratio <= 1 + RAW_TOLERANCE, figures
-    if taught:
-        assert 1 - SPEED_TOLERANCE <= corrected_ratio <= 1 + SPEED_TOLERANCE, figures
-    else:
+    if not taught:
         assert corrected == pytest.approx(shown), figures
+    elif not before.bandwidth or read_rate <= before.bandwidth:
+        # The correction is for files read from memory (as `teaches_correction` says): one
+        # read faster than memory ran from the cache here and is not held to it (the 28 MB
+        # model in a 260 MB L3).
+        assert 1 - SPEED_TOLERANCE <= corrected_ratio <= 1 + SPEED_TOLERANCE, figures
     # After real replies the measured speed replaces the estimate for this file, and
     # the machine's correction scales the estimate of files not run yet.
     learnt = store.speed_calibration(key)
