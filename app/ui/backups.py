@@ -28,6 +28,7 @@ from app.core.errors import HearthError
 from app.core.units import format_bytes
 from app.ui.dialogs import Ask
 from app.ui.operations import run_operation
+from app.ui.widgets import set_tone
 
 DAILY_CHECK_MS = 3600 * 1000
 KIND_LABELS = {
@@ -139,7 +140,7 @@ class BackupsSection(QWidget):
 
     def _backed_up(self, info: BackupInfo) -> None:
         self.refresh()
-        self.status.setStyleSheet("")
+        set_tone(self.status, None)
         self.status.setText(
             self.tr("Backed up: {name} ({size}).").format(
                 name=info.name, size=format_bytes(info.size)
@@ -148,7 +149,7 @@ class BackupsSection(QWidget):
 
     def _restored(self, result: RestoreResult) -> None:
         self.refresh()
-        self.status.setStyleSheet("")
+        set_tone(self.status, None)
         self.status.setText(
             self.tr(
                 "Restored {chats} chats ({messages} messages). "
@@ -167,11 +168,11 @@ class BackupsSection(QWidget):
         self.failed.emit(error)
 
     def _show_error(self, error: HearthError) -> None:
-        self.status.setStyleSheet("color: #c0392b")
+        set_tone(self.status, "error")
         self.status.setText(error.describe())
 
     def _busy(self, text: str) -> None:
-        self.status.setStyleSheet("")
+        set_tone(self.status, None)
         self.status.setText(text)
         self.backup_button.setEnabled(False)
         self.restore_button.setEnabled(False)

@@ -29,6 +29,7 @@ from app.ui.icons import set_icon
 from app.ui.message_view import MessageView, copy_to_clipboard, reply_announcement
 from app.ui.sources_panel import SourcesPanel
 from app.ui.theme import MESSAGE_COLUMN, SPACE_M, SPACE_S
+from app.ui.widgets import set_tone
 
 DRAFT_SAVE_MS = 400
 
@@ -107,7 +108,7 @@ class ChatPage(QWidget):
         self.model_note = QLabel()  # about the loaded model; stays across chats
         self.model_note.setObjectName("model-note")
         self.model_note.setWordWrap(True)
-        self.model_note.setStyleSheet("color: gray")
+        set_tone(self.model_note, "muted")
         self.model_note.hide()
         layout.addWidget(self.model_note)
         self.notice = QLabel()  # about this chat's last reply

@@ -115,11 +115,11 @@ class FirstRun(QFrame):
         self.why = QLabel()
         self.why.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.why.setWordWrap(True)
-        self.why.setStyleSheet("color: gray")
+        self.why.setObjectName("muted")  # the theme's muted colour, light and dark
         layout.addWidget(self.why)
 
         self.download_button = QPushButton(self.tr("Finding the model that suits this computer…"))
-        self.download_button.setObjectName("first-run-download")
+        self.download_button.setObjectName("primary")  # the one thing to do first
         self.download_button.setDefault(True)
         self.download_button.setEnabled(False)
         self.download_button.clicked.connect(self.download)

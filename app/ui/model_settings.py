@@ -44,6 +44,7 @@ from app.core.library import (
 )
 from app.core.settings import Settings
 from app.ui.dialogs import Ask
+from app.ui.widgets import set_tone
 
 LABELS = {
     "context_length": QT_TRANSLATE_NOOP("ModelSettingsDialog", "Context length"),
@@ -166,7 +167,7 @@ class ModelSettingsDialog(QDialog):
         self.error = QLabel()
         self.error.setObjectName("model-settings-error")
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #c0392b")
+        set_tone(self.error, "error")
         column.addWidget(self.error)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from app.core.cloud import find_claude_model
 from app.core.errors import HearthError
 from app.core.settings import FOLDER_KEYS, Settings, check_writable_folder
+from app.ui.widgets import set_tone
 
 SECTIONS = {
     QT_TRANSLATE_NOOP("SettingsPage", "Models"): ("quantization", "models_dir", "offline"),
@@ -155,7 +156,7 @@ class SettingsPage(QWidget):
         self.error = QLabel()
         self.error.setObjectName("settings-error")
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #c0392b")
+        set_tone(self.error, "error")
         outer.addWidget(self.error)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -231,11 +232,11 @@ class SettingsPage(QWidget):
         self.editors[key] = editor
         help_label = QLabel(Settings.describe(key))
         help_label.setWordWrap(True)
-        help_label.setStyleSheet("color: gray")
+        set_tone(help_label, "muted")
         error = QLabel()
         error.setObjectName(f"setting-{key}-error")
         error.setWordWrap(True)
-        error.setStyleSheet("color: #c0392b")
+        set_tone(error, "error")
         error.hide()
         self.field_errors[key] = error
         holder = QWidget()

@@ -238,7 +238,8 @@ QStatusBar {{ color: {c.muted}; }}
 QStatusBar QLabel {{ color: {c.muted}; padding: 0 {SPACE_S}px; }}
 
 QLabel#muted, QLabel#model-details, QLabel#message-footer, QLabel#message-title,
-QLabel#code-language {{ color: {c.muted}; }}
+QLabel#code-language, QLabel[tone="muted"] {{ color: {c.muted}; }}
+QLabel[tone="error"] {{ color: {c.error_text}; }}
 QLabel#message-footer, QLabel#code-language {{ font-size: {FONT_SMALL}px; }}
 QLabel#empty-chat {{ color: {c.muted}; font-size: {FONT_TITLE}px; }}
 QLabel#notification {{ background: {c.error_bg}; color: {c.error_text}; padding: {SPACE_S}px;

@@ -59,3 +59,10 @@ def fit_columns(tree: QTreeWidget) -> None:
     header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
     for column in range(1, tree.columnCount()):
         header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+
+
+def set_tone(label: QLabel, tone: str | None) -> None:
+    """Colour ``label`` by the theme: ``"muted"`` (help, notes), ``"error"``, or None."""
+    label.setProperty("tone", tone or "")
+    label.style().unpolish(label)
+    label.style().polish(label)

@@ -5,7 +5,8 @@
 
 Opens Hearth with a throw-away HEARTH_HOME holding two conversations, loads the real
 stories260K model (../shared/models, or HEARTH_TEST_MODEL), and for each theme and
-size: the chat while a reply is streaming, the library, the settings. The window is
+size: the first run (before any model), the chat while a reply is streaming, the
+library, the settings. The window is
 drawn by Qt's offscreen platform (``QWidget.grab``), so no display is needed; with
 ``--xvfb`` it runs under Xvfb and the xcb platform (Debian's ``xvfb``). PNGs are
 written next to this script as ``{page}-{width}-{theme}.png``. Look at every one.
@@ -92,6 +93,16 @@ def _shoot() -> int:
     window = session.build_window()
     window.settings = window.settings.with_value("max_tokens", 400)
     window.show()
+    # The first run: no model yet, the chat leads to the one the advisor picks.
+    for theme in THEMES:
+        apply_theme(theme)
+        for width, height in SIZES:
+            _resize(app, window, width, height)
+            # The advice is made in the background; then the button names the model.
+            _wait(app, window.first_run.download_button.isEnabled)
+            _settle(app)
+            _grab(window, f"first-run-{width}-{theme}.png")
+    apply_theme("light")
     window.load_model(str(test_model_path()))
     _wait(app, lambda: window.loaded is not None)
     for theme in THEMES:

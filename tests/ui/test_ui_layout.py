@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QEnterEvent, QFontMetrics, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
+    QLabel,
     QScrollArea,
     QStyle,
     QStyleOptionButton,
@@ -24,6 +25,7 @@ from app.ui.application import Session
 from app.ui.main_window import PAGES, MainWindow
 from app.ui.state import UiState
 from app.ui.theme import DARK, LIGHT, MESSAGE_COLUMN, SIDEBAR_MIN, Colors, apply_theme
+from app.ui.widgets import set_tone
 
 pytestmark = pytest.mark.usefixtures("qapp")
 
@@ -322,6 +324,34 @@ def test_each_theme_keeps_its_text_and_controls_readable(colors: Colors) -> None
         assert ratio(colors.indicator, page) >= 3.0  # a control's edge
         assert ratio(colors.accent, page) >= 3.0  # the focus ring
     assert ratio(colors.on_accent, colors.accent) >= 4.5  # the Send button's label
+    for page in (colors.window, colors.surface):
+        assert ratio(colors.error_text, page) >= 4.5  # a field's or a restore's error
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_help_and_error_text_take_the_themes_colours(theme: str, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """No fixed grey or red: on the dark page a fixed #c0392b read at 3.3:1."""
+    apply_theme(theme)
+    colors = DARK if theme == "dark" else LIGHT
+    try:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(help_text := QLabel("Layers to offload to the GPU"))
+        layout.addWidget(error := QLabel("Must be a whole number"))
+        set_tone(help_text, "muted")
+        set_tone(error, "error")
+        qtbot.addWidget(page)
+        page.show()
+        qtbot.waitExposed(page)
+
+        def colour(label: QLabel) -> str:
+            return label.palette().color(label.foregroundRole()).name()
+
+        assert (colour(help_text), colour(error)) == (colors.muted, colors.error_text)
+        set_tone(error, None)  # back to plain text
+        assert colour(error) == colors.text
+    finally:
+        apply_theme("light")
 
 
 def test_tab_leaves_the_composer_for_send_and_a_focused_control_shows_a_ring(
