@@ -73,13 +73,15 @@ VECTOR_SCALE = {"AVX512": 1.0, "AVX2": 0.6, "NEON": 0.6}
 SCALAR_SCALE = 0.1
 # Replies shorter than this say more about noise than about speed.
 MIN_MEASURED_TOKENS = 16
-# A file smaller than this teaches the machine's speed correction nothing: its tokens
-# cost fixed per-token work (thread hand-offs, sampling) rather than reading weights, and
-# that work swings tenfold on a busy machine (stories260K, 1 MB, measured 77 tok/s
-# against 3,000 while other work ran), which would make every real model look
-# unusable. Its own measured speed is still kept, for itself. The test models (tens of
-# MB) already spend most of a token reading weights.
-MIN_CALIBRATING_BYTES = 8 * 1024**2
+# A file smaller than this teaches the machine's speed correction nothing: it may be
+# read from the CPU's cache rather than from memory (CPUs have up to a few hundred MB of
+# last-level cache: this VM's Xeon reports 260 MB, where a 28 MB test model ran at 2.5
+# times its memory-bound estimate even on a slow minute, and would have promised every
+# real model that much more), and a tiny one costs fixed per-token work that swings
+# tenfold on a busy machine (stories260K, 1 MB: 77 tok/s against 3,000 while other work
+# ran). Its own measured speed is still kept, for itself. Chat models worth running
+# are larger (the catalog's smallest file is 0.8 GB).
+MIN_CALIBRATING_BYTES = 512 * 1024**2
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,11 +187,11 @@ def estimate_speed(
 def teaches_correction(size_bytes: int, tokens_per_second: float, bandwidth: float | None) -> bool:
     """Whether a reply's speed may correct the estimates of other files on this machine.
 
-    Not when the file is too small (:data:`MIN_CALIBRATING_BYTES`), nor when its weights
-    were read faster than this machine's memory delivers (``bandwidth``, probed): every
-    token reads every weight, so a file read at ``size x tokens/s`` above that stayed in
-    the CPU's cache (a 28 MB test model in a 260 MB L3 ran 2.5 times faster than its
-    estimate), and a real model of gigabytes never does. Its own speed is still kept.
+    Not when the file is small enough to stay in a CPU's cache
+    (:data:`MIN_CALIBRATING_BYTES`), nor when its weights were read faster than this
+    machine's memory delivers (``bandwidth``, probed): every token reads every weight,
+    so a file read at ``size x tokens/s`` above that came from the cache, and a real
+    model of gigabytes never does. Its own speed is still kept.
     """
     if size_bytes < MIN_CALIBRATING_BYTES:
         return False
