@@ -234,7 +234,7 @@ class MainWindow(QMainWindow):
         self.documents_page.failed.connect(self.notify)
         self.documents_button = QPushButton(self.tr("Documents"))
         self.documents_button.setToolTip(
-            self.tr("Your local documents: collections a chat can answer from")
+            self.tr("Your local documents: collections a chat can answer from (Ctrl+Shift+D)")
         )
         self.documents_button.clicked.connect(lambda: self.show_page("documents"))
         self.sidebar.layout().insertWidget(1, self.documents_button)
@@ -315,6 +315,7 @@ class MainWindow(QMainWindow):
         menus = self.menus = MenuBar(self)  # New chat, the pages, Quit (Ctrl+Q)...
         menus.new_chat.triggered.connect(self.chat.new_chat)
         menus.show_chat.triggered.connect(lambda: self.show_page("chat"))
+        menus.show_documents.triggered.connect(lambda: self.show_page("documents"))
         menus.show_library.triggered.connect(lambda: self.show_page("library"))
         menus.show_settings.triggered.connect(lambda: self.show_page("settings"))
         menus.chat_list.toggled.connect(self.show_sidebar)

@@ -86,6 +86,9 @@ class MenuBar:
         self.show_chat = self._add(
             view, QCoreApplication.translate("MenuBar", "&Chat"), QKeySequence("Ctrl+1")
         )
+        self.show_documents = self._add(
+            view, QCoreApplication.translate("MenuBar", "&Documents"), QKeySequence("Ctrl+Shift+D")
+        )
         self.show_library = self._add(
             view, QCoreApplication.translate("MenuBar", "&Library"), QKeySequence("Ctrl+L")
         )

@@ -1044,10 +1044,6 @@ Bật Claude?</translation>
         <translation>Trên máy</translation>
     </message>
     <message>
-        <source>Your local documents: collections a chat can answer from</source>
-        <translation>Tài liệu trên máy của bạn: các bộ sưu tập mà cuộc trò chuyện có thể dựa vào</translation>
-    </message>
-    <message>
         <source>Backups</source>
         <translation>Sao lưu</translation>
     </message>
@@ -1082,6 +1078,10 @@ Bật Claude?</translation>
     <message>
         <source>context {context_length:,}</source>
         <translation>ngữ cảnh {context_length:,}</translation>
+    </message>
+    <message>
+        <source>Your local documents: collections a chat can answer from (Ctrl+Shift+D)</source>
+        <translation>Tài liệu trên máy của bạn: các bộ sưu tập mà cuộc trò chuyện có thể dựa vào (Ctrl+Shift+D)</translation>
     </message>
     <message>
         <source>Nothing to export yet: this chat has no messages.</source>
@@ -1217,6 +1217,10 @@ Bật Claude?</translation>
     <message>
         <source>&amp;Chat</source>
         <translation>&amp;Trò chuyện</translation>
+    </message>
+    <message>
+        <source>&amp;Documents</source>
+        <translation>Tài &amp;liệu</translation>
     </message>
     <message>
         <source>&amp;Library</source>

@@ -382,6 +382,27 @@ def test_ctrl_q_quits_and_the_menu_bar_is_standard(window: MainWindow, qtbot) ->
     assert window._closed  # closed the clean way: state saved
 
 
+def test_the_view_menu_reaches_every_page_by_its_shortcut(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Documents too: its button sits in the chat list, which can be hidden."""
+    window.show_sidebar(False)
+    window.activateWindow()
+    for key, modifiers, page in (
+        (
+            Qt.Key.Key_D,
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+            "documents_page",
+        ),
+        (Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier, "library_page"),
+        (Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier, "settings_page"),
+        (Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier, "chat_page"),
+    ):
+        qtbot.keyClick(window, key, modifiers)
+        assert window.pages.currentWidget() is getattr(window, page), page
+    view = window.menuBar().actions()[2].menu()
+    items = [a.text().replace("&", "") for a in view.actions() if not a.isSeparator()]
+    assert items[:4] == ["Chat", "Documents", "Library", "Settings"]
+
+
 def test_recently_deleted_chats_come_back_with_restore(
     window: MainWindow,
     qtbot,
