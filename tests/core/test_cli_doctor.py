@@ -40,6 +40,29 @@ def test_doctor_prints_plain_lines(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Llama 3.2 3B models at Q4_K_M with 8k context" in out
 
 
+def test_doctor_says_the_speeds_the_library_shows(capsys: pytest.CaptureFixture[str]) -> None:
+    """One estimate everywhere: the machine's measured bandwidth, not a chip's rating."""
+    from app.core.advisor import advise, reference_files
+    from app.core.inference import detect_machine
+    from app.core.machine import CalibrationStore, calibration_key
+
+    assert main(["doctor", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    profile = detect_machine()
+    learnt = CalibrationStore().speed_calibration(calibration_key(profile), probe=False)
+    assert learnt.bandwidth and data["memory_bandwidth_measured"] == learnt.bandwidth
+    label, files = reference_files()[0]
+    q4 = [f for f in files if f.quant == "Q4_K_M"]
+    advice = advise(q4, profile, context_length=8192, speed=learnt).advice[0]
+    line = next(line for line in data["implications"] if line.startswith(label))
+    assert f"roughly {advice.tokens_per_second:.0f} token" in line
+    unrated = advise(q4, profile, context_length=8192).advice[0].tokens_per_second
+    if f"{unrated:.0f}" != f"{advice.tokens_per_second:.0f}":  # the rating would differ
+        assert f"roughly {unrated:.0f} token" not in line
+    assert main(["doctor"]) == 0
+    assert f"Memory     {learnt.bandwidth / 1e9:.1f} GB/s measured" in capsys.readouterr().out
+
+
 def test_recommend_a_local_folder_offline(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
