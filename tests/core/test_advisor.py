@@ -175,8 +175,13 @@ def test_two_bit_files_only_for_big_models() -> None:
     small_q2 = ModelFile("8B Q2_K", "Q2_K", 3_180_000_000, synthetic_header(model, "Q4_K_M"))
     result = advise([small_q2], MACHINES["8 GB Intel laptop"], context_length=2048)
     # An 8B model at Q2_K fits but is not on the Auto ladder: recommended only as the
-    # best of the others, and the note says so.
-    assert "Auto ladder" in result.note
+    # best of the others, and the note says so (and names the ladder).
+    assert result.advice[0].recommended
+    assert "not one of the quantizations Auto picks from (Q8_0, Q6_K, Q5_K_M" in result.note
+    # Beside a ladder file that does not fit, the note says that one does not fit.
+    big_q8 = ModelFile("8B Q8_0", "Q8_0", 8_500_000_000, synthetic_header(model, "Q8_0"))
+    both = advise([small_q2, big_q8], MACHINES["8 GB Intel laptop"], context_length=2048)
+    assert both.note.startswith("No file of the Auto ladder fits")
 
 
 def test_headroom_is_stated() -> None:

@@ -494,13 +494,23 @@ def advise(
             note = f"This model has no {wanted} file; Hearth picked the best that fits."
         else:
             note = f"The {wanted} file does not fit here; Hearth picked the best that fits."
+    ladder = auto_ladder(params)
     if chosen is None:
-        chosen = _auto_choice(by_quant, auto_ladder(params), profile)
+        chosen = _auto_choice(by_quant, ladder, profile)
     if chosen is None:
         fitting = [a for a in results if a.verdict is not Verdict.NO_FIT]
         chosen = max(fitting, key=lambda a: a.tokens_per_second or 0.0, default=None)
         if chosen is not None and not note:
-            note = "No file of the Auto ladder fits; this is the best of the others."
+            if any(quant in by_quant for quant in ladder):
+                note = "No file of the Auto ladder fits; this is the best of the others."
+            else:  # an F32 or F16 file, a Q2_K: it fits, it is just not a usual pick
+                picks = ", ".join(ladder)
+                note = (
+                    f"This file is not one of the quantizations Auto picks from ({picks})."
+                    if len(results) == 1
+                    else f"None of these files is a quantization Auto picks from ({picks}); "
+                    "this is the fastest of them here."
+                )
     if chosen is None and not note:
         note = "No file of this model fits on this computer, even with a smaller context."
     if chosen is not None and (slow := _slow_note(chosen)):
