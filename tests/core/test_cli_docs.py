@@ -96,6 +96,26 @@ def test_unknown_collection_and_missing_model_are_clear_errors(
     assert code == 1 and "There is no embedding model at" in err
 
 
+def test_a_path_that_is_not_there_is_a_clear_error_and_adds_nothing(
+    home: Path, folder: Path, embedding_model: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    typo = folder.parent / "dcos"
+    argv = docs(embedding_model, "add", str(folder), str(typo), "--collection", "house")
+    code, _out, err = run(capsys, *argv)
+    assert code == 1
+    assert f"Nothing was added to 'house': {typo} does not exist." in err
+    assert "Check the path" in err and "Traceback" not in err
+    code, out, _err = run(capsys, "docs", "list", "--json")
+    assert json.loads(out) == []  # not even the folder that exists: nothing half-added
+    # Added again without the typo, it is indexed.
+    code, _out, err = run(
+        capsys, *docs(embedding_model, "add", str(folder), "--collection", "house")
+    )
+    assert code == 0
+    code, out, _err = run(capsys, "docs", "list", "--json")
+    assert [c["name"] for c in json.loads(out)] == ["house"]
+
+
 def test_an_installed_embedding_model_is_found_without_being_named(
     home: Path, folder: Path, embedding_model: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -35,6 +35,7 @@ from app.core.documents.index import (
     DocumentIndexError,
     FileEntry,
     Hit,
+    SourceNotFoundError,
 )
 from app.core.documents.indexer import Indexer, Progress, Report
 from app.core.documents.retrieval import search
@@ -62,6 +63,7 @@ __all__ = [
     "Report",
     "Section",
     "Skipped",
+    "SourceNotFoundError",
     "build_context",
     "chunk_sections",
     "count_tokens",

@@ -23,6 +23,7 @@ in memory and rebuilt when the index changes.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 import time
@@ -99,6 +100,12 @@ class CollectionNotFoundError(NotFoundError):
     """No collection has that name."""
 
     hint = "Run `hearth docs list` to see your collections."
+
+
+class SourceNotFoundError(NotFoundError):
+    """A file or folder to add is not there; nothing was added."""
+
+    hint = "Check the path (a typo, or a drive that is not connected?) and add it again."
 
 
 class DocumentIndexError(DamagedFileError):
@@ -292,8 +299,20 @@ class DocumentIndex:
     # -- collections -----------------------------------------------------------------------
 
     def add_sources(self, name: str, paths: Iterable[str | Path]) -> Collection:
-        """Add files and folders to the collection ``name``, creating it if needed."""
+        """Add files and folders to the collection ``name``, creating it if needed.
+
+        Every path must exist: otherwise SourceNotFoundError names the missing ones and
+        nothing is added (a source that disappears later is reported as gone).
+        """
         resolved = [str(Path(p).expanduser().absolute()) for p in paths]
+        missing = [p for p in resolved if not os.path.exists(p)]
+        if missing:
+            more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+            listed = ", ".join(missing[:3]) + more
+            raise SourceNotFoundError(
+                f"Nothing was added to {name!r}: {listed} "
+                f"{'does' if len(missing) == 1 else 'do'} not exist."
+            )
         with self._write() as db:
             db.execute(
                 "INSERT OR IGNORE INTO collections (name, created) VALUES (?, ?)",
