@@ -132,13 +132,17 @@ class RemotesPanel(QWidget):
             self.list.addItem(item)
             if chosen is not None and remote.name == chosen.name:
                 self.list.setCurrentItem(item)
-        if self.list.currentRow() < 0 and self.list.count():
+        if not self.context.current.remotes:  # an empty box would say nothing
+            empty = QListWidgetItem(self.tr("No servers yet: add one below."))
+            empty.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.list.addItem(empty)
+        elif self.list.currentRow() < 0:
             self.list.setCurrentRow(0)
         self._show_selected()
 
     def selected(self) -> RemoteServer | None:
         item = self.list.currentItem()
-        if item is None:
+        if item is None or item.data(Qt.ItemDataRole.UserRole) is None:
             return None
         return self.context.current.remote(str(item.data(Qt.ItemDataRole.UserRole)))
 

@@ -1764,6 +1764,10 @@ deleted {when}</source>
         <translation>Máy chủ ở 127.0.0.1 hoặc localhost là máy tính này; mọi địa chỉ khác là một máy tính khác, và chế độ ngoại tuyến sẽ chặn nó.</translation>
     </message>
     <message>
+        <source>No servers yet: add one below.</source>
+        <translation>Chưa có máy chủ nào: hãy thêm một máy chủ bên dưới.</translation>
+    </message>
+    <message>
         <source>Allow this server?</source>
         <translation>Cho phép máy chủ này?</translation>
     </message>

@@ -65,8 +65,13 @@ def send(window: MainWindow, text: str) -> None:
 def test_a_remote_is_added_its_models_listed_and_a_chat_streams_and_stops(
     window: MainWindow, openai_server: OpenAIServer, qtbot
 ) -> None:  # type: ignore[no-untyped-def]
-    add(window, qtbot, "den", openai_server.api_url, TEST_TOKEN)
     panel = window.remotes_panel
+    # None yet: the list says so, and nothing in it can be tested or removed.
+    assert panel.list.item(0).text() == "No servers yet: add one below."
+    panel.list.setCurrentRow(0)
+    assert panel.selected() is None and not panel.remove_button.isEnabled()
+    add(window, qtbot, "den", openai_server.api_url, TEST_TOKEN)
+    assert panel.list.count() == 1  # the server, in place of the line
     assert window.keys.remote_token("den").load() == TEST_TOKEN
     assert panel.token_edit.text() == ""  # kept in the keychain, not in the field
     assert "this computer: nothing leaves it" in panel.list.item(0).text()
