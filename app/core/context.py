@@ -14,17 +14,21 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from app.core.advisor import Recommendation
+from app.core.documents import embedding_memory_in_use
 from app.core.inference import EngineProcess, LoadOptions
 from app.core.library import (
     Catalog,
     DownloadManager,
     Hub,
     Library,
+    catalog_recommendation,
     load_catalog,
     refresh_catalog,
 )
 from app.core.library.catalog import REFRESH_FILE_NAME, RefreshReport
 from app.core.library.model_settings import MODEL_SETTINGS_FILE, ModelSettingsStore
+from app.core.machine import CalibrationStore, HardwareProfile, calibration_key
 from app.core.paths import AppPaths, app_paths
 from app.core.secrets import KeyStore
 from app.core.settings import Settings, SettingsStore
@@ -162,6 +166,32 @@ class AppContext:
                 self._catalog = load_catalog(path=self._catalog_file, cache_dir=self.paths.cache)
                 self._catalog_stamp = stamp
             return self._catalog
+
+    def catalog_advice(self, profile: HardwareProfile) -> tuple[Catalog, dict[str, Recommendation]]:
+        """The catalog and the advisor's verdict on each of its models on ``profile``.
+
+        With the settings now (quantization, context), the speeds measured here (the
+        first call probes the memory bandwidth, 0.2 s) and the RAM the documents'
+        embedding model takes beside the chat model: the first run and the library
+        show the same advice and the same pick. Reads no network; slow enough (a
+        second) for a background thread.
+        """
+        settings = self.current
+        catalog = self.catalog()
+        speed = CalibrationStore().speed_calibration(calibration_key(profile))
+        embedding = embedding_memory_in_use(settings)
+        advice = {
+            model.id: catalog_recommendation(
+                model,
+                profile,
+                preference=settings.quantization,
+                context_length=settings.context_length,
+                speed=speed,
+                embedding_bytes=embedding,
+            )
+            for model in catalog
+        }
+        return catalog, advice
 
     def refresh_catalog(self) -> RefreshReport:
         """Take exact sizes and hashes from the Hub, save them, and use them from now on."""

@@ -34,10 +34,9 @@ from app.core.library import (
     DownloadState,
     DownloadTask,
     FirstModel,
-    catalog_recommendation,
     first_model,
 )
-from app.core.machine import CalibrationStore, HardwareProfile, calibration_key
+from app.core.machine import HardwareProfile
 from app.core.units import format_bytes
 from app.ui.operations import run_operation
 
@@ -157,22 +156,10 @@ class FirstRun(QFrame):
     def refresh(self) -> None:
         """Work out this computer and the model to start with, in the background."""
         context = self.context
-        settings = context.current
 
         def work() -> tuple[HardwareProfile, FirstModel | None]:
-            profile = detect_machine(models_dir=settings.models_folder())
-            catalog = context.catalog()
-            speed = CalibrationStore().speed_calibration(calibration_key(profile))
-            advice = {
-                model.id: catalog_recommendation(
-                    model,
-                    profile,
-                    preference=settings.quantization,
-                    context_length=settings.context_length,
-                    speed=speed,
-                )
-                for model in catalog
-            }
+            profile = detect_machine(models_dir=context.current.models_folder())
+            catalog, advice = context.catalog_advice(profile)  # the library's advice
             return profile, first_model(catalog, advice)
 
         run_operation(

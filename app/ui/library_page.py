@@ -61,7 +61,6 @@ from app.core.library import (
     Library,
     RemoteModels,
     RepoListing,
-    catalog_recommendation,
     first_model,
     read_listed_models,
     reveal_command,
@@ -320,25 +319,11 @@ class LibraryPage(QWidget):
         self.refresh_installed()
         self.unfinished.refresh()
         context = self.context
-        settings = context.current
 
         def work() -> tuple[HardwareProfile, Catalog, dict[str, Recommendation]]:
-            profile = detect_machine(models_dir=settings.models_folder())
-            catalog = context.catalog()
-            # What replies measured here corrects the speed shown (a 0.2 s probe, once).
-            speed = CalibrationStore().speed_calibration(calibration_key(profile))
-            embedding = embedding_memory_in_use(settings)  # documents' model, beside the chat's
-            advice = {
-                model.id: catalog_recommendation(
-                    model,
-                    profile,
-                    preference=settings.quantization,
-                    context_length=settings.context_length,
-                    speed=speed,
-                    embedding_bytes=embedding,
-                )
-                for model in catalog
-            }
+            profile = detect_machine(models_dir=context.current.models_folder())
+            # Speeds measured here, the documents' embedding model beside the chat's.
+            catalog, advice = context.catalog_advice(profile)
             return profile, catalog, advice
 
         run_operation(work, on_success=self._show_catalog, on_failure=self.failed.emit)

@@ -227,3 +227,24 @@ def test_a_model_s_settings_are_those_of_the_engine_s_loaded_model_asked_each_ti
     (context.paths.config / "model-settings.json").write_text("{", encoding="utf-8")
     with pytest.raises(ModelSettingsError, match="is damaged"):
         context.loaded_settings()
+
+
+def test_the_catalog_advice_keeps_room_for_the_documents_model(embedding_model: Path) -> None:
+    """The first run and the library both take their advice here: the same pick, and
+    the RAM of the documents' embedding model is kept beside the chat model's."""
+    from app.core.library import first_model
+    from app.core.documents import embedding_memory_in_use
+    from app.core.inference import detect_machine
+
+    context = AppContext()
+    profile = detect_machine()
+    catalog, plain = context.catalog_advice(profile)
+    assert set(plain) == {model.id for model in catalog}
+    assert all(r.headroom.embedding == 0 for r in plain.values())
+    context.settings.set("docs_embedding_model", str(embedding_model))
+    kept = embedding_memory_in_use(context.current)
+    assert kept > 0
+    _catalog, beside = context.catalog_advice(profile)
+    assert all(r.headroom.embedding == kept for r in beside.values())
+    pick = first_model(catalog, beside)
+    assert pick is not None and pick.advice.recommended
