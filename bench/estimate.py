@@ -202,28 +202,13 @@ def print_table(result: dict[str, Any]) -> None:
         print_rates(result["rates"])
 
 
-def run_shapes(*, folder: str | os.PathLike[str] | None = None, runs: int = 3) -> dict[str, Any]:
-    """Estimate/reported ratios and estimated/measured speed on the tests' shapes."""
+def _realistic_source(work: Path) -> Path:
+    """The tests' realistic 4 x 1024 model in F16 (built once in ``work``), to quantize."""
     import numpy as np
 
-    from app.core.advisor.advice import ModelFile, advise_file
-    from app.core.gguf.header import read_header
-    from app.core.inference.engine import Engine, LoadOptions, SamplingOptions
-    from app.core.machine.calibration import CalibrationStore
-    from app.core.machine.calibration import parse_llama_log as parse_buffers
     from tests.conftest import CHATML_TEMPLATE, REALISTIC_SHAPE
-    from tests.support.gguf_factory import (
-        quantize,
-        test_model_path,
-        write_gemma3_gguf,
-        write_llama_gguf,
-    )
+    from tests.support.gguf_factory import write_llama_gguf
 
-    work = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="hearth-shapes-"))
-    work.mkdir(parents=True, exist_ok=True)
-    models: dict[str, tuple[Path, tuple[int, ...]]] = {
-        "stories260K F32": (test_model_path(), (128, 512))
-    }
     source = work / "realistic-F16.gguf"
     if not source.exists():
         write_llama_gguf(
@@ -233,6 +218,29 @@ def run_shapes(*, folder: str | os.PathLike[str] | None = None, runs: int = 3) -
             chatml_tokens=True,
             dtype=np.float16,
         )
+    return source
+
+
+def run_shapes(*, folder: str | os.PathLike[str] | None = None, runs: int = 3) -> dict[str, Any]:
+    """Estimate/reported ratios and estimated/measured speed on the tests' shapes."""
+
+    from app.core.advisor.advice import ModelFile, advise_file
+    from app.core.gguf.header import read_header
+    from app.core.inference.engine import Engine, LoadOptions, SamplingOptions
+    from app.core.machine.calibration import CalibrationStore
+    from app.core.machine.calibration import parse_llama_log as parse_buffers
+    from tests.support.gguf_factory import (
+        quantize,
+        test_model_path,
+        write_gemma3_gguf,
+    )
+
+    work = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="hearth-shapes-"))
+    work.mkdir(parents=True, exist_ok=True)
+    models: dict[str, tuple[Path, tuple[int, ...]]] = {
+        "stories260K F32": (test_model_path(), (128, 512))
+    }
+    source = _realistic_source(work)
     for quant in ("Q4_K_M", "Q8_0", "Q4_0"):
         target = work / f"realistic-{quant}.gguf"
         if not target.exists():
@@ -339,26 +347,16 @@ def run_rates(*, folder: str | os.PathLike[str] | None = None, runs: int = 5) ->
     were no limit (:data:`app.core.machine.speed.CORE_RATE` and the per-layer and
     per-token costs) is compared with the best of ``runs`` greedy decodes.
     """
-    import numpy as np
 
     from app.core.gguf.header import read_header
     from app.core.inference.engine import Engine, LoadOptions, SamplingOptions
     from app.core.machine.memory import ModelFigures
     from app.core.machine.speed import estimate_speed
-    from tests.conftest import CHATML_TEMPLATE, REALISTIC_SHAPE
-    from tests.support.gguf_factory import quantize, write_llama_gguf
+    from tests.support.gguf_factory import quantize
 
     work = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="hearth-rates-"))
     work.mkdir(parents=True, exist_ok=True)
-    source = work / "realistic-F16.gguf"
-    if not source.exists():
-        write_llama_gguf(
-            source,
-            shape=REALISTIC_SHAPE,
-            chat_template=CHATML_TEMPLATE,
-            chatml_tokens=True,
-            dtype=np.float16,
-        )
+    source = _realistic_source(work)
     engine = Engine()
     profile = engine.hardware()
     greedy = SamplingOptions(temperature=0.0, max_tokens=96, seed=1)
