@@ -232,9 +232,9 @@ def test_a_model_s_settings_are_those_of_the_engine_s_loaded_model_asked_each_ti
 def test_the_catalog_advice_keeps_room_for_the_documents_model(embedding_model: Path) -> None:
     """The first run and the library both take their advice here: the same pick, and
     the RAM of the documents' embedding model is kept beside the chat model's."""
-    from app.core.library import first_model
     from app.core.documents import embedding_memory_in_use
     from app.core.inference import detect_machine
+    from app.core.library import first_model
 
     context = AppContext()
     profile = detect_machine()
