@@ -202,6 +202,20 @@ def print_table(result: dict[str, Any]) -> None:
         print_rates(result["rates"])
 
 
+def _decode_rates(engine: Any, runs: int) -> list[float]:
+    """Tokens/s of ``runs`` greedy 96-token decodes of the loaded model."""
+    from app.core.inference.engine import SamplingOptions
+
+    greedy = SamplingOptions(temperature=0.0, max_tokens=96, seed=1)
+    rates = []
+    for _ in range(runs):
+        reply = engine.complete("Once upon a time", greedy, ignore_eos=True)
+        reply.read()
+        if reply.stats is not None and reply.stats.tokens_per_second:
+            rates.append(reply.stats.tokens_per_second)
+    return rates
+
+
 def _realistic_source(work: Path) -> Path:
     """The tests' realistic 4 x 1024 model in F16 (built once in ``work``), to quantize."""
     import numpy as np
@@ -226,7 +240,7 @@ def run_shapes(*, folder: str | os.PathLike[str] | None = None, runs: int = 3) -
 
     from app.core.advisor.advice import ModelFile, advise_file
     from app.core.gguf.header import read_header
-    from app.core.inference.engine import Engine, LoadOptions, SamplingOptions
+    from app.core.inference.engine import Engine, LoadOptions
     from app.core.machine.calibration import CalibrationStore
     from app.core.machine.calibration import parse_llama_log as parse_buffers
     from tests.support.gguf_factory import (
@@ -297,13 +311,7 @@ def run_shapes(*, folder: str | os.PathLike[str] | None = None, runs: int = 3) -
         shown = advise_file(file, profile, context_length=512, speed=probe).tokens_per_second
         shown = shown or 0.0
         engine.load(path, LoadOptions(context_length=512))
-        greedy = SamplingOptions(temperature=0.0, max_tokens=96, seed=1)
-        rates = []
-        for _ in range(runs):
-            reply = engine.complete("Once upon a time", greedy, ignore_eos=True)
-            reply.read()
-            if reply.stats is not None and reply.stats.tokens_per_second:
-                rates.append(reply.stats.tokens_per_second)
+        rates = _decode_rates(engine, runs)
         engine.close()
         best = max(rates, default=0.0)
         speed.append({"model": label, "estimated": shown, "measured_best": best, "measured": rates})
@@ -349,7 +357,7 @@ def run_rates(*, folder: str | os.PathLike[str] | None = None, runs: int = 5) ->
     """
 
     from app.core.gguf.header import read_header
-    from app.core.inference.engine import Engine, LoadOptions, SamplingOptions
+    from app.core.inference.engine import Engine, LoadOptions
     from app.core.machine.memory import ModelFigures
     from app.core.machine.speed import estimate_speed
     from tests.support.gguf_factory import quantize
@@ -359,7 +367,6 @@ def run_rates(*, folder: str | os.PathLike[str] | None = None, runs: int = 5) ->
     source = _realistic_source(work)
     engine = Engine()
     profile = engine.hardware()
-    greedy = SamplingOptions(temperature=0.0, max_tokens=96, seed=1)
     rows = []
     for quant in RATE_QUANTS:
         path = work / f"realistic-{quant}.gguf"
@@ -368,12 +375,7 @@ def run_rates(*, folder: str | os.PathLike[str] | None = None, runs: int = 5) ->
         model = engine.load(path, LoadOptions(context_length=512))
         figures = ModelFigures.from_header(read_header(path))
         compute_bound = estimate_speed(profile, figures, model.estimate, probed_bandwidth=1e15)
-        rates = []
-        for _ in range(runs):
-            reply = engine.complete("Once upon a time", greedy, ignore_eos=True)
-            reply.read()
-            if reply.stats is not None and reply.stats.tokens_per_second:
-                rates.append(reply.stats.tokens_per_second)
+        rates = _decode_rates(engine, runs)
         engine.close()
         best = max(rates, default=0.0)
         rows.append(
